@@ -1,0 +1,35 @@
+# jobsync developer commands. Every target sets up what it needs itself.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install jobsync with its dev tools
+
+demo: $(STAMP) ## run the main job end to end against the built-in Xero sandbox
+	$(BIN)/python -m jobsync.demo
+
+test: $(STAMP) ## run the whole test suite
+	$(BIN)/python -m pytest -n 2
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check jobsync tests
+	$(BIN)/mypy jobsync
+
+bench: $(STAMP) ## print call-count, time and memory figures
+	$(BIN)/python -m benchmarks.run
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-work

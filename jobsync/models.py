@@ -1,0 +1,297 @@
+"""Plain frozen values passed between the sources, the pure core and the runner.
+
+Money is always `Decimal`; times are always timezone-aware. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+# ---------------------------------------------------------------------------
+# What the job system gives us
+# ---------------------------------------------------------------------------
+
+LINE_KINDS = ("labour", "material", "subcontractor", "fee", "other")
+
+
+@dataclass(frozen=True)
+class Client:
+    """The job system's client (customer) as the source reports it."""
+
+    id: str  # the job system's own client id; stable across runs
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """One billable line of a job, before any mapping rule is applied."""
+
+    kind: str  # one of LINE_KINDS
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_rate: Decimal | None = None  # percent, e.g. Decimal("10") for 10 %
+    discount_amount: Decimal | None = None  # absolute discount on the line
+    item_code: str | None = None
+    tax_code: str | None = None  # the job system's own tax code, if any
+    hours: Decimal | None = None  # labour: time entry hours (quantity mirrors it)
+    rate: Decimal | None = None  # labour: hourly rate (unit_price mirrors it)
+    tax_inclusive: bool = False  # unit_price includes tax
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job in a billable status, with everything needed to invoice it.
+
+    `problems` carries data problems the source found while parsing (a bad
+    quantity, a missing column); the plan holds such a job with those reasons.
+    """
+
+    source: str  # source name, e.g. "csv" or "servicem8"
+    id: str  # the job system's id (stable)
+    number: str  # the human job number, used in the Reference
+    status: str
+    changed_at: datetime  # the source's change timestamp, UTC, aware: the watermark field
+    completed_at: datetime | None  # aware
+    client: Client | None
+    lines: tuple[JobLine, ...] = ()
+    problems: tuple[str, ...] = ()
+    purchase_order: str | None = None
+    job_type: str | None = None
+    url: str | None = None  # link back to the job in the job system
+    fields: tuple[tuple[str, str], ...] = ()  # extra source fields (region, crew, …)
+
+    def field(self, name: str) -> str | None:
+        return dict(self.fields).get(name)
+
+
+# ---------------------------------------------------------------------------
+# What we know of Xero for this run
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class XeroAccount:
+    code: str
+    name: str
+    status: str = "ACTIVE"
+    tax_type: str | None = None  # the account's default tax type
+
+
+@dataclass(frozen=True)
+class XeroTaxRate:
+    tax_type: str
+    name: str
+    rate: Decimal  # effective rate in percent, e.g. Decimal("10.0000")
+    status: str = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class XeroOrg:
+    name: str
+    base_currency: str = "AUD"
+    timezone: str = "UTC"  # IANA name (mapped from Xero's Windows zone name)
+
+
+@dataclass(frozen=True)
+class XeroRefs:
+    """Reference data read from the organisation once per run."""
+
+    org: XeroOrg
+    accounts: dict[str, XeroAccount]  # by code
+    tax_rates: dict[str, XeroTaxRate]  # by tax type
+
+
+@dataclass(frozen=True)
+class XeroContact:
+    contact_id: str
+    name: str
+    email: str | None = None
+    contact_number: str | None = None
+    status: str = "ACTIVE"  # ACTIVE / ARCHIVED / GDPRREQUEST
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class ContactSnapshot:
+    """What the contact resolver may look at: jobsync's client map plus contacts read this run."""
+
+    client_map: dict[str, str]  # "{source}:{client id}" -> ContactID
+    contacts: tuple[XeroContact, ...]
+
+
+# ---------------------------------------------------------------------------
+# The plan: what run would do, and what preview shows
+# ---------------------------------------------------------------------------
+
+
+class DecisionKind(str, Enum):
+    EXISTING = "existing"
+    NEW = "new"
+    AMBIGUOUS = "ambiguous"
+
+
+@dataclass(frozen=True)
+class ContactDecision:
+    """Which Xero contact a client's invoice goes to, and why."""
+
+    kind: DecisionKind
+    client_key: str  # "{source}:{client id}"; also the ContactNumber for new contacts
+    name: str
+    contact_id: str | None = None  # set when EXISTING
+    matched_by: str | None = None  # "map" / "contact_number" / "email" / "name"
+    email: str | None = None
+    phone: str | None = None
+    candidates: tuple[XeroContact, ...] = ()  # when AMBIGUOUS
+
+
+@dataclass(frozen=True)
+class DraftLine:
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    account_code: str
+    tax_type: str
+    line_amount: Decimal  # after discount, 2 dp, in the invoice's LineAmountTypes
+    tax_amount: Decimal  # per line, 2 dp, as Xero computes it
+    rule: str  # name of the rule that produced this line
+    item_code: str | None = None
+    discount_rate: Decimal | None = None
+    discount_amount: Decimal | None = None
+    tracking: tuple[tuple[str, str], ...] = ()  # (category name, option name), at most 2
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """One invoice the run will create, exactly as it will be sent."""
+
+    source: str
+    job_id: str
+    job_number: str
+    stage: str  # "final" for single-stage billing; "deposit"/"progress-N"/"final" otherwise
+    reference: str
+    contact: ContactDecision
+    date: date
+    due_date: date
+    lines: tuple[DraftLine, ...]
+    status: str = "DRAFT"  # or AUTHORISED
+    line_amount_types: str = "Exclusive"
+    currency: str | None = None
+    url: str | None = None
+    subtotal: Decimal = Decimal("0")
+    total_tax: Decimal = Decimal("0")
+    total: Decimal = Decimal("0")
+    unitdp: int = 2  # 4 when any unit amount has more than 2 decimals
+    job_changed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A job that cannot be invoiced until a person fixes something."""
+
+    source: str
+    job_id: str
+    job_number: str
+    reason: str
+    fix: str = ""
+    candidates: tuple[XeroContact, ...] = ()
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A job (stage) already invoiced: nothing to do."""
+
+    source: str
+    job_id: str
+    job_number: str
+    stage: str
+    reference: str
+    invoice_id: str | None = None
+    invoice_number: str | None = None
+    reason: str = "already invoiced"
+
+
+@dataclass(frozen=True)
+class Plan:
+    drafts: tuple[InvoiceDraft, ...]
+    skipped: tuple[Skip, ...]
+    held: tuple[Hold, ...]
+    jobs_seen: int = 0
+
+
+# ---------------------------------------------------------------------------
+# The ledger as the planner sees it
+# ---------------------------------------------------------------------------
+
+
+class LedgerState(str, Enum):
+    IN_FLIGHT = "in_flight"
+    CONFIRMED = "confirmed"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    source: str
+    job_id: str
+    stage: str
+    reference: str
+    state: LedgerState
+    invoice_id: str | None = None
+    invoice_number: str | None = None
+    total: Decimal | None = None
+    idempotency_key: str | None = None
+
+
+# ---------------------------------------------------------------------------
+# Outcomes, for the run report
+# ---------------------------------------------------------------------------
+
+
+class Outcome(str, Enum):
+    CREATED = "created"
+    ADOPTED = "adopted"  # found already in Xero by Reference; recorded, not recreated
+    SKIPPED = "skipped"  # already invoiced per the ledger
+    HELD = "held"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    source: str
+    job_id: str
+    job_number: str
+    outcome: Outcome
+    stage: str = "final"
+    reason: str = ""
+    invoice_id: str | None = None
+    invoice_number: str | None = None
+    total: Decimal | None = None
+    contact_name: str | None = None
+
+
+@dataclass
+class RunReport:
+    """Everything that happened in one run; written as JSON and Markdown."""
+
+    run_id: str
+    command: str  # "run" or "preview"
+    started_at: datetime
+    finished_at: datetime | None = None
+    config_hash: str = ""
+    source: str = ""
+    watermark_before: datetime | None = None
+    watermark_after: datetime | None = None
+    results: list[JobResult] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)  # "GET /Invoices" -> n
+    errors: list[str] = field(default_factory=list)  # run-level problems
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for r in self.results if r.outcome is outcome)

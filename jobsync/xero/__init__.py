@@ -1,0 +1,1 @@
+"""Everything that talks to Xero: the gateway interface, its xero-python adapter, and auth."""
