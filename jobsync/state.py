@@ -1,0 +1,547 @@
+"""The state file: one SQLite database holding everything jobsync must remember between runs.
+
+Watermarks per source, the invoice ledger (the exactly-once record), the client → ContactID map,
+held/failed/ignored jobs, run history, the bookkeeper's action log and a small cache. The file is
+mode 0600 (it holds client names and invoice ids) and carries a schema version with ordered
+migrations, so later releases can add tables without losing anyone's ledger.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import IO
+
+from jobsync.errors import LockedError
+from jobsync.models import LedgerEntry, LedgerState, Outcome, RunReport
+
+HOLD_KINDS = ("held", "failed", "ignored")
+
+# SQLite's default limit on bound variables is 999 on older builds; stay well below it.
+_CHUNK = 500
+
+# Ordered: index i brings the schema from version i to i + 1. Only ever append.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE watermarks (
+        source TEXT PRIMARY KEY,
+        mark TEXT NOT NULL
+    );
+    CREATE TABLE ledger (
+        source TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        invoice_id TEXT,
+        invoice_number TEXT,
+        total TEXT,
+        idempotency_key TEXT,
+        state TEXT NOT NULL CHECK (state IN ('in_flight', 'confirmed')),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, job_id, stage)
+    );
+    CREATE INDEX ledger_reference ON ledger (reference);
+    CREATE INDEX ledger_state ON ledger (source, state);
+    CREATE TABLE client_map (
+        client_key TEXT PRIMARY KEY,
+        contact_id TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE holds (
+        source TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        job_number TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('held', 'failed', 'ignored')),
+        reason TEXT NOT NULL,
+        since TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, job_id)
+    );
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        command TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        created INTEGER NOT NULL,
+        adopted INTEGER NOT NULL,
+        skipped INTEGER NOT NULL,
+        held INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        exit_code INTEGER NOT NULL,
+        report_path TEXT
+    );
+    CREATE INDEX runs_started ON runs (started_at);
+    CREATE TABLE actions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        action TEXT NOT NULL,
+        source TEXT,
+        job_id TEXT,
+        detail TEXT
+    );
+    CREATE TABLE cache (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class HoldRow:
+    source: str
+    job_id: str
+    job_number: str
+    kind: str  # one of HOLD_KINDS
+    reason: str
+    since: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    command: str
+    started_at: datetime
+    finished_at: datetime | None
+    created: int
+    adopted: int
+    skipped: int
+    held: int
+    failed: int
+    exit_code: int
+    report_path: str | None
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    id: int
+    at: datetime
+    who: str
+    action: str
+    source: str | None
+    job_id: str | None
+    detail: str | None
+
+
+def to_iso(moment: datetime) -> str:
+    """Aware datetime → ISO 8601 in UTC; naive times are refused because their zone is a guess."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: state stores aware times only")
+    return moment.astimezone(UTC).isoformat()
+
+
+def from_iso(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _ledger_entry(row: sqlite3.Row) -> LedgerEntry:
+    return LedgerEntry(
+        source=row["source"],
+        job_id=row["job_id"],
+        stage=row["stage"],
+        reference=row["reference"],
+        state=LedgerState(row["state"]),
+        invoice_id=row["invoice_id"],
+        invoice_number=row["invoice_number"],
+        total=None if row["total"] is None else Decimal(row["total"]),
+        idempotency_key=row["idempotency_key"],
+    )
+
+
+class State:
+    """An open state file. Build with `State.open(path)`; close with `close()`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, clock: Callable[[], datetime]) -> None:
+        self.path = path
+        self._conn = conn
+        self._clock = clock
+        self._lock_file: IO[bytes] | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str, clock: Callable[[], datetime] | None = None) -> State:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Create the file ourselves so it is never world-readable, even for an instant.
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so each call is one transaction.
+        conn = sqlite3.connect(str(path), isolation_level=None, timeout=10)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        state = cls(path, conn, clock or _utc_now)
+        state._migrate()
+        return state
+
+    def close(self) -> None:
+        self._release_lock()
+        self._conn.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front, so a read-then-write never races another writer.
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _now(self) -> str:
+        return to_iso(self._clock())
+
+    def schema_version(self) -> int:
+        row = self._conn.execute("SELECT version FROM schema_version").fetchone()
+        return int(row["version"]) if row else 0
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                db.execute("INSERT INTO schema_version (version) VALUES (0)")
+                current = 0
+            else:
+                current = int(row["version"])
+            if current > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} has schema version {current}, newer than this jobsync ({SCHEMA_VERSION});"
+                    " upgrade jobsync"
+                )
+            for version in range(current, SCHEMA_VERSION):
+                # executescript would COMMIT our transaction; run statement by statement instead.
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("UPDATE schema_version SET version = ?", (version + 1,))
+
+    # -- run lock ----------------------------------------------------------
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the exclusive run lock; the OS drops it if the process dies, so no stale lock remains."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+        handle = os.fdopen(fd, "r+b")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise LockedError(
+                f"another jobsync run holds the lock on {self.path}; wait for it to finish"
+                " (or check for a stuck process)"
+            ) from None
+        self._lock_file = handle
+        try:
+            yield
+        finally:
+            self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    # -- watermarks --------------------------------------------------------
+
+    def get_watermark(self, source: str) -> datetime | None:
+        row = self._conn.execute("SELECT mark FROM watermarks WHERE source = ?", (source,)).fetchone()
+        return from_iso(row["mark"]) if row else None
+
+    def set_watermark(self, source: str, mark: datetime) -> None:
+        """Advance the mark; an earlier mark is ignored, because moving back would re-bill history."""
+        new = to_iso(mark)
+        with self._tx() as db:
+            row = db.execute("SELECT mark FROM watermarks WHERE source = ?", (source,)).fetchone()
+            if row is not None and from_iso(row["mark"]) >= mark:  # type: ignore[operator]
+                return
+            db.execute(
+                "INSERT INTO watermarks (source, mark) VALUES (?, ?)"
+                " ON CONFLICT(source) DO UPDATE SET mark = excluded.mark",
+                (source, new),
+            )
+
+    def clear_watermark(self, source: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM watermarks WHERE source = ?", (source,))
+
+    # -- ledger ------------------------------------------------------------
+
+    def ledger_for(self, source: str, job_ids: Iterable[str]) -> dict[tuple[str, str, str], LedgerEntry]:
+        """Ledger rows for these jobs only, so memory follows the batch, not the whole history."""
+        found: dict[tuple[str, str, str], LedgerEntry] = {}
+        for chunk in _chunks(sorted(set(job_ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT * FROM ledger WHERE source = ? AND job_id IN ({marks})", (source, *chunk)
+            )
+            for row in rows:
+                entry = _ledger_entry(row)
+                found[(entry.source, entry.job_id, entry.stage)] = entry
+        return found
+
+    def in_flight(self, source: str) -> list[LedgerEntry]:
+        rows = self._conn.execute(
+            "SELECT * FROM ledger WHERE source = ? AND state = 'in_flight' ORDER BY job_id, stage", (source,)
+        )
+        return [_ledger_entry(row) for row in rows]
+
+    def mark_in_flight(self, entries: Iterable[LedgerEntry]) -> None:
+        """Record a create about to be sent; a confirmed row is never downgraded."""
+        now = self._now()
+        with self._tx() as db:
+            for e in entries:
+                db.execute(
+                    "INSERT INTO ledger (source, job_id, stage, reference, invoice_id, invoice_number, total,"
+                    " idempotency_key, state, updated_at)"
+                    " VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, 'in_flight', ?)"
+                    " ON CONFLICT(source, job_id, stage) DO UPDATE SET reference = excluded.reference,"
+                    " total = excluded.total, idempotency_key = excluded.idempotency_key,"
+                    " state = 'in_flight', updated_at = excluded.updated_at"
+                    " WHERE ledger.state != 'confirmed'",
+                    (
+                        e.source,
+                        e.job_id,
+                        e.stage,
+                        e.reference,
+                        None if e.total is None else str(e.total),
+                        e.idempotency_key,
+                        now,
+                    ),
+                )
+
+    def confirm(
+        self,
+        source: str,
+        job_id: str,
+        stage: str,
+        reference: str,
+        invoice_id: str | None,
+        invoice_number: str | None,
+        total: Decimal | None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO ledger (source, job_id, stage, reference, invoice_id, invoice_number, total,"
+                " idempotency_key, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'confirmed', ?)"
+                " ON CONFLICT(source, job_id, stage) DO UPDATE SET reference = excluded.reference,"
+                " invoice_id = excluded.invoice_id, invoice_number = excluded.invoice_number,"
+                " total = excluded.total, state = 'confirmed', updated_at = excluded.updated_at",
+                (
+                    source,
+                    job_id,
+                    stage,
+                    reference,
+                    invoice_id,
+                    invoice_number,
+                    None if total is None else str(total),
+                    self._now(),
+                ),
+            )
+
+    def drop_in_flight(self, source: str, job_id: str, stage: str) -> None:
+        """Forget an in-flight marker after a definitive rejection, so the next run sends a fresh body."""
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM ledger WHERE source = ? AND job_id = ? AND stage = ? AND state = 'in_flight'",
+                (source, job_id, stage),
+            )
+
+    def forget(self, source: str, job_id: str, stage: str | None = None) -> int:
+        """Remove ledger rows (any state) so the job is invoiced again; returns how many went."""
+        with self._tx() as db:
+            if stage is None:
+                cur = db.execute("DELETE FROM ledger WHERE source = ? AND job_id = ?", (source, job_id))
+            else:
+                cur = db.execute(
+                    "DELETE FROM ledger WHERE source = ? AND job_id = ? AND stage = ?",
+                    (source, job_id, stage),
+                )
+            return cur.rowcount
+
+    def find_by_reference(self, reference: str) -> LedgerEntry | None:
+        # Prefer a confirmed row: it is the one that names a real invoice.
+        row = self._conn.execute(
+            "SELECT * FROM ledger WHERE reference = ?"
+            " ORDER BY state = 'confirmed' DESC, updated_at DESC LIMIT 1",
+            (reference,),
+        ).fetchone()
+        return _ledger_entry(row) if row else None
+
+    # -- client map --------------------------------------------------------
+
+    def client_map(self, keys: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT client_key, contact_id FROM client_map WHERE client_key IN ({marks})", chunk
+            )
+            found.update({row["client_key"]: row["contact_id"] for row in rows})
+        return found
+
+    def map_client(self, key: str, contact_id: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO client_map (client_key, contact_id, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(client_key) DO UPDATE SET contact_id = excluded.contact_id,"
+                " updated_at = excluded.updated_at",
+                (key, contact_id, self._now()),
+            )
+
+    # -- holds -------------------------------------------------------------
+
+    def set_hold(self, source: str, job_id: str, job_number: str, kind: str, reason: str) -> None:
+        if kind not in HOLD_KINDS:
+            raise ValueError(f"hold kind must be one of {HOLD_KINDS}, got {kind!r}")
+        now = self._now()
+        with self._tx() as db:
+            # `since` survives re-holding for the same kind, so "held for 12 days" stays true.
+            db.execute(
+                "INSERT INTO holds (source, job_id, job_number, kind, reason, since, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(source, job_id) DO UPDATE SET job_number = excluded.job_number,"
+                " since = CASE WHEN holds.kind = excluded.kind THEN holds.since ELSE excluded.since END,"
+                " kind = excluded.kind, reason = excluded.reason, updated_at = excluded.updated_at",
+                (source, job_id, job_number, kind, reason, now, now),
+            )
+
+    def clear_hold(self, source: str, job_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM holds WHERE source = ? AND job_id = ?", (source, job_id))
+
+    def holds(self, source: str | None = None, kind: str | None = None) -> list[HoldRow]:
+        sql, args = "SELECT * FROM holds WHERE 1 = 1", []
+        if source is not None:
+            sql, args = sql + " AND source = ?", [*args, source]
+        if kind is not None:
+            sql, args = sql + " AND kind = ?", [*args, kind]
+        rows = self._conn.execute(sql + " ORDER BY source, since, job_number", args)
+        return [
+            HoldRow(
+                source=r["source"],
+                job_id=r["job_id"],
+                job_number=r["job_number"],
+                kind=r["kind"],
+                reason=r["reason"],
+                since=from_iso(r["since"]),  # type: ignore[arg-type]
+                updated_at=from_iso(r["updated_at"]),  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+
+    # -- run history and actions -------------------------------------------
+
+    def record_run(self, report: RunReport, exit_code: int, report_path: str) -> None:
+        finished = None if report.finished_at is None else to_iso(report.finished_at)
+        counts = [report.count(o) for o in (Outcome.CREATED, Outcome.ADOPTED, Outcome.SKIPPED)]
+        counts += [report.count(Outcome.HELD), report.count(Outcome.FAILED)]
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO runs (run_id, command, started_at, finished_at, created, adopted,"
+                " skipped, held, failed, exit_code, report_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    report.run_id,
+                    report.command,
+                    to_iso(report.started_at),
+                    finished,
+                    *counts,
+                    int(exit_code),
+                    report_path,
+                ),
+            )
+
+    def recent_runs(self, limit: int = 10) -> list[RunRow]:
+        rows = self._conn.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,))
+        return [
+            RunRow(
+                run_id=r["run_id"],
+                command=r["command"],
+                started_at=from_iso(r["started_at"]),  # type: ignore[arg-type]
+                finished_at=from_iso(r["finished_at"]),
+                created=r["created"],
+                adopted=r["adopted"],
+                skipped=r["skipped"],
+                held=r["held"],
+                failed=r["failed"],
+                exit_code=r["exit_code"],
+                report_path=r["report_path"],
+            )
+            for r in rows
+        ]
+
+    def record_action(
+        self, who: str, action: str, source: str | None, job_id: str | None, detail: str | None
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO actions (at, who, action, source, job_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (self._now(), who, action, source, job_id, detail),
+            )
+
+    def actions(
+        self, source: str | None = None, job_id: str | None = None, limit: int = 100
+    ) -> list[ActionRow]:
+        sql, args = "SELECT * FROM actions WHERE 1 = 1", []
+        if source is not None:
+            sql, args = sql + " AND source = ?", [*args, source]
+        if job_id is not None:
+            sql, args = sql + " AND job_id = ?", [*args, job_id]
+        rows = self._conn.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit])
+        return [
+            ActionRow(
+                id=r["id"],
+                at=from_iso(r["at"]),  # type: ignore[arg-type]
+                who=r["who"],
+                action=r["action"],
+                source=r["source"],
+                job_id=r["job_id"],
+                detail=r["detail"],
+            )
+            for r in rows
+        ]
+
+    # -- cache -------------------------------------------------------------
+
+    def cache_get(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM cache WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    def cache_put(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO cache (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, self._now()),
+            )
