@@ -1,0 +1,145 @@
+"""Matching the job system's clients to Xero contacts. Pure: the caller supplies the snapshot.
+
+Order of evidence, strongest first: jobsync's own client map, then the ContactNumber
+jobsync gives the contacts it creates, then email, then name. Only ACTIVE contacts are
+candidates. Any step that finds more than one contact, or a name match whose email
+disagrees, is ambiguous: a person must choose, because billing the wrong contact is
+worse than billing late.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable
+
+from jobsync.models import Client, ContactDecision, ContactSnapshot, DecisionKind, XeroContact
+
+CONTACT_NUMBER_MAX = 50  # Xero's limit on ContactNumber
+_HASH_LEN = 8
+
+_WS = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]")
+# Company-form suffixes that do not distinguish one business from another.
+_SUFFIXES = re.compile(r"(\s+(pty|proprietary|ltd|limited|inc|incorporated|llc|plc))+$")
+# Xero users and integrators disambiguate duplicates as "Name 1", "Name (2)", "Name-1".
+_COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|\s*-\s*\d+|\s+\d)$")
+
+
+def client_key(source: str, client: Client) -> str:
+    """The client's stable key, also the ContactNumber of contacts jobsync creates.
+
+    Longer than Xero's 50 characters: cut, and end with a hash of the whole key so two
+    long keys sharing a prefix still differ, and the same key always gives the same result.
+    """
+    key = f"{source}:{client.id}"
+    if len(key) <= CONTACT_NUMBER_MAX:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:_HASH_LEN]
+    return key[: CONTACT_NUMBER_MAX - _HASH_LEN - 1] + "~" + digest
+
+
+def normalise_name(name: str | None) -> str:
+    """Casefolded with whitespace collapsed: how Xero compares names for uniqueness."""
+    return _WS.sub(" ", (name or "").casefold()).strip()
+
+
+def business_key(name: str | None) -> str:
+    """A looser key for spotting duplicates: no company suffix, punctuation or copy number."""
+    text = unicodedata.normalize("NFKC", normalise_name(name)).replace("&", " and ")
+    text = _COPY_SUFFIX.sub("", text)
+    text = _WS.sub(" ", _PUNCT.sub(" ", text)).strip()
+    text = _SUFFIXES.sub("", text)
+    return _COPY_SUFFIX.sub("", text).strip()
+
+
+def normalise_email(email: str | None) -> str | None:
+    value = (email or "").strip().casefold()
+    return value or None
+
+
+def _active(snapshot: ContactSnapshot) -> list[XeroContact]:
+    return [c for c in snapshot.contacts if c.status == "ACTIVE"]
+
+
+def decide(source: str, client: Client, snapshot: ContactSnapshot) -> ContactDecision:
+    """Which contact this client's invoices go to: existing, new, or ambiguous (held)."""
+    key = client_key(source, client)
+    base = ContactDecision(
+        kind=DecisionKind.NEW,
+        client_key=key,
+        name=_WS.sub(" ", client.name).strip(),
+        email=(client.email or "").strip() or None,
+        phone=client.phone,
+    )
+    active = _active(snapshot)
+
+    mapped_id = snapshot.client_map.get(key)
+    if mapped_id:
+        # An archived (or merged away) mapped contact is not used: carry on matching.
+        hit = [c for c in active if c.contact_id == mapped_id]
+        if hit:
+            return _existing(base, hit[0], "map")
+
+    steps: tuple[tuple[str, Callable[[XeroContact], bool] | None], ...] = (
+        ("contact_number", lambda c: c.contact_number is not None and c.contact_number == key),
+        ("email", _email_test(client.email)),
+        ("name", lambda c: normalise_name(c.name) == normalise_name(client.name)),
+    )
+    for how, test in steps:
+        if test is None:
+            continue
+        found = [c for c in active if test(c)]
+        if len(found) > 1:
+            return _ambiguous(base, found)
+        if found:
+            if how == "name" and _emails_differ(client.email, found[0].email):
+                return _ambiguous(base, found)
+            return _existing(base, found[0], how)
+    return base
+
+
+def _email_test(email: str | None) -> Callable[[XeroContact], bool] | None:
+    wanted = normalise_email(email)
+    if wanted is None:
+        return None
+    return lambda c: normalise_email(c.email) == wanted
+
+
+def _emails_differ(a: str | None, b: str | None) -> bool:
+    na, nb = normalise_email(a), normalise_email(b)
+    return na is not None and nb is not None and na != nb
+
+
+def _existing(base: ContactDecision, contact: XeroContact, how: str) -> ContactDecision:
+    return ContactDecision(
+        kind=DecisionKind.EXISTING,
+        client_key=base.client_key,
+        name=contact.name,
+        contact_id=contact.contact_id,
+        matched_by=how,
+        email=contact.email,
+        phone=contact.phone,
+    )
+
+
+def _ambiguous(base: ContactDecision, found: list[XeroContact]) -> ContactDecision:
+    ordered = tuple(sorted(found, key=lambda c: (normalise_name(c.name), c.contact_id)))
+    return ContactDecision(
+        kind=DecisionKind.AMBIGUOUS,
+        client_key=base.client_key,
+        name=base.name,
+        email=base.email,
+        phone=base.phone,
+        candidates=ordered,
+    )
+
+
+def describe_candidates(candidates: tuple[XeroContact, ...]) -> str:
+    """'Acme Pty Ltd <a@x.com> (ContactID …); …' for hold reasons."""
+    parts = []
+    for c in candidates:
+        email = f" <{c.email}>" if c.email else ""
+        parts.append(f"{c.name}{email} (ContactID {c.contact_id})")
+    return "; ".join(parts)
