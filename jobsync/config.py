@@ -1,0 +1,475 @@
+"""The config file → frozen `Settings`, validated once at the edge.
+
+Every problem (unknown key, wrong type, unset ${ENV_VAR}, bad rule) is collected and raised together
+in one ConfigError, each line naming the file, the YAML line and the key path, so a user fixes them
+all in one pass. Secrets come from environment variables and never appear in dumps or hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from jobsync.errors import ConfigError
+
+DEFAULT_PATH = "jobsync.yaml"
+ENV_VAR = "JOBSYNC_CONFIG"
+
+KeyPath = tuple[str | int, ...]
+
+# Keys whose values are credentials: redacted in dumps, left out of the config hash.
+SECRET_PATHS: tuple[KeyPath, ...] = (
+    ("xero", "auth", "token"),
+    ("xero", "auth", "client_secret"),
+    ("source", "api_key"),
+    ("notify", "slack_webhook_url"),
+    ("notify", "webhook_url"),
+    ("notify", "email", "password"),
+)
+REDACTED = "***"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class XeroAuthSettings(_Frozen):
+    mode: Literal["static_token", "oauth", "client_credentials"] = "static_token"
+    token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    token_store: Path | None = None
+
+
+class XeroSettings(_Frozen):
+    api_url: str = "https://api.xero.com/api.xro/2.0"
+    identity_url: str = "https://identity.xero.com"
+    tenant_id: str | None = None
+    auth: XeroAuthSettings = XeroAuthSettings()
+    invoice_status: Literal["DRAFT", "AUTHORISED"] = "DRAFT"
+    email_invoices: bool = False
+    payment_terms_days: int = Field(default=14, ge=0)
+    max_invoices_per_run: int = Field(default=200, ge=1)
+
+    @field_validator("api_url", "identity_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"must be an http(s) URL (got {value!r})")
+        return value.rstrip("/")
+
+
+class ColumnSettings(_Frozen):
+    """Logical field → CSV header. Unknown logical names are rejected by extra='forbid'."""
+
+    job_id: str | None = None
+    job_number: str | None = None
+    status: str | None = None
+    completed_at: str | None = None
+    client_id: str | None = None
+    client_name: str | None = None
+    client_email: str | None = None
+    client_phone: str | None = None
+    line_kind: str | None = None
+    item_code: str | None = None
+    description: str | None = None
+    quantity: str | None = None
+    unit_price: str | None = None
+    discount_percent: str | None = None
+    tax_code: str | None = None
+    purchase_order: str | None = None
+    job_type: str | None = None
+
+
+REQUIRED_CSV_COLUMNS = ("job_number", "client_name", "description", "quantity", "unit_price")
+
+
+class SourceSettings(_Frozen):
+    type: Literal["csv", "servicem8", "rest", "simpro", "aroflo"]
+    name: str = ""  # defaults to the type (filled in by the validator below)
+    path: Path | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    start_from: datetime | None = None
+    statuses: tuple[str, ...] = ("Completed",)
+    timezone: str = "UTC"
+    overlap_minutes: int = Field(default=1440, ge=0)
+    columns: ColumnSettings = ColumnSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_and_dates(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if not data.get("name") and isinstance(data.get("type"), str):
+            data["name"] = data["type"]
+        zone = _zone_or_utc(data.get("timezone"))
+        data["start_from"] = _aware_start(data.get("start_from"), zone)
+        return data
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone (got {value!r}); e.g. Australia/Sydney") from None
+        return value
+
+    @field_validator("statuses")
+    @classmethod
+    def _some_status(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one status, e.g. [Completed]")
+        return value
+
+
+def _zone_or_utc(name: object) -> ZoneInfo:
+    # A bad zone is reported by the field validator; UTC here just lets start_from parse meanwhile.
+    try:
+        return ZoneInfo(name) if isinstance(name, str) else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _aware_start(value: object, zone: ZoneInfo) -> object:
+    """A date means midnight in the source's timezone; a naive datetime is read in that zone too."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value  # pydantic reports it with the key's line
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(0))
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value
+
+
+class StateSettings(_Frozen):
+    path: Path = Path("jobsync-state.db")
+
+
+class ReportSettings(_Frozen):
+    dir: Path = Path("reports")
+
+
+class EmailSettings(_Frozen):
+    smtp_host: str
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    sender: str = Field(alias="from")
+    to: tuple[str, ...]
+    username: str | None = None
+    password: str | None = None
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class NotifySettings(_Frozen):
+    slack_webhook_url: str | None = None
+    webhook_url: str | None = None
+    email: EmailSettings | None = None
+    on: tuple[Literal["failure", "hold", "always", "token_expiry"], ...] = ("failure", "hold")
+
+
+class Settings(_Frozen):
+    xero: XeroSettings = XeroSettings()
+    source: SourceSettings
+    rules: dict[str, Any] = Field(default_factory=dict)
+    state: StateSettings = StateSettings()
+    reports: ReportSettings = ReportSettings()
+    notify: NotifySettings | None = None
+    # Where the settings came from; not a config key (excluded from dumps and the hash).
+    config_path: Path | None = Field(default=None, exclude=True)
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+
+def resolve_config_path(path: str | Path | None, env: Mapping[str, str]) -> Path:
+    if path:
+        return Path(path).expanduser()
+    if env.get(ENV_VAR):
+        return Path(env[ENV_VAR]).expanduser()
+    return Path(DEFAULT_PATH)
+
+
+def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    config_path = resolve_config_path(path, env)
+    if not config_path.is_file():
+        raise ConfigError(
+            f"config file not found: {config_path}. Pass --config PATH or set {ENV_VAR}"
+            f" (default ./{DEFAULT_PATH}); start from config.example.yaml"
+        )
+    label = config_path.name
+    try:
+        data, lines, dupes = _parse_yaml(config_path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{config_path} is not valid YAML", [f"{label}{where}: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{config_path} is invalid", [f"{label}: expected a mapping of sections"])
+    problems: list[tuple[KeyPath, str]] = list(dupes)
+    if data.pop("config_path", None) is not None:  # a Settings field, but not a config key
+        problems.append((("config_path",), "unknown key (check its spelling and section)"))
+    data = _interpolate(data, (), env, problems)
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems += [_pydantic_problem(err) for err in exc.errors()]
+    # A key already reported (e.g. its ${VAR} is unset) is not reported twice.
+    reported = {path for path, _ in problems}
+    problems += [p for p in _semantic_problems(data) if p[0] not in reported]
+    problems += _rules_problems(data.get("rules", {}))
+    if problems:
+        # In file order, so the list reads top to bottom alongside the file.
+        problems.sort(key=lambda item: _line_of(lines, item[0]) or 0)
+        raise ConfigError(f"{config_path} is invalid", [_format(label, lines, p, m) for p, m in problems])
+    assert settings is not None
+    return _resolve_paths(settings, config_path)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader; composing the node tree ourselves gives each key's start mark."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+        # An impossible date (2026-13-01) stays a string, so validation reports it with its line.
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+        except ValueError:
+            return self.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _LineLoader.construct_yaml_timestamp)
+# YAML 1.1 reads on/off/yes/no as booleans, which turns `notify.on:` into the key True. Keep only
+# true/false (as YAML 1.2 does); pydantic still accepts "yes"/"no" where a bool is expected.
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _parse_yaml(text: str) -> tuple[Any, dict[KeyPath, int], list[tuple[KeyPath, str]]]:
+    """Data, the line of every key path, and duplicate keys (which plain YAML loading silently merges)."""
+    loader = _LineLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return {}, {}, []
+        lines: dict[KeyPath, int] = {}
+        dupes: list[tuple[KeyPath, str]] = []
+        _record_lines(node, (), lines, dupes)
+        return loader.construct_document(node), lines, dupes
+    finally:
+        loader.dispose()
+
+
+def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], dupes: list) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, str(key.value))
+            if child in lines:
+                dupes.append((child, f"duplicate key (first on line {lines[child]})"))
+            lines[child] = key.start_mark.line + 1
+            _record_lines(value, child, lines, dupes)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[(*path, i)] = item.start_mark.line + 1
+            _record_lines(item, (*path, i), lines, dupes)
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _interpolate(value: Any, path: KeyPath, env: Mapping[str, str], problems: list) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*path, str(k)), env, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*path, i), env, problems) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        problems.append(
+            (path, f"environment variable {name} is not set; export it or write ${{{name}:-default}}")
+        )
+        return ""
+
+    result = _ENV_REF.sub(substitute, value)
+    # `${VAR:-}` resolving to nothing means "not set", so optional keys fall back to their default.
+    return None if result == "" else result
+
+
+def _pydantic_problem(err: Any) -> tuple[KeyPath, str]:
+    loc: KeyPath = tuple(err["loc"])
+    kind, given = err["type"], err.get("input")
+    if kind == "extra_forbidden":
+        return loc, "unknown key (check its spelling and section)"
+    if kind == "missing":
+        return loc, "required"
+    if kind == "literal_error":
+        choices = err.get("ctx", {}).get("expected", "")
+        return loc, f"must be {choices.replace(chr(39), '')} (got {given!r})"
+    message = err["msg"].removeprefix("Value error, ")
+    if "(got " in message or isinstance(given, dict | list):
+        return loc, message
+    return loc, f"{message[:1].lower()}{message[1:]} (got {given!r})"
+
+
+def _section(data: Any, *keys: str) -> dict[str, Any]:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def _semantic_problems(data: dict[str, Any]) -> list[tuple[KeyPath, str]]:
+    """Cross-field checks, on the raw data so they are reported even when other keys are invalid."""
+    problems: list[tuple[KeyPath, str]] = []
+    xero, auth, source = _section(data, "xero"), _section(data, "xero", "auth"), _section(data, "source")
+    mode = auth.get("mode", "static_token")
+    if mode == "static_token" and not auth.get("token"):
+        problems.append((("xero", "auth", "token"), "required when xero.auth.mode is static_token"))
+    if mode in ("oauth", "client_credentials") and not auth.get("client_id"):
+        problems.append((("xero", "auth", "client_id"), f"required when xero.auth.mode is {mode}"))
+    if mode == "client_credentials" and not auth.get("client_secret"):
+        problems.append(
+            (("xero", "auth", "client_secret"), "required when xero.auth.mode is client_credentials")
+        )
+    if source.get("type") == "csv":
+        if not source.get("path"):
+            problems.append((("source", "path"), "required for a csv source: the export file to read"))
+        columns = _section(source, "columns")
+        for name in REQUIRED_CSV_COLUMNS:
+            if not columns.get(name):
+                problems.append((("source", "columns", name), "required for a csv source: its CSV header"))
+    if xero.get("email_invoices") is True and xero.get("invoice_status", "DRAFT") != "AUTHORISED":
+        problems.append(
+            (
+                ("xero", "email_invoices"),
+                "Xero only emails AUTHORISED invoices; set"
+                " xero.invoice_status: AUTHORISED or email_invoices: false",
+            )
+        )
+    return problems
+
+
+def _rules_problems(raw: Any) -> list[tuple[KeyPath, str]]:
+    """Validate rules with rules.load_rules when that module is present, so all problems come together."""
+    try:
+        from jobsync.rules import load_rules
+    except ImportError:
+        return []
+    try:
+        load_rules(raw)
+    except ConfigError as exc:
+        return [_split_rules_problem(p) for p in (exc.problems or [exc.message])]
+    return []
+
+
+_PATH_PART = re.compile(r"([A-Za-z_][\w-]*)|\[(\d+)\]")
+
+
+def _split_rules_problem(problem: str) -> tuple[KeyPath, str]:
+    # rules.py words problems as "rules.lines[0].when.kind: message"; recover the key path for a line.
+    head, sep, message = problem.partition(": ")
+    if not sep or not head.startswith("rules") or " " in head:
+        return ("rules",), problem
+    path: KeyPath = tuple(int(i) if i else n for n, i in _PATH_PART.findall(head))
+    return path, message
+
+
+def _line_of(lines: Mapping[KeyPath, int], path: KeyPath) -> int | None:
+    for end in range(len(path), 0, -1):  # the deepest key that exists in the file
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
+def _format(label: str, lines: Mapping[KeyPath, int], path: KeyPath, message: str) -> str:
+    line = _line_of(lines, path)
+    where = f"{label} line {line}" if line is not None else label
+    return f"{where}: {dotted(path)}: {message}" if path else f"{where}: {message}"
+
+
+def dotted(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _resolve_paths(settings: Settings, config_path: Path) -> Settings:
+    """Relative paths in the file are relative to the file, not to wherever cron starts us."""
+    base = config_path.resolve().parent
+
+    def fix(p: Path | None) -> Path | None:
+        return None if p is None else (base / p.expanduser()).resolve()
+
+    auth = settings.xero.auth.model_copy(update={"token_store": fix(settings.xero.auth.token_store)})
+    return settings.model_copy(
+        update={
+            "xero": settings.xero.model_copy(update={"auth": auth}),
+            "source": settings.source.model_copy(update={"path": fix(settings.source.path)}),
+            "state": StateSettings(path=fix(settings.state.path)),  # type: ignore[arg-type]
+            "reports": ReportSettings(dir=fix(settings.reports.dir)),  # type: ignore[arg-type]
+            "config_path": config_path.resolve(),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------
+# Dumps and hash
+# ---------------------------------------------------------------------------
+
+
+def redacted_settings(settings: Settings) -> dict[str, Any]:
+    """The settings as plain JSON data with every secret replaced by '***', for reports and doctor."""
+    data = settings.model_dump(mode="json", by_alias=True)
+    for path in SECRET_PATHS:
+        _replace(data, path, lambda v: REDACTED if v else v)
+    return data
+
+
+def config_hash(settings: Settings) -> str:
+    """A short fingerprint of what the settings do, so reports show when config changed between runs."""
+    data = settings.model_dump(mode="json", by_alias=True)
+    for path in SECRET_PATHS:
+        _replace(data, path, lambda v: None)
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _replace(data: Any, path: KeyPath, fn: Any) -> None:
+    for part in path[:-1]:
+        if not isinstance(data, dict) or not isinstance(data.get(part), dict):
+            return
+        data = data[part]
+    if isinstance(data, dict) and path[-1] in data:
+        data[path[-1]] = fn(data[path[-1]])
