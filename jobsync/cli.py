@@ -1,0 +1,150 @@
+"""The `jobsync` command line: parse, call one core function, render, map errors to exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from jobsync import render, service
+from jobsync.config import Settings, load_settings
+from jobsync.errors import ConfigError, ExitCode, JobsyncError
+from jobsync.report import report_to_dict
+
+app = typer.Typer(help="Completed jobs become Xero invoices, exactly once.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+sandbox_app = typer.Typer(help="The built-in local Xero sandbox.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: $JOBSYNC_CONFIG, ./jobsync.yaml).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Read jobs changed after this date/time (YYYY-MM-DD or ISO).")
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """The one place errors become a message and an exit code (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except JobsyncError as exc:
+            err.print(f"[red]jobsync: {exc.message}[/red]", highlight=False)
+            for problem in exc.problems:
+                err.print(f"  - {problem}", highlight=False, markup=False)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            err.print("jobsync: interrupted; nothing unconfirmed was recorded, the next run continues")
+            raise typer.Exit(int(ExitCode.STOPPED)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_since(text: str | None, settings: Settings) -> datetime | None:
+    if text is None:
+        return None
+    zone = ZoneInfo(settings.source.timezone)
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=zone)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--since {text!r} is not a date", ["use YYYY-MM-DD or an ISO date-time"]) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+@app.command()
+@guarded
+def run(
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Go past the max_invoices_per_run brake.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Invoice the jobs completed since the last run (cron runs this)."""
+    settings = load_settings(config)
+    outcome = service.sync(settings, apply=True, since=_parse_since(since, settings), force=force)
+    report = outcome.result.report
+    if as_json:
+        doc = report_to_dict(report)
+        doc["report_paths"] = [str(p) for p in outcome.report_paths or ()]
+        print(json.dumps(doc, indent=2))
+    else:
+        render.run_summary(out, report, outcome.report_paths)
+    raise typer.Exit(int(outcome.result.exit_code))
+
+
+@app.command()
+@guarded
+def preview(
+    config: ConfigOpt = None,
+    since: SinceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show exactly what `run` would create; writes nothing. Exit 1 when anything is held."""
+    settings = load_settings(config)
+    outcome = service.sync(settings, apply=False, since=_parse_since(since, settings))
+    result = outcome.result
+    if as_json:
+        doc = report_to_dict(result.report)
+        doc["plan"] = _plan_doc(result.plan)
+        print(json.dumps(doc, indent=2, default=str))
+    else:
+        render.plan_view(out, result.plan, result.report)
+    raise typer.Exit(int(result.exit_code))
+
+
+def _plan_doc(plan: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return json.loads(json.dumps(dataclasses.asdict(plan), default=str))
+
+
+@app.command()
+@guarded
+def status(config: ConfigOpt = None) -> None:
+    """Watermark, recent runs and held jobs."""
+    settings = load_settings(config)
+    view = service.status(settings)
+    render.status_view(out, view.source, view.watermark, view.runs, view.holds)
+
+
+@sandbox_app.command("serve")
+@guarded
+def sandbox_serve(
+    port: Annotated[int, typer.Option(help="Loopback port.")] = 8765,
+    data: Annotated[Path | None, typer.Option("--data", help="Keep the sandbox org in this directory.")] = None,
+) -> None:
+    """Serve the local Xero sandbox (fixed token: `sandbox`) until interrupted."""
+    from jobsync.sandbox.xero import serve
+
+    err.print(f"Xero sandbox on http://127.0.0.1:{port} (api_url http://127.0.0.1:{port}/api.xro/2.0)")
+    serve(port, str(data) if data else None)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit as exc:
+        sys.exit(exc.code)
+
+
+if __name__ == "__main__":
+    main()

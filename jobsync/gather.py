@@ -1,0 +1,84 @@
+"""Everything the planner needs, read from the job system, the state file and Xero.
+
+This is the read half of a pass, shared by `preview` and `run`; it writes nothing
+to Xero and nothing to the state file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from jobsync.contacts import client_key
+from jobsync.models import ContactSnapshot, Job, LedgerEntry, Plan, XeroRefs
+from jobsync.sources.base import JobSource
+from jobsync.state import State
+from jobsync.xero.gateway import XeroGateway, XeroInvoiceRef
+
+
+@dataclass
+class Gathered:
+    jobs: list[Job]  # every job planned this pass: fresh ones plus held/in-flight ones re-read by id
+    fresh_jobs: list[Job]  # the ones the watermark query returned
+    refs: XeroRefs
+    snapshot: ContactSnapshot
+    ledger: dict[tuple[str, str, str], LedgerEntry]
+    existing_invoices: dict[str, XeroInvoiceRef] = field(default_factory=dict)  # by Reference
+
+
+def gather(source: JobSource, gateway: XeroGateway, state: State, start: datetime) -> Gathered:
+    fresh = _dedupe(source.changed_since(start))
+    jobs = fresh + _revisit(source, state, {j.id for j in fresh})
+    ledger = state.ledger_for(source.name, [j.id for j in jobs])
+    refs = gateway.read_refs()
+    snapshot = _snapshot(source.name, jobs, gateway, state)
+    return Gathered(jobs=jobs, fresh_jobs=fresh, refs=refs, snapshot=snapshot, ledger=ledger)
+
+
+def find_existing(gateway: XeroGateway, plan: Plan, gathered: Gathered) -> None:
+    """Look up, in one batched read, whether Xero already has any planned Reference.
+
+    This covers both a crash between Xero's confirmation and our ledger write
+    (the in-flight case) and a lost state file: such invoices are adopted.
+    """
+    references = sorted({d.reference for d in plan.drafts})
+    if not references:
+        return
+    for inv in gateway.find_invoices_by_reference(references):
+        if inv.status in ("DELETED", "VOIDED") and inv.reference in gathered.existing_invoices:
+            continue  # prefer a live invoice over a deleted one with the same Reference
+        gathered.existing_invoices[inv.reference] = inv
+
+
+def _dedupe(jobs: Sequence[Job]) -> list[Job]:
+    """Sources re-read an overlap window; keep the newest copy of each job."""
+    by_id: dict[str, Job] = {}
+    for job in jobs:
+        if job.id not in by_id or job.changed_at >= by_id[job.id].changed_at:
+            by_id[job.id] = job
+    return list(by_id.values())
+
+
+def _revisit(source: JobSource, state: State, already: set[str]) -> list[Job]:
+    """Held, failed and in-flight jobs are re-read by id every pass until they sync."""
+    ids = {h.job_id for h in state.holds(source.name) if h.kind in ("held", "failed")}
+    ids |= {e.job_id for e in state.in_flight(source.name)}
+    missing = sorted(ids - already)
+    return _dedupe(source.get_jobs(missing)) if missing else []
+
+
+def _snapshot(source_name: str, jobs: list[Job], gateway: XeroGateway, state: State) -> ContactSnapshot:
+    clients = [j.client for j in jobs if j.client is not None and j.client.name.strip()]
+    keys = sorted({client_key(source_name, c) for c in clients})
+    client_map = state.client_map(keys)
+    emails = sorted({c.email.strip() for c in clients if c.email and c.email.strip()})
+    names = sorted({" ".join(c.name.split()) for c in clients})
+    contacts = (
+        gateway.find_contacts(
+            contact_numbers=keys, emails=emails, names=names, contact_ids=sorted(set(client_map.values()))
+        )
+        if clients
+        else []
+    )
+    return ContactSnapshot(client_map=client_map, contacts=tuple(contacts))

@@ -1,0 +1,98 @@
+"""The core entry points the CLI calls: one function per user-facing action.
+
+Each takes settings (and, for tests, injected pieces), does the work, and
+returns values for the CLI to render. No printing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from jobsync.config import Settings, config_hash
+from jobsync.gather import Gathered
+from jobsync.models import Plan
+from jobsync.plan import PlanSettings, build_plan
+from jobsync.report import write_report
+from jobsync.rules import load_rules
+from jobsync.runner import RunOptions, RunResult, execute
+from jobsync.sources.base import JobSource
+from jobsync.state import HoldRow, RunRow, State
+from jobsync.wiring import build_gateway, build_source
+from jobsync.xero.gateway import XeroGateway
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SyncOutcome:
+    result: RunResult
+    report_paths: tuple[Path, Path] | None  # (json, markdown); None for preview
+
+
+@dataclass
+class StatusView:
+    source: str
+    watermark: datetime | None
+    runs: list[RunRow]
+    holds: list[HoldRow]
+
+
+def sync(
+    settings: Settings,
+    *,
+    apply: bool,
+    since: datetime | None = None,
+    force: bool = False,
+    now: Callable[[], datetime] = utc_now,
+    source: JobSource | None = None,
+    gateway: XeroGateway | None = None,
+) -> SyncOutcome:
+    """`jobsync run` (apply=True) or `jobsync preview` (apply=False)."""
+    ruleset = load_rules(settings.rules)
+    source = source or build_source(settings)
+    gateway = gateway or build_gateway(settings)
+    options = RunOptions(
+        apply=apply,
+        since=since,
+        force=force,
+        max_invoices=settings.xero.max_invoices_per_run,
+        email_invoices=settings.xero.email_invoices,
+        overlap=timedelta(minutes=settings.source.overlap_minutes),
+        start_from=settings.source.start_from,
+    )
+
+    def plan_for(g: Gathered) -> Plan:
+        plan_settings = PlanSettings(
+            invoice_status=settings.xero.invoice_status,
+            payment_terms_days=settings.xero.payment_terms_days,
+            org_timezone=g.refs.org.timezone,
+        )
+        return build_plan(g.jobs, g.ledger, ruleset, g.refs, g.snapshot, plan_settings, now())
+
+    with State.open(settings.state.path) as state:
+        if not apply:
+            result = execute(source, gateway, state, plan_for, options, now, "preview")
+            result.report.config_hash = config_hash(settings)
+            return SyncOutcome(result, None)
+        with state.lock():
+            result = execute(source, gateway, state, plan_for, options, now, "run")
+            result.report.config_hash = config_hash(settings)
+            paths = write_report(result.report, settings.reports.dir)
+            state.record_run(result.report, int(result.exit_code), str(paths[0]))
+    return SyncOutcome(result, paths)
+
+
+def status(settings: Settings) -> StatusView:
+    with State.open(settings.state.path) as state:
+        name = settings.source.name
+        return StatusView(
+            source=name,
+            watermark=state.get_watermark(name),
+            runs=state.recent_runs(10),
+            holds=state.holds(name),
+        )

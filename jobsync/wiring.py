@@ -1,0 +1,64 @@
+"""Builds the pieces of a pass (job source, Xero gateway) from the settings.
+
+Kept apart from the CLI so tests, the demo and benchmarks build exactly what
+`jobsync run` builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from jobsync.config import Settings
+from jobsync.errors import ConfigError
+from jobsync.sources.base import JobSource
+from jobsync.xero.auth import client_credentials_provider, static_token_provider
+from jobsync.xero.client import XeroClient
+
+
+def build_source(settings: Settings) -> JobSource:
+    src = settings.source
+    if src.type == "csv":
+        from jobsync.sources.csvfile import CsvJobSource
+
+        if src.path is None:
+            raise ConfigError("source.type is csv but source.path is not set", ["set source.path to the export"])
+        columns = {k: v for k, v in src.columns.model_dump().items() if v}
+        return CsvJobSource(src.path, columns, statuses=src.statuses, timezone=src.timezone, name=src.name)
+    if src.type == "servicem8":
+        from jobsync.sources.servicem8 import ServiceM8Source
+
+        if not src.api_key:
+            raise ConfigError("source.type is servicem8 but no API key is set", ["set source.api_key"])
+        base = src.base_url or "https://api.servicem8.com/api_1.0"
+        return ServiceM8Source(base, src.api_key, statuses=src.statuses, name=src.name)
+    raise ConfigError(f"source.type {src.type!r} is not available in this version", ["use csv or servicem8"])
+
+
+def token_provider(settings: Settings) -> Callable[[], str]:
+    auth = settings.xero.auth
+    if auth.mode == "static_token":
+        return static_token_provider(auth.token)
+    if auth.mode == "client_credentials":
+        return client_credentials_provider(settings.xero.identity_url, auth.client_id, auth.client_secret)
+    from jobsync.xero.token_store import oauth_provider
+
+    return oauth_provider(settings)
+
+
+def tenant_id(settings: Settings) -> str:
+    if settings.xero.tenant_id:
+        return settings.xero.tenant_id
+    if settings.xero.auth.mode == "oauth":
+        from jobsync.xero.token_store import stored_tenant
+
+        tenant = stored_tenant(settings)
+        if tenant:
+            return tenant
+    raise ConfigError(
+        "no Xero organisation chosen",
+        ["set xero.tenant_id, or run `jobsync auth login` to store one"],
+    )
+
+
+def build_gateway(settings: Settings) -> XeroClient:
+    return XeroClient(settings.xero.api_url, tenant_id(settings), token_provider(settings))
