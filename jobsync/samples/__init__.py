@@ -1,0 +1,1 @@
+"""Bundled sample data: the demo's CSV export (`jobs.csv`), read with `importlib.resources`."""
