@@ -146,6 +146,11 @@ def from_iso(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
 
 
+def _text(amount: Decimal | None) -> str | None:
+    # Money is TEXT in SQLite: a REAL column would round cents.
+    return None if amount is None else str(amount)
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -330,15 +335,7 @@ class State:
                     " total = excluded.total, idempotency_key = excluded.idempotency_key,"
                     " state = 'in_flight', updated_at = excluded.updated_at"
                     " WHERE ledger.state != 'confirmed'",
-                    (
-                        e.source,
-                        e.job_id,
-                        e.stage,
-                        e.reference,
-                        None if e.total is None else str(e.total),
-                        e.idempotency_key,
-                        now,
-                    ),
+                    (e.source, e.job_id, e.stage, e.reference, _text(e.total), e.idempotency_key, now),
                 )
 
     def confirm(
@@ -358,16 +355,7 @@ class State:
                 " ON CONFLICT(source, job_id, stage) DO UPDATE SET reference = excluded.reference,"
                 " invoice_id = excluded.invoice_id, invoice_number = excluded.invoice_number,"
                 " total = excluded.total, state = 'confirmed', updated_at = excluded.updated_at",
-                (
-                    source,
-                    job_id,
-                    stage,
-                    reference,
-                    invoice_id,
-                    invoice_number,
-                    None if total is None else str(total),
-                    self._now(),
-                ),
+                (source, job_id, stage, reference, invoice_id, invoice_number, _text(total), self._now()),
             )
 
     def drop_in_flight(self, source: str, job_id: str, stage: str) -> None:
@@ -449,15 +437,7 @@ class State:
             sql, args = sql + " AND kind = ?", [*args, kind]
         rows = self._conn.execute(sql + " ORDER BY source, since, job_number", args)
         return [
-            HoldRow(
-                source=r["source"],
-                job_id=r["job_id"],
-                job_number=r["job_number"],
-                kind=r["kind"],
-                reason=r["reason"],
-                since=from_iso(r["since"]),  # type: ignore[arg-type]
-                updated_at=from_iso(r["updated_at"]),  # type: ignore[arg-type]
-            )
+            HoldRow(**{**dict(r), "since": from_iso(r["since"]), "updated_at": from_iso(r["updated_at"])})
             for r in rows
         ]
 
@@ -465,6 +445,7 @@ class State:
 
     def record_run(self, report: RunReport, exit_code: int, report_path: str) -> None:
         finished = None if report.finished_at is None else to_iso(report.finished_at)
+        exit_code = int(exit_code)
         counts = [report.count(o) for o in (Outcome.CREATED, Outcome.ADOPTED, Outcome.SKIPPED)]
         counts += [report.count(Outcome.HELD), report.count(Outcome.FAILED)]
         with self._tx() as db:
@@ -477,29 +458,15 @@ class State:
                     to_iso(report.started_at),
                     finished,
                     *counts,
-                    int(exit_code),
+                    exit_code,
                     report_path,
                 ),
             )
 
     def recent_runs(self, limit: int = 10) -> list[RunRow]:
         rows = self._conn.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,))
-        return [
-            RunRow(
-                run_id=r["run_id"],
-                command=r["command"],
-                started_at=from_iso(r["started_at"]),  # type: ignore[arg-type]
-                finished_at=from_iso(r["finished_at"]),
-                created=r["created"],
-                adopted=r["adopted"],
-                skipped=r["skipped"],
-                held=r["held"],
-                failed=r["failed"],
-                exit_code=r["exit_code"],
-                report_path=r["report_path"],
-            )
-            for r in rows
-        ]
+        times = ("started_at", "finished_at")
+        return [RunRow(**{**dict(r), **{k: from_iso(r[k]) for k in times}}) for r in rows]
 
     def record_action(
         self, who: str, action: str, source: str | None, job_id: str | None, detail: str | None
@@ -519,18 +486,7 @@ class State:
         if job_id is not None:
             sql, args = sql + " AND job_id = ?", [*args, job_id]
         rows = self._conn.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit])
-        return [
-            ActionRow(
-                id=r["id"],
-                at=from_iso(r["at"]),  # type: ignore[arg-type]
-                who=r["who"],
-                action=r["action"],
-                source=r["source"],
-                job_id=r["job_id"],
-                detail=r["detail"],
-            )
-            for r in rows
-        ]
+        return [ActionRow(**{**dict(r), "at": from_iso(r["at"])}) for r in rows]
 
     # -- cache -------------------------------------------------------------
 
