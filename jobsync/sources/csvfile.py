@@ -55,7 +55,7 @@ _ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DMY_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %I:%M %p", "%d/%m/%Y")
 _DATE_HINT = "expected dd/mm/yyyy, dd/mm/yyyy HH:MM or ISO yyyy-mm-dd[THH:MM[+hh:mm]]"
 
-Row = tuple[int, dict[str, str]]  # (spreadsheet row number, logical name -> cell text)
+Row = tuple[str, dict[str, str]]  # (where, e.g. "row 7"; logical name -> cell text)
 
 
 def normalise_name(text: str) -> str:
@@ -104,6 +104,141 @@ def parse_datetime(raw: str, tz: ZoneInfo) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
 
+class JobBuilder:
+    """Turns a job's rows (logical name -> text) into a `Job`, collecting problems rather than raising.
+
+    Shared by the sources whose records are flat text (CSV rows, flattened JSON), so
+    every such source parses numbers and dates and reports problems the same way.
+    `titles` names each logical field as the user knows it (a CSV header, a JSON path).
+    An `updated_at` cell, when present, is the change timestamp; else `completed_at` is.
+    """
+
+    def __init__(self, name: str, titles: Mapping[str, str], statuses: Sequence[str], tz: ZoneInfo) -> None:
+        self.name = name
+        self.titles = dict(titles)
+        self.statuses = tuple(statuses)
+        self.tz = tz
+        self._billable = {normalise_name(s) for s in statuses}
+
+    def is_billable(self, job: Job) -> bool:
+        return normalise_name(job.status) in self._billable
+
+    def build(self, job_id: str, rows: list[Row], fallback_changed_at: datetime) -> Job:
+        problems: list[str] = []
+        number = _first(rows, "job_number")
+        if not number:
+            problems.append(f"{rows[0][0]}: {self.titles['job_number']} is empty")
+        status = _first(rows, "status") if "status" in self.titles else self.statuses[0]
+        completed_at = self._completed_at(rows, problems)
+        changed_at = self._updated_at(rows, problems) or completed_at
+        client = self._client(rows, problems)
+        lines = [line for row in rows if (line := self._line(row, problems)) is not None]
+        return Job(
+            source=self.name,
+            id=job_id,
+            number=number or job_id,
+            status=status,
+            changed_at=changed_at.astimezone(UTC) if changed_at else fallback_changed_at,
+            completed_at=completed_at,
+            client=client,
+            lines=tuple(lines),
+            problems=tuple(problems),
+            purchase_order=_first(rows, "purchase_order") or None,
+            job_type=_first(rows, "job_type") or None,
+        )
+
+    def _when(self, rows: list[Row], key: str, problems: list[str]) -> tuple[bool, datetime | None]:
+        """(found a value, its parsed time); a bad value is a problem."""
+        for where, cells in rows:
+            if raw := cells.get(key):
+                try:
+                    # Kept in the source's zone so .date() is the local date.
+                    return True, parse_datetime(raw, self.tz).astimezone(self.tz)
+                except ValueError:
+                    problems.append(f"{where}: {self.titles[key]} {raw!r} is not a date ({_DATE_HINT})")
+                    return True, None
+        return False, None
+
+    def _completed_at(self, rows: list[Row], problems: list[str]) -> datetime | None:
+        if "completed_at" not in self.titles:
+            problems.append("no completion date: map source.columns.completed_at")
+            return None
+        found, value = self._when(rows, "completed_at", problems)
+        if not found:
+            problems.append(
+                f"{rows[0][0]}: {self.titles['completed_at']} is empty: a job needs its completion date"
+            )
+        return value
+
+    def _updated_at(self, rows: list[Row], problems: list[str]) -> datetime | None:
+        return self._when(rows, "updated_at", problems)[1] if "updated_at" in self.titles else None
+
+    def _client(self, rows: list[Row], problems: list[str]) -> Client | None:
+        named = [(where, cells["client_name"]) for where, cells in rows if cells.get("client_name")]
+        if not named:
+            return None  # the planner holds a job without a client, with its own reason
+        first_where, name = named[0]
+        for where, other in named[1:]:
+            if normalise_name(other) != normalise_name(name):
+                problems.append(
+                    f"{where}: {self.titles['client_name']} {other!r} differs from {name!r} on {first_where}"
+                )
+        return Client(
+            id=_first(rows, "client_id") or normalise_name(name),
+            name=name,
+            email=_first(rows, "client_email") or None,
+            phone=_first(rows, "client_phone") or None,
+        )
+
+    def _line(self, row: Row, problems: list[str]) -> JobLine | None:
+        where, cells = row
+        if not any(cells.get(key) for key in ("description", "quantity", "unit_price", "item_code")):
+            return None  # a job-level row (some exports put job details on a row of their own)
+        quantity = self._number(row, "quantity", problems)
+        unit_price = self._number(row, "unit_price", problems)
+        discount = self._discount(row, problems)
+        description, item_code = cells.get("description", ""), cells.get("item_code") or None
+        if not description and not item_code:
+            problems.append(f"{where}: {self.titles['description']} is empty")
+        if quantity is None or unit_price is None:
+            return None
+        kind = normalise_kind(cells.get("line_kind", ""))
+        labour = kind == "labour"
+        return JobLine(
+            kind=kind,
+            description=description,
+            quantity=quantity,
+            unit_price=unit_price,
+            discount_rate=discount,
+            item_code=item_code,
+            tax_code=cells.get("tax_code") or None,
+            hours=quantity if labour else None,
+            rate=unit_price if labour else None,
+        )
+
+    def _number(self, row: Row, key: str, problems: list[str], optional: bool = False) -> Decimal | None:
+        where, cells = row
+        raw = cells.get(key, "")
+        if not raw:
+            if not optional:
+                problems.append(f"{where}: {self.titles[key]} is empty")
+            return None
+        try:
+            return parse_decimal(raw)
+        except ValueError:
+            problems.append(f"{where}: {self.titles[key]} {raw!r} is not a number")
+            return None
+
+    def _discount(self, row: Row, problems: list[str]) -> Decimal | None:
+        where, cells = row
+        raw = cells.get("discount_percent", "").removesuffix("%").strip()
+        rate = self._number((where, {"discount_percent": raw}), "discount_percent", problems, optional=True)
+        if rate is not None and not Decimal(0) <= rate <= Decimal(100):
+            problems.append(f"{where}: {self.titles['discount_percent']} {raw!r} is not 0-100")
+            return None
+        return rate or None  # 0 % is no discount; sending none keeps the invoice line clean
+
+
 class CsvJobSource:
     """Jobs from a CSV export; implements `JobSource`."""
 
@@ -119,39 +254,31 @@ class CsvJobSource:
         self.name = name
         # An empty mapping value means "this export has no such column".
         self.columns = {key: value.strip() for key, value in columns.items() if value and value.strip()}
-        self.statuses = tuple(statuses)
-        self._billable = {normalise_name(s) for s in statuses}
         self._calls: dict[str, int] = {}
         problems = [f"source.columns.{key}: unknown column key" for key in self.columns
                     if key not in COLUMN_KEYS]  # fmt: skip
         problems += [f"source.columns.{key} is required: name the export's header for it"
                      for key in REQUIRED_COLUMNS if key not in self.columns]  # fmt: skip
-        if not self._billable:
-            problems.append("source.statuses is empty: list the statuses that mean 'ready to invoice'")
-        try:
-            self.tz = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"source.timezone: unknown timezone {timezone!r} (use an IANA name)")
+        problems += check_statuses_and_zone(statuses, timezone)
         if problems:
             raise ConfigError("the CSV source is misconfigured", problems)
+        self.builder = JobBuilder(name, self.columns, statuses, ZoneInfo(timezone))
 
     # -- JobSource -------------------------------------------------------------
 
     def changed_since(self, mark: datetime) -> list[Job]:
-        return [job for job in self._read_jobs() if self._is_billable(job) and job.changed_at > mark]
+        billable = self.builder.is_billable
+        return [job for job in self._read_jobs() if billable(job) and job.changed_at > mark]
 
     def get_jobs(self, ids: Sequence[str]) -> list[Job]:
         wanted = set(ids)
-        return [job for job in self._read_jobs() if job.id in wanted and self._is_billable(job)]
+        return [job for job in self._read_jobs() if job.id in wanted and self.builder.is_billable(job)]
 
     @property
     def calls(self) -> dict[str, int]:
         return dict(self._calls)
 
     # -- reading ---------------------------------------------------------------
-
-    def _is_billable(self, job: Job) -> bool:
-        return normalise_name(job.status) in self._billable
 
     def _read_jobs(self) -> list[Job]:
         key = f"read {self.path.name}"
@@ -166,7 +293,7 @@ class CsvJobSource:
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise ConfigError(f"cannot read the CSV export {self.path}: {exc}",
                               ["check source.path; the file must be UTF-8 CSV"]) from exc  # fmt: skip
-        return [self._build_job(job_id, rows, modified) for job_id, rows in groups.items()]
+        return [self.builder.build(job_id, rows, modified) for job_id, rows in groups.items()]
 
     def _group_rows(self, reader: Iterator[list[str]]) -> dict[str, list[Row]]:
         header = next(reader, None)
@@ -180,7 +307,7 @@ class CsvJobSource:
             row = {key: record[i].strip() if i < len(record) else "" for key, i in index.items()}
             # A row with neither id nor number still becomes a (held) job, so it is reported.
             job_id = row.get("job_id") or row.get("job_number") or f"row-{number}"
-            groups.setdefault(job_id, []).append((number, row))
+            groups.setdefault(job_id, []).append((f"row {number}", row))
         return groups
 
     def _column_index(self, header: list[str]) -> dict[str, int]:
@@ -202,112 +329,17 @@ class CsvJobSource:
             raise ConfigError(f"{self.path.name}: the header lacks mapped columns (it has {found})", problems)
         return index
 
-    # -- building jobs ---------------------------------------------------------
 
-    def _build_job(self, job_id: str, rows: list[Row], modified: datetime) -> Job:
-        problems: list[str] = []
-        number = _first(rows, "job_number")
-        if not number:
-            problems.append(f"row {rows[0][0]}: {self.columns['job_number']} is empty")
-        status = _first(rows, "status") if "status" in self.columns else self.statuses[0]
-        completed_at = self._completed_at(rows, problems)
-        client = self._client(rows, problems)
-        lines = [line for row in rows if (line := self._line(row, problems)) is not None]
-        return Job(
-            source=self.name,
-            id=job_id,
-            number=number or job_id,
-            status=status,
-            changed_at=completed_at.astimezone(UTC) if completed_at else modified,
-            completed_at=completed_at,
-            client=client,
-            lines=tuple(lines),
-            problems=tuple(problems),
-            purchase_order=_first(rows, "purchase_order") or None,
-            job_type=_first(rows, "job_type") or None,
-        )
-
-    def _completed_at(self, rows: list[Row], problems: list[str]) -> datetime | None:
-        if "completed_at" not in self.columns:
-            problems.append("no completion date: map source.columns.completed_at to the export's column")
-            return None
-        title = self.columns["completed_at"]
-        for number, row in rows:
-            if raw := row.get("completed_at"):
-                try:
-                    # Kept in the source's zone so .date() is the local completion date.
-                    return parse_datetime(raw, self.tz).astimezone(self.tz)
-                except ValueError:
-                    problems.append(f"row {number}: {title} {raw!r} is not a date ({_DATE_HINT})")
-                    return None
-        problems.append(f"row {rows[0][0]}: {title} is empty: a job needs its completion date")
-        return None
-
-    def _client(self, rows: list[Row], problems: list[str]) -> Client | None:
-        named = [(number, row["client_name"]) for number, row in rows if row.get("client_name")]
-        if not named:
-            return None  # the planner holds a job without a client, with its own reason
-        first_number, name = named[0]
-        for number, other in named[1:]:
-            if normalise_name(other) != normalise_name(name):
-                problems.append(
-                    f"row {number}: {self.columns['client_name']} {other!r} differs from {name!r} "
-                    f"on row {first_number}"
-                )
-        return Client(
-            id=_first(rows, "client_id") or normalise_name(name),
-            name=name,
-            email=_first(rows, "client_email") or None,
-            phone=_first(rows, "client_phone") or None,
-        )
-
-    def _line(self, row: Row, problems: list[str]) -> JobLine | None:
-        number, cells = row
-        if not any(cells.get(key) for key in ("description", "quantity", "unit_price", "item_code")):
-            return None  # a job-level row (some exports put job details on a row of their own)
-        quantity = self._number(row, "quantity", problems)
-        unit_price = self._number(row, "unit_price", problems)
-        discount = self._discount(row, problems)
-        description, item_code = cells.get("description", ""), cells.get("item_code") or None
-        if not description and not item_code:
-            problems.append(f"row {number}: {self.columns['description']} is empty")
-        if quantity is None or unit_price is None:
-            return None
-        kind = normalise_kind(cells.get("line_kind", ""))
-        labour = kind == "labour"
-        return JobLine(
-            kind=kind,
-            description=description,
-            quantity=quantity,
-            unit_price=unit_price,
-            discount_rate=discount,
-            item_code=item_code,
-            tax_code=cells.get("tax_code") or None,
-            hours=quantity if labour else None,
-            rate=unit_price if labour else None,
-        )
-
-    def _number(self, row: Row, key: str, problems: list[str], optional: bool = False) -> Decimal | None:
-        number, cells = row
-        raw = cells.get(key, "")
-        if not raw:
-            if not optional:
-                problems.append(f"row {number}: {self.columns[key]} is empty")
-            return None
-        try:
-            return parse_decimal(raw)
-        except ValueError:
-            problems.append(f"row {number}: {self.columns[key]} {raw!r} is not a number")
-            return None
-
-    def _discount(self, row: Row, problems: list[str]) -> Decimal | None:
-        number, cells = row
-        raw = cells.get("discount_percent", "").removesuffix("%").strip()
-        rate = self._number((number, {"discount_percent": raw}), "discount_percent", problems, optional=True)
-        if rate is not None and not Decimal(0) <= rate <= Decimal(100):
-            problems.append(f"row {number}: {self.columns['discount_percent']} {raw!r} is not 0-100")
-            return None
-        return rate or None  # 0 % is no discount; sending none keeps the invoice line clean
+def check_statuses_and_zone(statuses: Sequence[str], timezone: str) -> list[str]:
+    """Config problems shared by every source: no billable status, an unknown timezone."""
+    problems = []
+    if not any(s.strip() for s in statuses):
+        problems.append("source.statuses is empty: list the statuses that mean 'ready to invoice'")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"source.timezone: unknown timezone {timezone!r} (use an IANA name)")
+    return problems
 
 
 def _first(rows: list[Row], key: str) -> str:
