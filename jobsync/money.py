@@ -81,3 +81,20 @@ def invoice_totals(
     if line_amount_types == "Inclusive":
         return round2(amounts - taxes), round2(taxes), round2(amounts)
     return round2(amounts), round2(taxes), round2(amounts + taxes)
+
+
+def net_from_total(total: Decimal, rate_percent: Decimal, line_amount_types: str) -> Decimal:
+    """The line amount of a one-line invoice whose total (with tax) is `total`.
+
+    Used to net off what an earlier stage billed when only its total was recorded.
+    Exclusive: the amount a with a + round2(a × r / 100) == total; the nearest cent
+    candidates are tried so per-line rounding is honoured exactly.
+    """
+    if line_amount_types != "Exclusive":
+        return round2(total)
+    rate = Decimal(rate_percent)
+    guess = round2(total * HUNDRED / (HUNDRED + rate))
+    for candidate in (guess, guess - CENT, guess + CENT):
+        if candidate + line_tax(candidate, rate, "Exclusive") == total:
+            return candidate
+    return guess

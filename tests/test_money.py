@@ -85,3 +85,13 @@ def test_negative_lines() -> None:
 def test_unknown_line_amount_types() -> None:
     with pytest.raises(ValueError):
         line_tax(D("1"), D("10"), "Sideways")
+
+
+def test_net_from_total() -> None:
+    from jobsync.money import net_from_total
+
+    # 300.00 + 10 % = 330.00
+    assert net_from_total(D("330.00"), D("10"), "Exclusive") == D("300.00")
+    # 0.05 + round2(0.005)=0.01 → 0.06; the naive 0.06 / 1.1 = 0.0545 → 0.05
+    assert net_from_total(D("0.06"), D("10"), "Exclusive") == D("0.05")
+    assert net_from_total(D("330.00"), D("10"), "Inclusive") == D("330.00")

@@ -1,0 +1,367 @@
+"""The plan: jobs × ledger × rules × Xero reference data × contacts → drafts, skips, holds.
+
+`preview` renders this plan and `run` applies it, so they cannot drift. Pure: every
+input is a value, and the same inputs always give the same plan, in the same order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from jobsync.billing import BillingPolicy, Stage, StageRule, stages_for
+from jobsync.contacts import decide, describe_candidates
+from jobsync.models import (
+    ContactDecision,
+    ContactSnapshot,
+    DecisionKind,
+    DraftLine,
+    Hold,
+    InvoiceDraft,
+    Job,
+    LedgerEntry,
+    LedgerState,
+    Plan,
+    Skip,
+    XeroRefs,
+)
+from jobsync.money import invoice_totals, line_amount, line_tax, net_from_total, unit_amount_for, unit_dp
+from jobsync.rules import MappedLine, RuleSet, map_line, render_template, template_values
+
+LedgerKey = tuple[str, str, str]  # (source, job id, stage)
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    invoice_status: str = "DRAFT"  # or AUTHORISED
+    payment_terms_days: int = 14
+    org_timezone: str = "UTC"  # IANA name; the invoice date is the completion date there
+    reference_template: str = "{job.number}"  # a non-final stage's suffix is appended
+    line_amount_types: str = "Exclusive"  # Exclusive / Inclusive / NoTax
+    billing: BillingPolicy | None = None  # None: one "final" invoice per job
+    currency: str | None = None  # None: the organisation's base currency
+
+
+class _HoldJob(Exception):
+    """Raised inside planning of one job; becomes a Hold. Never escapes build_plan."""
+
+    def __init__(self, reason: str, fix: str, candidates: tuple = ()) -> None:
+        super().__init__(reason)
+        self.reason, self.fix, self.candidates = reason, fix, candidates
+
+
+def build_plan(
+    jobs: Iterable[Job],
+    ledger: Mapping[LedgerKey, LedgerEntry],
+    rules: RuleSet,
+    refs: XeroRefs,
+    snapshot: ContactSnapshot,
+    settings: PlanSettings,
+    now: datetime,
+) -> Plan:
+    """Plan every job: what to create, what is already invoiced, and what a person must fix."""
+    drafts: list[InvoiceDraft] = []
+    skipped: list[Skip] = []
+    held: list[Hold] = []
+    seen = 0
+    for job in jobs:
+        seen += 1
+        try:
+            out = _plan_job(job, ledger, rules, refs, snapshot, settings, now)
+        except _HoldJob as h:
+            held.append(Hold(job.source, job.id, job.number, h.reason, h.fix, h.candidates))
+            continue
+        for item in out:
+            (drafts if isinstance(item, InvoiceDraft) else skipped).append(item)  # type: ignore[arg-type]
+    drafts.sort(key=lambda d: (_number_key(d.job_number), d.job_id, _stage_order(settings, d.stage)))
+    skipped.sort(key=lambda s: (_number_key(s.job_number), s.job_id, s.stage))
+    held.sort(key=lambda h: (_number_key(h.job_number), h.job_id))
+    return Plan(tuple(drafts), tuple(skipped), tuple(held), jobs_seen=seen)
+
+
+def _number_key(number: str) -> tuple:
+    # Natural order: job 99 before job 100, whatever the source's padding.
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", number) if p)
+
+
+def _stages(settings: PlanSettings) -> tuple[StageRule, ...]:
+    if settings.billing is not None:
+        return settings.billing.stages
+    return (StageRule(name="final", status="*", remainder=True),)
+
+
+def _stage_order(settings: PlanSettings, name: str) -> int:
+    names = [s.name for s in _stages(settings)]
+    return names.index(name) if name in names else len(names)
+
+
+def _plan_job(
+    job: Job,
+    ledger: Mapping[LedgerKey, LedgerEntry],
+    rules: RuleSet,
+    refs: XeroRefs,
+    snapshot: ContactSnapshot,
+    settings: PlanSettings,
+    now: datetime,
+) -> list[InvoiceDraft | Skip]:
+    entries = {s.name: ledger.get((job.source, job.id, s.name)) for s in _stages(settings)}
+    confirmed = {n: e for n, e in entries.items() if e is not None and e.state is LedgerState.CONFIRMED}
+    last = _stages(settings)[-1].name
+    if last in confirmed:
+        # Fully invoiced: checked before data problems so an invoiced job is never "held".
+        return [_skip(job, confirmed[last])]
+    _check_job(job)
+    lat = _line_amount_types(job, rules, settings)
+    lines = _job_lines(job, rules, refs, lat)
+    contact = _contact(job, snapshot)
+    job_total = sum((ln.line_amount for ln in lines), Decimal("0"))
+    billed = {n: _billed(e, _rule(settings, n), refs, lat) for n, e in confirmed.items()}
+    due = stages_for(job, settings.billing, billed, job_total)
+    if not due:
+        if confirmed:
+            return [_skip(job, confirmed[[s.name for s in _stages(settings) if s.name in confirmed][-1]])]
+        raise _HoldJob(
+            f"status {job.status!r} triggers no billing stage",
+            "add the status to billing.stages, or remove it from source.statuses",
+        )
+    base_ref = render_template(settings.reference_template, template_values(job))
+    out: list[InvoiceDraft | Skip] = []
+    for stage in due:
+        stage_lines = _stage_lines(stage, lines, refs, lat, settings, base_ref, confirmed)
+        entry = entries.get(stage.name)
+        # An in-flight entry keeps its stored Reference so a retry finds (and adopts) the same invoice.
+        reference = entry.reference if entry is not None else base_ref + stage.reference_suffix
+        out.append(_draft(job, stage, reference, contact, stage_lines, lat, settings))
+    return out
+
+
+def _skip(job: Job, entry: LedgerEntry) -> Skip:
+    return Skip(
+        job.source,
+        job.id,
+        job.number,
+        entry.stage,
+        entry.reference,
+        entry.invoice_id,
+        entry.invoice_number,
+        reason=f"already invoiced as {entry.invoice_number or entry.invoice_id or entry.reference}",
+    )
+
+
+def _rule(settings: PlanSettings, name: str) -> StageRule:
+    return next(s for s in _stages(settings) if s.name == name)
+
+
+def _check_job(job: Job) -> None:
+    if job.problems:
+        raise _HoldJob(
+            "job data problems: " + "; ".join(job.problems),
+            f"correct the job in {job.source}; it is re-planned every run",
+        )
+    if job.client is None or not job.client.name.strip():
+        raise _HoldJob("job has no client name", f"set the job's client in {job.source}")
+
+
+def _line_amount_types(job: Job, rules: RuleSet, settings: PlanSettings) -> str:
+    """Exclusive unless every billed line's price includes tax; a mix cannot be one invoice."""
+    if settings.line_amount_types == "NoTax":
+        return "NoTax"
+    kept = [ln for ln in job.lines if isinstance(map_line(rules, job, ln), MappedLine)]
+    inclusive = {ln.tax_inclusive for ln in kept}
+    if inclusive == {True, False}:
+        raise _HoldJob(
+            "job mixes tax-inclusive and tax-exclusive prices",
+            f"make the job's prices all inclusive or all exclusive in {job.source}",
+        )
+    return "Inclusive" if inclusive == {True} else settings.line_amount_types
+
+
+def _job_lines(job: Job, rules: RuleSet, refs: XeroRefs, lat: str) -> list[DraftLine]:
+    mapped = [m for m in (map_line(rules, job, ln) for ln in job.lines) if isinstance(m, MappedLine)]
+    if not mapped:
+        raise _HoldJob(
+            "no lines to invoice" + (" (every line was excluded by the rules)" if job.lines else ""),
+            "add billable lines to the job, or change the rules that exclude them",
+        )
+    problems: list[str] = []
+    lines = [_draft_line(m, refs, lat, problems) for m in mapped]
+    if problems:
+        raise _HoldJob("; ".join(dict.fromkeys(problems)), _REFS_FIX)
+    return [ln for ln in lines if ln is not None]
+
+
+_REFS_FIX = "fix the account code / tax type in rules (or activate it in Xero), then run again"
+
+
+def _tax_for(account_code: str, tax_type: str | None, refs: XeroRefs, problems: list[str]) -> tuple:
+    """(tax type, rate) for a line, or (None, None) after recording why not."""
+    account = refs.accounts.get(account_code)
+    if account is None:
+        problems.append(f"account code {account_code!r} does not exist in the Xero organisation")
+        return None, None
+    if account.status != "ACTIVE":
+        problems.append(f"account code {account_code!r} is {account.status}, not ACTIVE")
+        return None, None
+    chosen = tax_type or account.tax_type
+    if not chosen:
+        problems.append(f"no tax type: the rule gives none and account {account_code!r} has no default")
+        return None, None
+    rate = refs.tax_rates.get(chosen)
+    if rate is None:
+        problems.append(f"tax type {chosen!r} does not exist in the Xero organisation")
+        return None, None
+    if rate.status != "ACTIVE":
+        problems.append(f"tax type {chosen!r} is {rate.status}, not ACTIVE")
+        return None, None
+    return chosen, rate.rate
+
+
+def _draft_line(m: MappedLine, refs: XeroRefs, lat: str, problems: list[str]) -> DraftLine | None:
+    tax_type, rate = _tax_for(m.account_code, m.tax_type, refs, problems)
+    if tax_type is None:
+        return None
+    # Amounts are computed from the unit amount as it will be sent (≤ 4 dp), as Xero will.
+    unit = unit_amount_for(m.unit_amount)
+    amount = line_amount(m.quantity, unit, m.discount_rate, m.discount_amount)
+    return DraftLine(
+        description=m.description,
+        quantity=m.quantity,
+        unit_amount=unit,
+        account_code=m.account_code,
+        tax_type=tax_type,
+        line_amount=amount,
+        tax_amount=line_tax(amount, rate, lat),
+        rule=m.rule,
+        item_code=m.item_code,
+        discount_rate=m.discount_rate,
+        discount_amount=m.discount_amount,
+        tracking=m.tracking,
+    )
+
+
+def _contact(job: Job, snapshot: ContactSnapshot) -> ContactDecision:
+    assert job.client is not None  # _check_job held client-less jobs
+    decision = decide(job.source, job.client, snapshot)
+    if decision.kind is DecisionKind.AMBIGUOUS:
+        raise _HoldJob(
+            f"client {job.client.name!r} matches more than one Xero contact: "
+            + describe_candidates(decision.candidates),
+            "merge or archive the duplicate contacts in Xero, or map the client to one contact",
+            decision.candidates,
+        )
+    return decision
+
+
+def _billed(entry: LedgerEntry, rule: StageRule, refs: XeroRefs, lat: str) -> Decimal:
+    """What a confirmed earlier stage billed, in line-amount terms, from its recorded total."""
+    if entry.total is None:
+        raise _HoldJob(
+            f"the ledger has no total for stage {entry.stage!r}",
+            "check the stage's invoice in Xero; the next run re-reads it",
+        )
+    if rule.remainder:
+        return entry.total
+    problems: list[str] = []
+    _, rate = _tax_for(rule.account_code or "", rule.tax_type, refs, problems)
+    if rate is None:
+        raise _HoldJob("; ".join(problems), _REFS_FIX)
+    return net_from_total(entry.total, rate, lat)
+
+
+def _single_line(description: str, amount: Decimal, rule: StageRule, refs: XeroRefs, lat: str) -> DraftLine:
+    problems: list[str] = []
+    tax_type, rate = _tax_for(rule.account_code or "", rule.tax_type, refs, problems)
+    if tax_type is None:
+        raise _HoldJob(f"billing stage {rule.name!r}: " + "; ".join(problems), _REFS_FIX)
+    return DraftLine(
+        description=description,
+        quantity=Decimal("1"),
+        unit_amount=amount,
+        account_code=rule.account_code or "",
+        tax_type=tax_type,
+        line_amount=amount,
+        tax_amount=line_tax(amount, rate, lat),
+        rule=f"billing:{rule.name}",
+    )
+
+
+def _stage_lines(
+    stage: Stage,
+    lines: list[DraftLine],
+    refs: XeroRefs,
+    lat: str,
+    settings: PlanSettings,
+    base_ref: str,
+    confirmed: Mapping[str, LedgerEntry],
+) -> list[DraftLine]:
+    """A non-final stage is one line; the final stage is the job's lines less each earlier stage."""
+    if not stage.final:
+        pct = f"{stage.rule.percent.normalize():f}% " if stage.rule.percent is not None else ""
+        text = f"{stage.name.capitalize()} {pct}for job {base_ref}"
+        return [_single_line(text, stage.amount, stage.rule, refs, lat)]
+    out = list(lines)
+    for name, amount in stage.earlier:
+        rule = _rule(settings, name)
+        entry = confirmed.get(name)
+        # Name the earlier invoice by number when Xero gave one, else by its Reference.
+        label = (entry.invoice_number or entry.reference) if entry else base_ref + rule.suffix
+        out.append(_single_line(f"Less {name} invoiced {label}", -amount, rule, refs, lat))
+    return out
+
+
+def _earlier_sum(stage: Stage) -> Decimal:
+    return sum((amount for _, amount in stage.earlier), Decimal("0"))
+
+
+def invoice_date(job: Job, timezone: str) -> date:
+    """The completion date (else the change date) as a calendar date in the organisation's zone."""
+    when = job.completed_at or job.changed_at
+    return when.astimezone(ZoneInfo(timezone)).date()
+
+
+def _draft(
+    job: Job,
+    stage: Stage,
+    reference: str,
+    contact: ContactDecision,
+    lines: list[DraftLine],
+    lat: str,
+    settings: PlanSettings,
+) -> InvoiceDraft:
+    subtotal, tax, total = invoice_totals(((ln.line_amount, ln.tax_amount) for ln in lines), lat)
+    if total <= 0:
+        if stage.final and stage.earlier:
+            reason = (
+                f"earlier stages billed more than the job's {stage.amount + _earlier_sum(stage)}: "
+                f"the remainder is {stage.amount}"
+            )
+            fix = "issue a credit note in Xero for the difference, then ignore this job"
+        else:
+            reason = f"invoice total is {total}: nothing to bill"
+            fix = f"check the job's lines and prices in {job.source}"
+        raise _HoldJob(reason, fix)
+    day = invoice_date(job, settings.org_timezone)
+    return InvoiceDraft(
+        source=job.source,
+        job_id=job.id,
+        job_number=job.number,
+        stage=stage.name,
+        reference=reference,
+        contact=contact,
+        date=day,
+        due_date=day + timedelta(days=settings.payment_terms_days),
+        lines=tuple(lines),
+        status=stage.rule.invoice_status or settings.invoice_status,
+        line_amount_types=lat,
+        currency=settings.currency,
+        url=job.url,
+        subtotal=subtotal,
+        total_tax=tax,
+        total=total,
+        unitdp=max((unit_dp(ln.unit_amount) for ln in lines), default=2),
+        job_changed_at=job.changed_at,
+    )
