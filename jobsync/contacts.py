@@ -143,3 +143,37 @@ def describe_candidates(candidates: tuple[XeroContact, ...]) -> str:
         email = f" <{c.email}>" if c.email else ""
         parts.append(f"{c.name}{email} (ContactID {c.contact_id})")
     return "; ".join(parts)
+
+
+def find_duplicate_clusters(contacts: tuple[XeroContact, ...] | list[XeroContact]) -> list[tuple[XeroContact, ...]]:
+    """Groups of active contacts that look like one business: same business key or same email.
+
+    Linked transitively (A~B by name, B~C by email → one group of three). Groups are
+    sorted by their first contact's name so the listing is stable between runs.
+    """
+    active = [c for c in contacts if c.status == "ACTIVE"]
+    parent = list(range(len(active)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_seen: dict[tuple[str, str], int] = {}
+    for i, c in enumerate(active):
+        keys = [("name", business_key(c.name)), ("email", normalise_email(c.email) or "")]
+        for key in keys:
+            if not key[1]:
+                continue
+            if key in first_seen:
+                parent[root(i)] = root(first_seen[key])
+            else:
+                first_seen[key] = i
+    groups: dict[int, list[XeroContact]] = {}
+    for i, c in enumerate(active):
+        groups.setdefault(root(i), []).append(c)
+    clusters = [
+        tuple(sorted(g, key=lambda c: (normalise_name(c.name), c.contact_id))) for g in groups.values() if len(g) > 1
+    ]
+    return sorted(clusters, key=lambda g: (normalise_name(g[0].name), g[0].contact_id))

@@ -107,3 +107,17 @@ def test_new_carries_client_details() -> None:
         "csv:C9",
         None,
     )
+
+
+def test_find_duplicate_clusters() -> None:
+    from jobsync.contacts import find_duplicate_clusters
+
+    a = XeroContact("1", "Acme Plumbing Pty Ltd")
+    b = XeroContact("2", "ACME Plumbing (2)", email="x@acme.com")
+    c = XeroContact("3", "Totally Other", email="X@Acme.com")  # joins via b's email
+    d = XeroContact("4", "Acme Plumbing", status="ARCHIVED")
+    e = XeroContact("5", "Beta & Co")
+    f = XeroContact("6", "Beta and Co.")
+    g = XeroContact("7", "Loner")
+    clusters = find_duplicate_clusters([g, a, b, c, d, e, f])
+    assert [[x.contact_id for x in cl] for cl in clusters] == [["2", "1", "3"], ["5", "6"]]
