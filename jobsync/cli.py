@@ -2,60 +2,25 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.console import Console
 
 from jobsync import render, service
+from jobsync.cli_support import ConfigOpt, JsonOpt, SinceOpt, err, guarded, out
 from jobsync.config import Settings, load_settings
-from jobsync.errors import ConfigError, ExitCode, JobsyncError
+from jobsync.errors import ConfigError
 from jobsync.report import report_to_dict
 
 app = typer.Typer(help="Completed jobs become Xero invoices, exactly once.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 sandbox_app = typer.Typer(help="The built-in local Xero sandbox.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
-
-out = Console()
-err = Console(stderr=True)
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: $JOBSYNC_CONFIG, ./jobsync.yaml).")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
-SinceOpt = Annotated[
-    str | None, typer.Option("--since", help="Read jobs changed after this date/time (YYYY-MM-DD or ISO).")
-]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def guarded(fn: F) -> F:
-    """The one place errors become a message and an exit code (never a traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except JobsyncError as exc:
-            err.print(f"[red]jobsync: {exc.message}[/red]", highlight=False)
-            for problem in exc.problems:
-                err.print(f"  - {problem}", highlight=False, markup=False)
-            raise typer.Exit(int(exc.exit_code)) from None
-        except KeyboardInterrupt:
-            err.print("jobsync: interrupted; nothing unconfirmed was recorded, the next run continues")
-            raise typer.Exit(int(ExitCode.STOPPED)) from None
-
-    return wrapper  # type: ignore[return-value]
-
 
 def _parse_since(text: str | None, settings: Settings) -> datetime | None:
     if text is None:
@@ -130,7 +95,7 @@ def status(config: ConfigOpt = None) -> None:
 @guarded
 def sandbox_serve(
     port: Annotated[int, typer.Option(help="Loopback port.")] = 8765,
-    data: Annotated[Path | None, typer.Option("--data", help="Keep the sandbox org in this directory.")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Keep the sandbox org here.")] = None,
 ) -> None:
     """Serve the local Xero sandbox (fixed token: `sandbox`) until interrupted."""
     from jobsync.sandbox.xero import serve

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from jobsync.contacts import client_key
-from jobsync.models import ContactSnapshot, Job, LedgerEntry, Plan, XeroRefs
+from jobsync.models import ContactSnapshot, Job, LedgerEntry, LedgerState, Plan, XeroRefs
 from jobsync.sources.base import JobSource
 from jobsync.state import State
 from jobsync.xero.gateway import XeroGateway, XeroInvoiceRef
@@ -36,13 +36,19 @@ def gather(source: JobSource, gateway: XeroGateway, state: State, start: datetim
     return Gathered(jobs=jobs, fresh_jobs=fresh, refs=refs, snapshot=snapshot, ledger=ledger)
 
 
-def find_existing(gateway: XeroGateway, plan: Plan, gathered: Gathered) -> None:
-    """Look up, in one batched read, whether Xero already has any planned Reference.
+def find_existing(gateway: XeroGateway, plan: Plan, gathered: Gathered, everything: bool) -> None:
+    """Look up, in batched reads, whether Xero already has a planned invoice's Reference.
 
-    This covers both a crash between Xero's confirmation and our ledger write
-    (the in-flight case) and a lost state file: such invoices are adopted.
+    Always done for jobs marked in flight by an earlier attempt (a crash or a lost
+    response between Xero's confirmation and our ledger write). With `everything`
+    (a first run, a lost state file, or `--since`) every planned Reference is
+    checked, so invoices made before jobsync, or recorded in a lost ledger, are
+    adopted. A routine run skips that read: its ledger already knows.
     """
-    references = sorted({d.reference for d in plan.drafts})
+    in_flight = {k for k, e in gathered.ledger.items() if e.state is LedgerState.IN_FLIGHT}
+    references = sorted(
+        {d.reference for d in plan.drafts if everything or (d.source, d.job_id, d.stage) in in_flight}
+    )
     if not references:
         return
     for inv in gateway.find_invoices_by_reference(references):

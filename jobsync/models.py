@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 # ---------------------------------------------------------------------------
@@ -132,7 +132,7 @@ class ContactSnapshot:
 # ---------------------------------------------------------------------------
 
 
-class DecisionKind(str, Enum):
+class DecisionKind(StrEnum):
     EXISTING = "existing"
     NEW = "new"
     AMBIGUOUS = "ambiguous"
@@ -231,7 +231,7 @@ class Plan:
 # ---------------------------------------------------------------------------
 
 
-class LedgerState(str, Enum):
+class LedgerState(StrEnum):
     IN_FLIGHT = "in_flight"
     CONFIRMED = "confirmed"
 
@@ -254,7 +254,7 @@ class LedgerEntry:
 # ---------------------------------------------------------------------------
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     CREATED = "created"
     ADOPTED = "adopted"  # found already in Xero by Reference; recorded, not recreated
     SKIPPED = "skipped"  # already invoiced per the ledger

@@ -73,7 +73,7 @@ def execute(
     start = watermark.read_from(stored, options.since, options.start_from, options.overlap)
     gathered = gather(source, gateway, state, start)
     plan = plan_inputs(gathered)
-    find_existing(gateway, plan, gathered)
+    find_existing(gateway, plan, gathered, everything=stored is None or options.since is not None)
     plan, adopted = _split_adopted(plan, gathered)
     result = RunResult(plan=plan, report=report, gathered=gathered)
     report.results.extend(_skip_results(plan) + adopted + _hold_results(plan))

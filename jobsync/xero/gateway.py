@@ -6,9 +6,10 @@ interface this small means the runner never sees SDK models or HTTP details.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from jobsync.models import InvoiceDraft, XeroContact, XeroRefs
 
