@@ -60,6 +60,9 @@ class XeroSettings(_Frozen):
     email_invoices: bool = False
     payment_terms_days: int = Field(default=14, ge=0)
     max_invoices_per_run: int = Field(default=200, ge=1)
+    # Invoice Reference; a non-final billing stage's suffix is appended.
+    reference_template: str = "{job.number}"
+    line_amount_types: Literal["Exclusive", "Inclusive", "NoTax"] = "Exclusive"
 
     @field_validator("api_url", "identity_url")
     @classmethod
@@ -190,6 +193,7 @@ class Settings(_Frozen):
     xero: XeroSettings = XeroSettings()
     source: SourceSettings
     rules: dict[str, Any] = Field(default_factory=dict)
+    billing: dict[str, Any] | None = None  # staged billing; validated by billing.load_billing
     state: StateSettings = StateSettings()
     reports: ReportSettings = ReportSettings()
     notify: NotifySettings | None = None
@@ -240,6 +244,7 @@ def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None)
     reported = {path for path, _ in problems}
     problems += [p for p in _semantic_problems(data) if p[0] not in reported]
     problems += _rules_problems(data.get("rules", {}))
+    problems += _billing_problems(data.get("billing"))
     if problems:
         # In file order, so the list reads top to bottom alongside the file.
         problems.sort(key=lambda item: _line_of(lines, item[0]) or 0)
@@ -393,14 +398,25 @@ def _rules_problems(raw: Any) -> list[tuple[KeyPath, str]]:
     return []
 
 
+def _billing_problems(raw: Any) -> list[tuple[KeyPath, str]]:
+    from jobsync.billing import load_billing
+
+    try:
+        load_billing(raw)
+    except ConfigError as exc:
+        return [_split_rules_problem(p) for p in (exc.problems or [exc.message])]
+    return []
+
+
 _PATH_PART = re.compile(r"([A-Za-z_][\w-]*)|\[(\d+)\]")
 
 
 def _split_rules_problem(problem: str) -> tuple[KeyPath, str]:
     # rules.py words problems as "rules.lines[0].when.kind: message"; recover the key path for a line.
     head, sep, message = problem.partition(": ")
-    if not sep or not head.startswith("rules") or " " in head:
-        return ("rules",), problem
+    root = head.split(".")[0].split("[")[0]
+    if not sep or root not in ("rules", "billing") or " " in head:
+        return (root if root in ("rules", "billing") else "rules",), problem
     path: KeyPath = tuple(int(i) if i else n for n, i in _PATH_PART.findall(head))
     return path, message
 

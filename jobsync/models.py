@@ -6,7 +6,8 @@ Money is always `Decimal`; times are always timezone-aware. Nothing here does I/
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+import datetime as dt
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -178,8 +179,8 @@ class InvoiceDraft:
     stage: str  # "final" for single-stage billing; "deposit"/"progress-N"/"final" otherwise
     reference: str
     contact: ContactDecision
-    date: date
-    due_date: date
+    date: dt.date
+    due_date: dt.date
     lines: tuple[DraftLine, ...]
     status: str = "DRAFT"  # or AUTHORISED
     line_amount_types: str = "Exclusive"

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from jobsync.billing import load_billing
 from jobsync.config import Settings, config_hash
 from jobsync.gather import Gathered
 from jobsync.models import Plan
@@ -54,6 +55,7 @@ def sync(
 ) -> SyncOutcome:
     """`jobsync run` (apply=True) or `jobsync preview` (apply=False)."""
     ruleset = load_rules(settings.rules)
+    billing = load_billing(settings.billing)
     source = source or build_source(settings)
     gateway = gateway or build_gateway(settings)
     options = RunOptions(
@@ -71,6 +73,9 @@ def sync(
             invoice_status=settings.xero.invoice_status,
             payment_terms_days=settings.xero.payment_terms_days,
             org_timezone=g.refs.org.timezone,
+            reference_template=settings.xero.reference_template,
+            line_amount_types=settings.xero.line_amount_types,
+            billing=billing,
         )
         return build_plan(g.jobs, g.ledger, ruleset, g.refs, g.snapshot, plan_settings, now())
 
