@@ -1,0 +1,297 @@
+"""XeroGateway over real HTTP through xero-python: batches, idempotency keys, retries, call counts.
+
+Reads use the SDK's typed methods with `_preload_content=False` and parse the
+JSON here (Decimal floats): the SDK's model deserialiser raises on enum values it
+does not know (e.g. TaxNumberType "TAXNUMBERTYPE/EIN"), which would fail a run
+over one odd contact. Writes send bodies encoded in `wire.py` (see transport.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+from xero_python.accounting import AccountingApi
+
+from jobsync.errors import RejectedError
+from jobsync.models import InvoiceDraft, XeroAccount, XeroContact, XeroOrg, XeroRefs, XeroTaxRate
+from jobsync.xero import keys, retry, wire
+from jobsync.xero.gateway import ElementResult, NewContact, XeroInvoiceRef
+from jobsync.xero.timezones import to_iana
+from jobsync.xero.transport import build_api_client
+
+BATCH_LIMIT = 50  # Xero's documented maximum elements per create request
+PAGE_SIZE = 1000  # Xero's maximum pageSize
+MAX_PAGES = 10_000  # a guard against a server that never returns a short page
+ALL_STATUSES = ["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"]
+LIMIT_HEADERS = ("x-minlimit-remaining", "x-daylimit-remaining", "x-appminlimit-remaining")
+
+
+class XeroClient:
+    """Implements `jobsync.xero.gateway.XeroGateway`."""
+
+    def __init__(
+        self,
+        api_url: str,
+        tenant_id: str,
+        token_provider: Callable[[], str],
+        *,
+        timeout: float = 30,
+        max_retries: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+        unitdp_default: int = 2,
+        max_retry_after: float = 120.0,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._tenant_id = tenant_id
+        self._timeout = (timeout, timeout)
+        self._unitdp_default = unitdp_default
+        self.policy = retry.RetryPolicy(max_retries=max_retries, sleep=sleep, max_retry_after=max_retry_after)
+        self.api_client = build_api_client(token_provider)
+        self.accounting = AccountingApi(self.api_client, base_url=self.api_url)
+        parts = urlsplit(self.api_url)
+        self.host_url = f"{parts.scheme}://{parts.netloc}"
+        self._calls: Counter[str] = Counter()
+        self.limits: dict[str, int] = {}  # last seen X-*Limit-Remaining, by lower-case header name
+        self.warnings: list[str] = []  # e.g. an organisation timezone we could not map
+
+    # -- gateway properties -------------------------------------------------
+
+    @property
+    def tenant_id(self) -> str:
+        return self._tenant_id
+
+    @property
+    def calls(self) -> dict[str, int]:
+        return dict(self._calls)
+
+    def idempotency_key(self, body: bytes) -> str:
+        """Hash of tenant + exact body: the same batch always carries the same key."""
+        return keys.idempotency_key(self._tenant_id, body)
+
+    # -- plumbing -----------------------------------------------------------
+
+    def _observe(self, headers: Mapping[str, str]) -> None:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        for name in LIMIT_HEADERS:
+            if name in lowered:
+                try:
+                    self.limits[name] = int(lowered[name])
+                except ValueError:
+                    pass
+
+    def _send(self, label: str, url: str, call: Callable[[], Any], *, create: bool = False) -> Any:
+        """One logical request: counted per attempt, retried per policy, JSON-decoded."""
+
+        def attempt() -> Any:
+            self._calls[label] += 1
+            response = call()
+            self._observe(dict(response.headers))
+            return wire.decode(response.data)
+
+        return retry.run(self.policy, attempt, label=label, url=url, create=create, observe=self._observe)
+
+    def _opts(self) -> dict[str, Any]:
+        return {"_preload_content": False, "_request_timeout": self._timeout}
+
+    def _paged(self, path: str, key: str, fetch: Callable[[int], Any]) -> Iterator[dict[str, Any]]:
+        """Items of every page, until a short page (or the pagination block says it was the last)."""
+        for page in range(1, MAX_PAGES + 1):
+            payload = self._send(f"GET {path}", self.api_url + path, lambda p=page: fetch(p))
+            items = payload.get(key) or []
+            yield from items
+            pagination = payload.get("pagination") or {}
+            page_count = pagination.get("pageCount")
+            if page_count is not None and page >= int(page_count):
+                return
+            if page_count is None and len(items) < PAGE_SIZE:
+                return
+
+    # -- reference data -----------------------------------------------------
+
+    def read_refs(self) -> XeroRefs:
+        t, opts = self._tenant_id, self._opts()
+        org_payload = self._send(
+            "GET /Organisation", self.api_url, lambda: self.accounting.get_organisations(t, **opts)
+        )
+        accounts = self._send("GET /Accounts", self.api_url, lambda: self.accounting.get_accounts(t, **opts))
+        rates = self._send("GET /TaxRates", self.api_url, lambda: self.accounting.get_tax_rates(t, **opts))
+        return XeroRefs(
+            org=self._org(org_payload),
+            accounts=_accounts(accounts.get("Accounts") or []),
+            tax_rates=_tax_rates(rates.get("TaxRates") or []),
+        )
+
+    def _org(self, payload: Mapping[str, Any]) -> XeroOrg:
+        orgs = payload.get("Organisations") or [{}]
+        raw = orgs[0]
+        timezone, warning = to_iana(raw.get("Timezone"))
+        if warning:
+            self.warnings.append(warning)
+        return XeroOrg(
+            name=raw.get("Name") or "", base_currency=raw.get("BaseCurrency") or "AUD", timezone=timezone
+        )
+
+    # -- contacts -----------------------------------------------------------
+
+    def find_contacts(
+        self,
+        contact_numbers: Sequence[str] = (),
+        emails: Sequence[str] = (),
+        names: Sequence[str] = (),
+        contact_ids: Sequence[str] = (),
+    ) -> list[XeroContact]:
+        terms = wire.contact_terms(contact_numbers, emails, names, contact_ids)
+        found: dict[str, XeroContact] = {}
+        for where in wire.or_chunks(terms):
+            for raw in self._paged(
+                "/Contacts", "Contacts", lambda page, w=where: self._get_contacts(w, page)
+            ):
+                contact = wire.parse_contact(raw)
+                found[contact.contact_id] = contact  # one contact may match several chunks
+        return list(found.values())
+
+    def _get_contacts(self, where: str, page: int) -> Any:
+        return self.accounting.get_contacts(
+            self._tenant_id,
+            where=where,
+            page=page,
+            include_archived="true",
+            page_size=PAGE_SIZE,
+            **self._opts(),
+        )
+
+    def create_contacts(self, contacts: Sequence[NewContact]) -> list[ElementResult]:
+        results: list[ElementResult] = []
+        for start in range(0, len(contacts), BATCH_LIMIT):
+            batch = contacts[start : start + BATCH_LIMIT]
+            body = wire.contacts_body(batch)
+            key = self.idempotency_key(body)
+            payload = self._send(
+                "PUT /Contacts",
+                self.api_url + "/Contacts",
+                lambda b=body, k=key: self.accounting.create_contacts(
+                    self._tenant_id, b, summarize_errors="false", idempotency_key=k, **self._opts()
+                ),
+                create=True,
+            )
+            results += wire.element_results(payload.get("Contacts") or [], len(batch), "ContactID")
+        return results
+
+    # -- invoices -----------------------------------------------------------
+
+    def find_invoices_by_reference(self, references: Sequence[str]) -> list[XeroInvoiceRef]:
+        terms = [f"Reference=={wire.literal(r)}" for r in references if r]
+        found: dict[str, XeroInvoiceRef] = {}
+        for where in wire.or_chunks(terms, wrap='Type=="ACCREC" AND ({})'):
+            for raw in self._paged(
+                "/Invoices", "Invoices", lambda page, w=where: self._get_invoices(w, page)
+            ):
+                ref = wire.parse_invoice_ref(raw)
+                found[ref.invoice_id] = ref
+        return list(found.values())
+
+    def _get_invoices(self, where: str, page: int) -> Any:
+        return self.accounting.get_invoices(
+            self._tenant_id,
+            where=where,
+            statuses=ALL_STATUSES,  # Xero leaves DELETED out unless asked; a deleted invoice still counts
+            page=page,
+            page_size=PAGE_SIZE,
+            **self._opts(),
+        )
+
+    def invoice_body(self, drafts: Sequence[InvoiceDraft], contact_ids: Sequence[str]) -> bytes:
+        return wire.invoices_body(drafts, contact_ids)
+
+    def create_invoices(
+        self, drafts: Sequence[InvoiceDraft], contact_ids: Sequence[str], idempotency_key: str
+    ) -> list[ElementResult]:
+        if not drafts:
+            return []
+        if len(drafts) > BATCH_LIMIT:
+            raise ValueError(f"at most {BATCH_LIMIT} invoices per request, got {len(drafts)}")
+        body = self.invoice_body(drafts, contact_ids)  # built once: every retry resends these bytes
+        unitdp = 4 if self._unitdp_default == 4 or any(d.unitdp == 4 for d in drafts) else None
+        extra = {"unitdp": unitdp} if unitdp else {}
+        payload = self._send(
+            "PUT /Invoices",
+            self.api_url + "/Invoices",
+            lambda: self.accounting.create_invoices(
+                self._tenant_id,
+                body,
+                summarize_errors="false",
+                idempotency_key=idempotency_key,
+                **extra,
+                **self._opts(),
+            ),
+            create=True,
+        )
+        return wire.element_results(payload.get("Invoices") or [], len(drafts), "InvoiceID")
+
+    def email_invoice(self, invoice_id: str) -> None:
+        key = self.idempotency_key(b"email " + invoice_id.encode())
+        self._send(
+            "POST /Invoices/{InvoiceID}/Email",
+            f"{self.api_url}/Invoices/{invoice_id}/Email",
+            lambda: self.accounting.email_invoice(
+                self._tenant_id, invoice_id, b"{}", idempotency_key=key, **self._opts()
+            ),
+            create=True,
+        )
+
+    # -- identity -----------------------------------------------------------
+
+    def list_connections(self) -> list[dict[str, Any]]:
+        """The tenants this token may use (`GET /connections` on the API host)."""
+        url = self.host_url + "/connections"
+        payload = self._send(
+            "GET /connections",
+            url,
+            lambda: self.api_client.call_api(
+                url,
+                "GET",
+                header_params={"Accept": "application/json"},
+                auth_settings=["OAuth2"],
+                _return_http_data_only=True,
+                **self._opts(),
+            ),
+        )
+        if not isinstance(payload, list):
+            raise RejectedError(f"unexpected answer from {url}: {str(payload)[:200]}")
+        return payload
+
+
+def _accounts(raw: Sequence[Mapping[str, Any]]) -> dict[str, XeroAccount]:
+    # Bank accounts may have no Code; invoices can only name coded accounts.
+    return {
+        a["Code"]: XeroAccount(
+            code=a["Code"],
+            name=a.get("Name") or "",
+            status=a.get("Status") or "ACTIVE",
+            tax_type=a.get("TaxType"),
+        )
+        for a in raw
+        if a.get("Code")
+    }
+
+
+def _tax_rates(raw: Sequence[Mapping[str, Any]]) -> dict[str, XeroTaxRate]:
+    rates: dict[str, XeroTaxRate] = {}
+    for r in raw:
+        if not r.get("TaxType"):
+            continue
+        rate = wire.to_decimal(r.get("EffectiveRate"))
+        if rate is None:
+            rate = wire.to_decimal(r.get("DisplayTaxRate"))
+        rates[r["TaxType"]] = XeroTaxRate(
+            tax_type=r["TaxType"],
+            name=r.get("Name") or "",
+            rate=rate if rate is not None else Decimal(0),
+            status=r.get("Status") or "ACTIVE",
+        )
+    return rates

@@ -1,0 +1,157 @@
+"""The one place that decides whether a Xero request is retried, and what a failure means.
+
+Safe to retry: every GET, and a create (PUT/POST) that is re-sent with the same
+body and the same Idempotency-Key, which Xero answers from its cache instead of
+creating twice. The caller guarantees the latter by building the body once.
+
+No retry library is installed in the environment, so the loop is written here,
+once, with jittered exponential backoff and an injected `sleep` for tests.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TypeVar
+
+import urllib3
+from xero_python.exceptions import ApiException, HTTPStatusException
+
+from jobsync.errors import JobsyncError, RejectedError, RetriableError, StoppedError, UnreachableError
+from jobsync.xero import wire
+
+T = TypeVar("T")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 4
+    sleep: Callable[[float], None] = time.sleep
+    base_backoff: float = 0.5  # seconds before the first retry of a 5xx / dropped connection
+    max_backoff: float = 30.0
+    max_retry_after: float = 120.0  # a 429 asking for longer than this stops the run (exit 5)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def backoff(self, attempt: int) -> float:
+        # Full-jitter-lite: between half and all of the exponential step, so parallel
+        # cron jobs against one tenant do not retry in lockstep.
+        step = min(self.max_backoff, self.base_backoff * (2**attempt))
+        return step * (0.5 + self.rng.random() / 2)
+
+
+def headers_of(error: ApiException) -> Mapping[str, str]:
+    return {k.lower(): v for k, v in (error.headers or {}).items()}
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """Retry-After as seconds (Xero sends seconds; the HTTP-date form is accepted too)."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _body_messages(error: ApiException) -> list[str]:
+    try:
+        payload = wire.decode(error.body or b"")
+    except ValueError:
+        text = (error.body or b"").decode("utf-8", "replace").strip()
+        return [text] if text else []
+    return wire.whole_request_errors(payload)
+
+
+def refusal(error: HTTPStatusException, label: str, url: str) -> JobsyncError:
+    """A final (not retried) HTTP status as the error the user sees."""
+    status = error.status
+    messages = _body_messages(error)
+    detail = f": {messages[0]}" if messages else ""
+    if status == 401:
+        return UnreachableError(
+            f"Xero refused the token (401) for {label} at {url}{detail}; run `jobsync auth login`",
+            messages,
+        )
+    if status == 403:
+        return UnreachableError(
+            f"Xero answered 403 for {label}: the tenant is not granted to this token{detail}; "
+            "check `xero.tenant_id` or run `jobsync auth login` to connect the organisation",
+            messages,
+        )
+    return RejectedError(f"Xero rejected {label} ({status}){detail}", messages)
+
+
+def _exhausted(label: str, url: str, create: bool, last: str) -> JobsyncError:
+    if last == "HTTP 429":
+        # Xero rejects a rate-limited request before processing it: nothing was created.
+        return StoppedError(f"Xero kept answering 429 (rate limit) to {label}; the next run continues")
+    if create:
+        return RetriableError(
+            f"{label} failed after retries ({last}); Xero may or may not have created it. "
+            "The next run reconciles by Reference before creating anything",
+        )
+    return RetriableError(f"{label} at {url} failed after retries ({last}); try again later")
+
+
+def run(
+    policy: RetryPolicy,
+    attempt: Callable[[], T],
+    *,
+    label: str,
+    url: str,
+    create: bool,
+    observe: Callable[[Mapping[str, str]], None] = lambda headers: None,
+) -> T:
+    """Call `attempt` until it succeeds, a final answer arrives, or retries run out."""
+    last = "no attempt"
+    for n in range(policy.max_retries + 1):
+        try:
+            return attempt()
+        except HTTPStatusException as error:
+            headers = headers_of(error)
+            observe(headers)
+            if error.status not in RETRY_STATUSES:
+                raise refusal(error, label, url) from error
+            last = f"HTTP {error.status}"
+            wait = _wait_for_status(policy, error.status, headers, n, label)
+        except urllib3.exceptions.NewConnectionError as error:
+            # Nothing was sent, so even a create is safe; but a refused port rarely heals in seconds.
+            last = f"cannot connect to {url}"
+            if n == policy.max_retries:
+                raise UnreachableError(f"cannot reach Xero at {url} ({label}): {error}") from error
+            wait = policy.backoff(n)
+        except (urllib3.exceptions.HTTPError, ApiException) as error:
+            last = f"{type(error).__name__}: {error}"
+            wait = policy.backoff(n)
+        if n < policy.max_retries:
+            policy.sleep(wait)
+    raise _exhausted(label, url, create, last)
+
+
+def _wait_for_status(
+    policy: RetryPolicy, status: int, headers: Mapping[str, str], n: int, label: str
+) -> float:
+    asked = retry_after_seconds(headers)
+    if status == 429:
+        problem = headers.get("x-rate-limit-problem", "unknown")
+        if asked is not None and asked > policy.max_retry_after:
+            raise StoppedError(
+                f"Xero's {problem} rate limit was reached during {label}; it asks to wait {asked:.0f}s, "
+                f"more than the {policy.max_retry_after:.0f}s allowed. Nothing is lost: "
+                "the next run continues",
+            )
+        return asked if asked is not None else policy.backoff(n)
+    # A 5xx's Retry-After is a hint; never let it park a cron run for long.
+    return min(asked, policy.max_backoff) if asked is not None else policy.backoff(n)
