@@ -42,7 +42,7 @@ class Scripted:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
 
 @pytest.fixture
@@ -92,7 +92,12 @@ def test_gives_up_with_one_line_naming_the_host(server: Scripted) -> None:
     counter = CallCounter()
     with pytest.raises(UnreachableError) as exc:
         request_with_retries(
-            make_session(), "GET", server.url, max_retries=2, sleep=lambda s: None, counter=counter,
+            make_session(),
+            "GET",
+            server.url,
+            max_retries=2,
+            sleep=lambda s: None,
+            counter=counter,
             platform="ServiceM8",
         )
     message = str(exc.value)
@@ -122,8 +127,9 @@ def test_connection_refused_retries_then_raises() -> None:
         port = s.getsockname()[1]
     waits: list[float] = []
     with pytest.raises(UnreachableError, match=f"Cannot reach 127.0.0.1:{port}"):
-        request_with_retries(make_session(), "GET", f"http://127.0.0.1:{port}/", max_retries=2,
-                             sleep=waits.append, timeout=2)
+        request_with_retries(
+            make_session(), "GET", f"http://127.0.0.1:{port}/", max_retries=2, sleep=waits.append, timeout=2
+        )
     assert waits == [1.0, 2.0]
 
 

@@ -1,0 +1,379 @@
+"""A loopback ServiceM8 REST API (api_1.0) emulator, shaped by ServiceM8's public OpenAPI spec and docs.
+
+Quirks reproduced on purpose, because a connector must survive them:
+- `$filter`: `field op value` joined by `and` only, ops eq/ne/gt/lt (no ge/le), at most 10 conditions,
+  strings in single quotes. A filter it cannot read is silently IGNORED and every record returned.
+  Values are percent-decoded only: a form-encoded filter (`+` for spaces) is unreadable, hence ignored.
+- Cursor paging: `cursor=-1` starts, the `x-next-cursor` header carries the next cursor (the last uuid
+  of the page; records are ordered by uuid), absent on the last page. Without `cursor` everything is
+  returned in one response.
+- Numbers as strings, `active` 0/1, `0000-00-00 00:00:00` for "no date", naive timestamps in the
+  account's timezone (`vendor.json` timezone_name).
+- `X-API-Key` auth (401 otherwise); HTTP 429 with a text body past `rate_per_minute`.
+
+Standard library only: it must not share code with the connector it checks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid as uuidlib
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+RESOURCES = ("job", "jobmaterial", "company", "companycontact", "taxrate", "vendor", "material")
+NO_DATE = "0000-00-00 00:00:00"
+MAX_CONDITIONS = 10
+SEED_PATH = Path(__file__).parent / "data" / "servicem8_seed.json"
+RATE_MESSAGE = "Number of allowed API requests per minute exceeded"
+
+_CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*) (eq|ne|gt|lt) ('(?:[^']|'')*'|-?\d+(?:\.\d+)?)$")
+_AND = re.compile(r" and ", re.IGNORECASE)
+
+Condition = tuple[str, str, str]
+Reply = tuple[int, dict[str, str], bytes]
+
+# Field defaults per resource: what a fresh record looks like on the wire.
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "job": {
+        "active": 1,
+        "status": "Quote",
+        "company_uuid": "",
+        "date": "0000-00-00",
+        "job_address": "",
+        "billing_address": "",
+        "job_description": "",
+        "work_done_description": "",
+        "generated_job_id": "",
+        "purchase_order_number": "",
+        "total_invoice_amount": "0.00",
+        "category_uuid": "",
+        "invoice_sent": 0,
+        "invoice_sent_stamp": NO_DATE,
+        "payment_processed": 0,
+        "payment_processed_stamp": NO_DATE,
+        "payment_received": 0,
+        "payment_received_stamp": NO_DATE,
+        "completion_date": NO_DATE,
+        "quote_date": NO_DATE,
+        "work_order_date": NO_DATE,
+        "unsuccessful_date": NO_DATE,
+        "geo_is_valid": 0,
+        "lat": 0.0,
+        "lng": 0.0,
+        "badges": "[]",
+    },
+    "jobmaterial": {
+        "active": 1,
+        "job_uuid": "",
+        "material_uuid": "",
+        "name": "",
+        "quantity": "1",
+        "price": "0.00",
+        "displayed_amount": "0.00",
+        "displayed_amount_is_tax_inclusive": "0",
+        "tax_rate_uuid": "",
+        "sort_order": "1",
+        "cost": "0.00",
+        "displayed_cost": "0.00",
+        "job_material_bundle_uuid": "",
+    },
+    "company": {
+        "active": 1,
+        "name": "",
+        "abn_number": "",
+        "address": "",
+        "billing_address": "",
+        "is_individual": 0,
+        "parent_company_uuid": "",
+        "address_street": "",
+        "address_city": "",
+        "address_state": "",
+        "address_postcode": "",
+        "address_country": "",
+        "tax_rate_uuid": "",
+        "payment_terms": "",
+        "billing_attention": "",
+        "website": "",
+        "fax_number": "",
+        "badges": "[]",
+    },
+    "companycontact": {
+        "active": 1,
+        "company_uuid": "",
+        "first": "",
+        "last": "",
+        "phone": "",
+        "mobile": "",
+        "email": "",
+        "type": "JOB",
+        "is_primary_contact": "0",
+    },
+    "taxrate": {"active": 1, "name": "", "amount": "0", "is_default_tax_rate": 0},
+    "vendor": {
+        "active": 1,
+        "name": "",
+        "timezone_name": "Australia/Sydney",
+        "currency": "AUD",
+        "default_region": "AU",
+        "email": "",
+    },
+    "material": {
+        "active": 1,
+        "name": "",
+        "item_number": "",
+        "price": "0.00",
+        "cost": "0.00",
+        "price_includes_taxes": 0,
+        "tax_rate_uuid": "",
+    },
+}
+
+
+def parse_filter(text: str) -> list[Condition] | None:
+    """The conditions of a `$filter`, or None when ServiceM8 could not read it (and would ignore it)."""
+    parts = _AND.split(text.strip())
+    if not parts or len(parts) > MAX_CONDITIONS:
+        return None
+    conditions: list[Condition] = []
+    for part in parts:
+        m = _CONDITION.match(part.strip())
+        if not m:
+            return None
+        field, op, raw = m.groups()
+        value = raw[1:-1].replace("''", "'") if raw.startswith("'") else raw
+        conditions.append((field, op, value))
+    return conditions
+
+
+def _compare(actual: Any, op: str, wanted: str) -> bool:
+    left: Any = "" if actual is None else str(actual)
+    right: Any = wanted
+    try:  # numbers compare as numbers, everything else (dates included) as strings
+        left, right = float(left), float(right)
+    except ValueError:
+        pass
+    return {"eq": left == right, "ne": left != right, "gt": left > right, "lt": left < right}[op]
+
+
+def matches(record: dict[str, Any], conditions: list[Condition]) -> bool:
+    return all(_compare(record.get(f), op, v) for f, op, v in conditions)
+
+
+class ServiceM8Sandbox:
+    """Serve ServiceM8-shaped data on loopback. Use as a context manager or start()/stop()."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        api_key: str = "sm8-sandbox-key",
+        rate_per_minute: int = 180,
+        clock: Callable[[], float] | None = None,
+        page_size: int = 5000,
+    ) -> None:
+        self.port = port
+        self.api_key = api_key
+        self.rate_per_minute = rate_per_minute
+        self.page_size = page_size
+        self.clock = clock or time.monotonic
+        self.records: dict[str, dict[str, dict[str, Any]]] = {r: {} for r in RESOURCES}
+        self.request_log: list[dict[str, Any]] = []
+        self.ignored_filters: list[str] = []  # filters that could not be read, hence ignored
+        self.honour_filters = True  # False: behave as if every filter were unreadable
+        self._failures: deque[int] = deque()
+        self._accepted: deque[float] = deque()
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> ServiceM8Sandbox:
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> ServiceM8Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api_1.0"
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def put(self, resource: str, **fields: Any) -> str:
+        """Insert or update a record (merged over the resource's defaults); returns its uuid."""
+        with self._lock:
+            uid = str(fields.pop("uuid", None) or uuidlib.uuid4())
+            record = self.records[resource].get(uid) or {"uuid": uid, **_DEFAULTS[resource]}
+            fields.setdefault("edit_date", self.local_now())  # any change bumps edit_date, as live
+            record.update(fields)
+            self.records[resource][uid] = record
+            return uid
+
+    def add_job(self, **fields: Any) -> str:
+        return self.put("job", **fields)
+
+    def add_material(self, job_uuid: str, **fields: Any) -> str:
+        return self.put("jobmaterial", job_uuid=job_uuid, **fields)
+
+    def add_company(self, **fields: Any) -> str:
+        return self.put("company", **fields)
+
+    def add_contact(self, company_uuid: str, **fields: Any) -> str:
+        return self.put("companycontact", company_uuid=company_uuid, **fields)
+
+    def add_taxrate(self, **fields: Any) -> str:
+        return self.put("taxrate", **fields)
+
+    def set_vendor(self, **fields: Any) -> str:
+        existing = next(iter(self.records["vendor"]), None)
+        return self.put("vendor", **({"uuid": existing} if existing else {}), **fields)
+
+    def load_seed(self, path: Path | str = SEED_PATH) -> ServiceM8Sandbox:
+        """Load a seed file: {"resource": [record, ...], ...}."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        for resource, rows in data.items():
+            if resource in RESOURCES:
+                for row in rows:
+                    self.put(resource, **row)
+        return self
+
+    def timezone(self) -> ZoneInfo:
+        vendor = next(iter(self.records["vendor"].values()), None)
+        return ZoneInfo((vendor or {}).get("timezone_name") or "Australia/Sydney")
+
+    def local_now(self) -> str:
+        return datetime.now(self.timezone()).strftime("%Y-%m-%d %H:%M:%S")
+
+    def fail_next(self, *statuses: int) -> None:
+        """The next requests (after auth) answer these statuses, e.g. fail_next(500, 429)."""
+        with self._lock:
+            self._failures.extend(statuses)
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    def _rate_exceeded(self) -> bool:
+        now = self.clock()
+        while self._accepted and now - self._accepted[0] >= 60:
+            self._accepted.popleft()
+        if len(self._accepted) >= self.rate_per_minute:
+            return True
+        self._accepted.append(now)
+        return False
+
+    def handle(self, path: str, headers: dict[str, str]) -> Reply:
+        """Answer one GET: (status, headers, body)."""
+        split = urlsplit(path)
+        params = _query(split.query)
+        with self._lock:
+            entry: dict[str, Any] = {"path": split.path, "params": params, "raw_query": split.query}
+            self.request_log.append(entry)
+            status, extra, body = self._answer(split.path, params, headers)
+            entry["status"] = status
+        return status, extra, body
+
+    def _answer(self, path: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
+        if headers.get("x-api-key") != self.api_key:
+            return _text(401, "Unauthorized: missing or invalid X-API-Key")
+        if self._rate_exceeded():
+            return _text(429, RATE_MESSAGE)
+        if self._failures:
+            status = self._failures.popleft()
+            return _text(status, RATE_MESSAGE if status == 429 else "Internal Server Error")
+        m = re.fullmatch(r"/api_1\.0/([a-z]+)(?:/([0-9a-fA-F-]+))?\.json", path)
+        if not m or m.group(1) not in RESOURCES:
+            return _text(404, "Not Found")
+        resource, uid = m.groups()
+        if uid:
+            record = self.records[resource].get(uid)
+            return _json(record) if record else _text(404, "Not Found")
+        return self._list(resource, params)
+
+    def _list(self, resource: str, params: dict[str, str]) -> Reply:
+        rows = [self.records[resource][k] for k in sorted(self.records[resource])]
+        if "$filter" in params:
+            conditions = parse_filter(params["$filter"]) if self.honour_filters else None
+            if conditions is None:
+                self.ignored_filters.append(params["$filter"])
+            else:
+                rows = [r for r in rows if matches(r, conditions)]
+        cursor = params.get("cursor")
+        if cursor is None:
+            return _json(rows)
+        if cursor != "-1":
+            rows = [r for r in rows if r["uuid"] > cursor]
+        page = rows[: self.page_size]
+        extra = {"x-next-cursor": page[-1]["uuid"]} if len(rows) > len(page) else {}
+        status, headers, body = _json(page)
+        return status, {**headers, **extra}, body
+
+
+def _query(raw: str) -> dict[str, str]:
+    # Percent-decoding only, never `+` → space: see the module docstring.
+    out: dict[str, str] = {}
+    for pair in raw.split("&"):
+        if pair:
+            key, _, value = pair.partition("=")
+            out[unquote(key)] = unquote(value)
+    return out
+
+
+def _text(status: int, message: str) -> Reply:
+    return status, {"Content-Type": "text/plain; charset=utf-8"}, message.encode()
+
+
+def _json(data: Any) -> Reply:
+    return 200, {"Content-Type": "application/json"}, json.dumps(data).encode()
+
+
+def _handler_for(sandbox: ServiceM8Sandbox) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, extra, body = sandbox.handle(self.path, headers)
+            self.send_response(status)
+            for key, value in extra.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:  # keep test output quiet
+            pass
+
+    return Handler
+
+
+def main() -> None:  # pragma: no cover - manual use: python -m jobsync.sandbox.servicem8
+    with ServiceM8Sandbox(port=8089).load_seed() as sandbox:
+        print(f"ServiceM8 sandbox at {sandbox.url} (X-API-Key: {sandbox.api_key}); Ctrl-C stops it")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
