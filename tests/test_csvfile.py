@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from source_contract import BILLABLE_STATUSES, SYDNEY, JobSourceContract, SeedJob, SourceFactory
 
 from jobsync.errors import ConfigError
 from jobsync.sources.csvfile import CsvJobSource, normalise_kind, parse_datetime, parse_decimal
@@ -47,11 +49,10 @@ def row(**cells: str) -> dict[str, str]:
     return base
 
 
-def write_csv(
-    path: Path, rows: list[dict[str, str]], header: list[str] | None = None, bom: bool = False
-) -> Path:
+def write_csv(path: Path, rows: list[dict[str, str]], header: list[str] | None = None, bom: bool = False) -> Path:
     header = header or HEADER
     by_title = {title: key for key, title in COLUMNS.items()}
+    by_title["Last Modified"] = "updated_at"
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -209,9 +210,7 @@ def test_job_level_problems(tmp_path: Path) -> None:
     # Without a date the job still reaches the planner (to be held), dated by the file.
     assert jobs["job-1"].changed_at == datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
     assert jobs["job-2"].problems == ("row 3: Completed At is empty: a job needs its completion date",)
-    assert jobs["job-3"].problems == (
-        "row 5: Client Name 'Someone Else' differs from 'Acme Plumbing Co' on row 4",
-    )
+    assert jobs["job-3"].problems == ("row 5: Client Name 'Someone Else' differs from 'Acme Plumbing Co' on row 4",)
     assert jobs["job-4"].problems == ()
 
 
@@ -302,3 +301,41 @@ def test_bundled_sample_matches_the_demo_story() -> None:
     assert smith is not None and (smith.name, smith.email) == ("Smith Family", "office@smithfamily.example")
     repeat_clients = [job.client.id for job in jobs if job.client and job.client.id == "C-1003"]
     assert len(repeat_clients) == 2
+
+
+# -- the shared JobSource contract ---------------------------------------------
+
+
+class TestCsvContract(JobSourceContract):
+    """The CSV source passes the contract with the export written in Sydney local time."""
+
+    @pytest.fixture
+    def source_factory(self, tmp_path: Path) -> SourceFactory:
+        columns = dict(COLUMNS) | {"updated_at": "Last Modified"}
+
+        def local(when: datetime | None, fmt: str) -> str:
+            return when.astimezone(SYDNEY).strftime(fmt) if when else ""
+
+        def factory(seeds: Sequence[SeedJob]) -> CsvJobSource:
+            rows = [
+                row(
+                    job_id=job.id,
+                    job_number=job.number,
+                    status=job.status,
+                    client_id=job.client_id,
+                    client_name=job.client_name,
+                    client_email=job.client_email or "",
+                    completed_at=local(job.completed_at, "%d/%m/%Y %H:%M"),
+                    updated_at=local(job.changed_at, "%d/%m/%Y %H:%M:%S"),
+                    line_kind=line.kind,
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                )  # fmt: skip
+                for job in seeds
+                for line in job.lines
+            ]
+            path = write_csv(tmp_path / "export.csv", rows, header=[*HEADER, "Last Modified"], bom=True)
+            return CsvJobSource(path, columns, BILLABLE_STATUSES, "Australia/Sydney")
+
+        return factory

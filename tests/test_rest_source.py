@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from source_contract import BILLABLE_STATUSES, SYDNEY, JobSourceContract, SeedJob, SourceFactory
 
 from jobsync.errors import ConfigError, UnreachableError
 from jobsync.sources.rest import RestJobSource, lookup
@@ -234,3 +235,33 @@ def test_lookup_follows_dots_and_indexes() -> None:
     assert lookup(data, "a.b.-1.c") == 2
     assert lookup(data, "a.b.5.c") is None
     assert lookup(data, "a.x.c") is None
+
+
+# -- the shared JobSource contract ---------------------------------------------
+
+
+class TestRestContract(JobSourceContract):
+    """The REST source passes the contract; the emulated API writes times in Sydney local time."""
+
+    @pytest.fixture
+    def source_factory(self, api: tuple[JobApi, str]) -> SourceFactory:
+        state, url = api
+
+        def as_record(job: SeedJob) -> dict[str, Any]:
+            completed = (
+                job.completed_at.astimezone(SYDNEY).replace(tzinfo=None).isoformat() if job.completed_at else None
+            )
+            return {
+                "id": job.id, "number": job.number, "state": job.status, "completed": completed,
+                "updated": job.changed_at.astimezone(SYDNEY).isoformat(),
+                "customer": {"id": job.client_id, "name": job.client_name,
+                             "contacts": [{"email": job.client_email}] if job.client_email else []},
+                "lines": [{"type": line.kind, "text": line.description, "qty": line.quantity,
+                           "price": {"amount": line.unit_price}} for line in job.lines],
+            }  # fmt: skip
+
+        def factory(seeds: Sequence[SeedJob]) -> RestJobSource:
+            state.records = [as_record(job) for job in seeds]
+            return make(url, statuses=list(BILLABLE_STATUSES))
+
+        return factory

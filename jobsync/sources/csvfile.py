@@ -7,7 +7,8 @@ seen without restarting anything; `calls` counts those reads.
 Choices worth knowing:
 
 - Row numbers in problems are spreadsheet rows: the header is row 1.
-- `completed_at` is also the change timestamp (the watermark field). A naive
+- The change timestamp (the watermark field) is `updated_at` when the export
+  has such a column ("Last Modified"), else `completed_at`. A naive
   value is local time in `timezone`; a date-only value means 00:00 local that
   day, which keeps it deterministic (the runner's overlap window re-reads it).
 - A job without a usable completion time still has to reach the planner so it
@@ -33,7 +34,7 @@ from jobsync.models import Client, Job, JobLine
 COLUMN_KEYS = (
     "job_id", "job_number", "status", "completed_at", "client_id", "client_name", "client_email",
     "client_phone", "line_kind", "item_code", "description", "quantity", "unit_price",
-    "discount_percent", "tax_code", "purchase_order", "job_type",
+    "discount_percent", "tax_code", "purchase_order", "job_type", "updated_at",
 )  # fmt: skip
 REQUIRED_COLUMNS = ("job_number", "client_name", "description", "quantity", "unit_price")
 

@@ -7,7 +7,7 @@ The API it expects is the simplest common shape:
     GET {base_url}{job_path}        (job_path contains "{id}")
         -> {...job...}  or  {"job": {...job...}}; 404 when the job is gone
 
-`fields` maps the same logical names as the CSV source's `columns` (plus
+`fields` maps the same logical names as the CSV source's `columns` (with
 `updated_at`, the platform's change timestamp) to dotted paths into a job,
 e.g. `client_name: customer.name`. Line fields (`description`, `quantity`, ...)
 are paths inside each element of the list at `lines_path`. JSON numbers are read
@@ -37,7 +37,7 @@ from jobsync.http import make_session, request_with_retries
 from jobsync.models import Job
 from jobsync.sources.csvfile import COLUMN_KEYS, REQUIRED_COLUMNS, JobBuilder, Row, check_statuses_and_zone
 
-FIELD_KEYS = (*COLUMN_KEYS, "updated_at")
+FIELD_KEYS = COLUMN_KEYS
 LINE_KEYS = ("line_kind", "item_code", "description", "quantity", "unit_price", "discount_percent", "tax_code")
 AUTH_MODES = ("bearer", "api_key", "none")
 
