@@ -138,6 +138,23 @@ def test_a_few_calls_regardless_of_job_count(seeded: ServiceM8Sandbox) -> None:
     assert sum(source.calls.values()) == 7  # one job read; materials and client come from the run cache
 
 
+def test_calls_per_100_jobs_stay_constant(sandbox: ServiceM8Sandbox) -> None:
+    sandbox.set_vendor(timezone_name="Australia/Sydney")
+    gst = sandbox.add_taxrate(name="GST", amount="10")
+    for n in range(100):
+        company = sandbox.add_company(name=f"Client {n}")
+        sandbox.add_contact(company, type="BILLING", email=f"c{n}@example.com")
+        job = sandbox.add_job(
+            status="Completed", generated_job_id=str(9000 + n), company_uuid=company, edit_date="2026-03-05 10:00:00"
+        )
+        for i in range(2):
+            sandbox.add_material(job, name=f"Item {i}", quantity="1", price="10.00", tax_rate_uuid=gst)
+    source = make_source(sandbox)
+    jobs = source.changed_since(MARK)
+    assert len(jobs) == 100 and all(len(j.lines) == 2 and j.client and j.client.email for j in jobs)
+    assert sum(source.calls.values()) == 6, source.calls  # vendor, job, jobmaterial, company, contacts, taxrate
+
+
 def test_filter_ignored_by_the_server_is_applied_client_side(sandbox: ServiceM8Sandbox) -> None:
     sandbox.load_seed()
     sandbox.honour_filters = False

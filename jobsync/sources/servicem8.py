@@ -108,9 +108,7 @@ class ServiceM8Source:
             platform="ServiceM8",
         )
         if response.status_code != 200:
-            raise UnreachableError(
-                f"ServiceM8 answered HTTP {response.status_code} for {path}: check source.base_url"
-            )
+            raise UnreachableError(f"ServiceM8 answered HTTP {response.status_code} for {path}: check source.base_url")
         return response
 
     def _list(self, resource: str, conditions: Sequence[tuple[str, str, str | int]]) -> list[Raw]:
@@ -123,9 +121,9 @@ class ServiceM8Source:
             try:
                 page = response.json()
             except ValueError as exc:
-                raise UnreachableError(
-                    f"ServiceM8 sent something other than JSON for {resource}.json"
-                ) from exc
+                raise UnreachableError(f"ServiceM8 sent something other than JSON for {resource}.json") from exc
+            if not isinstance(page, list):
+                raise UnreachableError(f"ServiceM8 sent an unexpected {type(page).__name__} for {resource}.json")
             rows.extend(r for r in page if isinstance(r, dict))
             cursor = response.headers.get("x-next-cursor", "")
             if not cursor or cursor in seen:
@@ -145,9 +143,7 @@ class ServiceM8Source:
             try:
                 self._tz = ZoneInfo(name or "UTC")
             except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise UnreachableError(
-                    f"ServiceM8 vendor timezone {name!r} is unknown: set source.timezone"
-                ) from exc
+                raise UnreachableError(f"ServiceM8 vendor timezone {name!r} is unknown: set source.timezone") from exc
         return self._tz
 
     def _taxrate(self, uid: str) -> Raw | None:
@@ -170,9 +166,7 @@ class ServiceM8Source:
         if len(missing) > self.bulk_threshold:
             rows = self._list(resource, [("active", "eq", 1), *bulk])
         else:
-            rows = [
-                r for k in missing for r in self._list(resource, [(key, "eq", k), ("active", "eq", 1), *bulk])
-            ]
+            rows = [r for k in missing for r in self._list(resource, [(key, "eq", k), ("active", "eq", 1), *bulk])]
         fresh: dict[str, list[Raw]] = {k: [] for k in missing}
         seen: set[str] = set()
         for row in rows:  # also filter here: the server may have ignored the filter
@@ -204,15 +198,9 @@ class ServiceM8Source:
         if not wanted:
             return []
         if len(wanted) > self.bulk_threshold:
-            rows = [
-                r
-                for s in self.statuses
-                for r in self._list("job", [("status", "eq", s), ("active", "eq", 1)])
-            ]
+            rows = [r for s in self.statuses for r in self._list("job", [("status", "eq", s), ("active", "eq", 1)])]
         else:
-            rows = [
-                r for i in sorted(wanted) for r in self._list("job", [("uuid", "eq", i), ("active", "eq", 1)])
-            ]
+            rows = [r for i in sorted(wanted) for r in self._list("job", [("uuid", "eq", i), ("active", "eq", 1)])]
         raws: dict[str, Raw] = {}
         for raw in rows:
             uid = str(raw.get("uuid"))
@@ -297,9 +285,7 @@ class ServiceM8Source:
             fields=tuple((k, str(v)) for k, v in extras.items() if v not in (None, "")),
         )
 
-    def _client(
-        self, raw: Raw, company: Raw | None, billing: list[Raw], problems: list[str]
-    ) -> Client | None:
+    def _client(self, raw: Raw, company: Raw | None, billing: list[Raw], problems: list[str]) -> Client | None:
         cid = str(raw.get("company_uuid") or "")
         if not cid:
             problems.append("job has no client (company_uuid is empty)")
@@ -310,9 +296,7 @@ class ServiceM8Source:
         primary = sorted(billing, key=lambda c: not _truthy(c.get("is_primary_contact")))
         contact = primary[0] if primary else {}
         parts = ("address_street", "address_city", "address_state", "address_postcode", "address_country")
-        address = (
-            ", ".join(str(company[p]) for p in parts if company.get(p)) or company.get("address") or None
-        )
+        address = ", ".join(str(company[p]) for p in parts if company.get(p)) or company.get("address") or None
         return Client(
             id=cid,
             name=str(company["name"]).strip(),
@@ -333,8 +317,7 @@ class ServiceM8Source:
                 raise InvalidOperation
         except (InvalidOperation, ValueError):
             problems.append(
-                f"line {name!r}: quantity {m.get('quantity')!r} / {price_field} {m.get(price_field)!r}"
-                " is not a number"
+                f"line {name!r}: quantity {m.get('quantity')!r} / {price_field} {m.get(price_field)!r} is not a number"
             )
             return None
         tax = self._taxrate(str(m.get("tax_rate_uuid") or ""))
