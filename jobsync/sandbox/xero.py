@@ -1,0 +1,153 @@
+"""A Xero stand-in on loopback: Accounting API, identity token endpoint and connections on one port.
+
+    with XeroSandbox() as sb:
+        AccountingApi(api_client, base_url=sb.api_url)
+
+`python -m jobsync.sandbox.xero --port 8765 [--data DIR]` serves until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+from jobsync.sandbox import xero_invoices
+from jobsync.sandbox.xero_auth import AuthRegistry
+from jobsync.sandbox.xero_faults import Faults
+from jobsync.sandbox.xero_http import API_PREFIX, Exchange, Handler
+from jobsync.sandbox.xero_limits import GENEROUS, IdempotencyStore, RateLimiter, RateLimits
+from jobsync.sandbox.xero_store import load_state, save_state, snapshot
+
+__all__ = ["Exchange", "RateLimits", "XeroSandbox", "serve"]
+
+DEMO_TENANT_ID = "6a7e5b0e-1f2d-4c3b-9a8e-00000000d3e0"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class XeroSandbox:
+    """An in-process emulator; state lives in memory, or in `data_dir` when one is given."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        data_dir: str | None = None,
+        on_exchange: Callable[[Exchange], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        idempotency_ttl: float = 360,
+        rate_limits: RateLimits | None = None,
+    ) -> None:
+        self.port = port
+        self.data_dir = data_dir
+        self.on_exchange = on_exchange
+        self.clock = clock or _utc_now
+        self.lock = threading.RLock()
+        self.state = load_state(data_dir)
+        self.auth = AuthRegistry(self.state.tenant_id)
+        self.auth.load(self.state.extra.get("auth", {}))
+        self.faults = Faults()
+        self.limiter = RateLimiter(rate_limits or GENEROUS)
+        self.idempotency = IdempotencyStore(idempotency_ttl)
+        self.request_log: list[tuple[str, str, int]] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------
+    def start(self) -> XeroSandbox:
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        server.app = self  # type: ignore[attr-defined]
+        self._server = server
+        self.port = server.server_address[1]
+        self._thread = threading.Thread(target=server.serve_forever, name="xero-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> XeroSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- addresses ---------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + API_PREFIX
+
+    @property
+    def identity_url(self) -> str:
+        return self.url
+
+    @property
+    def tenant_id(self) -> str:
+        return self.state.tenant_id
+
+    # -- test helpers ------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock()
+
+    def contacts(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [snapshot(c) for c in self.state.contacts.values()]
+
+    def invoices(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [xero_invoices.render(self.state, i, 4, True) for i in self.state.invoices.values()]
+
+    def add_client(self, client_id: str, client_secret: str, redirect_uris: tuple[str, ...] = ()) -> None:
+        with self.lock:
+            self.auth.add_client(client_id, client_secret, tuple(redirect_uris))
+            self.persist()
+
+    def record(self, exchange: Exchange) -> None:
+        with self.lock:
+            self.request_log.append((exchange.method, exchange.path, exchange.status))
+        if self.on_exchange is not None:
+            self.on_exchange(exchange)
+
+    def persist(self) -> None:
+        """Save after every write so `sandbox serve --data DIR` survives restarts."""
+        if self.data_dir:
+            self.state.extra["auth"] = self.auth.to_json()
+            save_state(self.state, self.data_dir)
+
+
+def serve(port: int, data_dir: str | None) -> None:
+    """Serve in the foreground until interrupted (`jobsync sandbox serve`)."""
+    sandbox = XeroSandbox(port=port, data_dir=data_dir).start()
+    print(f"Xero sandbox on {sandbox.url}  (api_url {sandbox.api_url}, tenant {sandbox.tenant_id},"
+          f" token 'sandbox')", flush=True)  # fmt: skip
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m jobsync.sandbox.xero", description=__doc__)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--data", default=None, help="directory where the org state persists")
+    args = parser.parse_args(argv)
+    serve(args.port, args.data)
+
+
+if __name__ == "__main__":
+    main()

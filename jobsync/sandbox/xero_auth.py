@@ -1,0 +1,115 @@
+"""Bearer tokens and the identity token endpoint, with lifetimes read from the sandbox clock."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+FIXED_TOKEN = "sandbox"
+ACCESS_SECONDS = 1800
+REFRESH_GRACE_SECONDS = 1800  # a rotated refresh token stays usable this long after its first use
+REFRESH_LIFETIME_SECONDS = 60 * 24 * 3600
+DEFAULT_SCOPE = "accounting.transactions accounting.contacts accounting.settings offline_access"
+
+
+def problem(status: int, title: str, detail: str = "AuthenticationUnsuccessful") -> dict[str, Any]:
+    """Xero's identity layer answers auth failures in RFC 7807 shape."""
+    return {"Type": None, "Title": title, "Status": status, "Detail": detail,
+            "Instance": str(uuid.uuid4()), "Extensions": {}}  # fmt: skip
+
+
+@dataclass
+class AuthRegistry:
+    """Registered apps and issued tokens. Times are epoch seconds on the sandbox clock."""
+
+    tenant_id: str
+    clients: dict[str, dict[str, Any]] = field(default_factory=dict)
+    access: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refresh: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_client(self, client_id: str, secret: str, redirect_uris: tuple[str, ...] = ()) -> None:
+        self.clients[client_id] = {"secret": secret, "redirect_uris": list(redirect_uris)}
+
+    def check(self, headers: dict[str, str], now: datetime, needs_tenant: bool) -> tuple[int, dict] | None:
+        """None when the request may proceed, else (status, body) for 401/403."""
+        value = headers.get("authorization", "")
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return 401, problem(401, "Unauthorized")
+        grant = self.grant(token.strip(), now)
+        if grant is None:
+            return 401, problem(401, "Unauthorized")
+        if needs_tenant:
+            tenant = headers.get("xero-tenant-id", "").strip().lower()
+            if tenant not in grant["tenants"]:
+                return 403, problem(403, "Forbidden")
+        return None
+
+    def grant(self, token: str, now: datetime) -> dict[str, Any] | None:
+        if token == FIXED_TOKEN:
+            return {"tenants": [self.tenant_id], "expires": None}
+        found = self.access.get(token)
+        if found is None or found["expires"] <= now.timestamp():
+            return None
+        return found
+
+    def token_endpoint(self, form: dict[str, str], basic: str | None, now: datetime) -> tuple[int, dict]:
+        client_id, secret = _client_credentials(form, basic)
+        client = self.clients.get(client_id or "")
+        if client is None or client["secret"] != secret:
+            return 400, {"error": "invalid_client"}
+        grant_type = form.get("grant_type", "")
+        if grant_type == "client_credentials":
+            return 200, self._issue(client_id or "", form.get("scope") or DEFAULT_SCOPE, now, refresh=False)
+        if grant_type == "refresh_token":
+            return self._refresh(client_id or "", form.get("refresh_token", ""), now)
+        return 400, {"error": "unsupported_grant_type"}
+
+    def _refresh(self, client_id: str, token: str, now: datetime) -> tuple[int, dict]:
+        found = self.refresh.get(token)
+        stamp = now.timestamp()
+        if found is None or found["client_id"] != client_id or found["expires"] <= stamp:
+            return 400, {"error": "invalid_grant"}
+        used = found.get("used_at")
+        if used is not None and stamp - used > REFRESH_GRACE_SECONDS:
+            return 400, {"error": "invalid_grant"}
+        found.setdefault("used_at", stamp)
+        return 200, self._issue(client_id, found["scope"], now, refresh=True)
+
+    def _issue(self, client_id: str, scope: str, now: datetime, refresh: bool) -> dict[str, Any]:
+        stamp = now.timestamp()
+        access = secrets.token_urlsafe(24)
+        self.access[access] = {"tenants": [self.tenant_id], "expires": stamp + ACCESS_SECONDS,
+                               "client_id": client_id}  # fmt: skip
+        body: dict[str, Any] = {"access_token": access, "expires_in": ACCESS_SECONDS,
+                                "token_type": "Bearer", "scope": scope}  # fmt: skip
+        if refresh or "offline_access" in scope.split():
+            token = secrets.token_urlsafe(24)
+            self.refresh[token] = {"client_id": client_id, "scope": scope,
+                                   "expires": stamp + REFRESH_LIFETIME_SECONDS}  # fmt: skip
+            body["refresh_token"] = token
+        return body
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clients": self.clients, "access": self.access, "refresh": self.refresh}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.clients.update(data.get("clients", {}))
+        self.access.update(data.get("access", {}))
+        self.refresh.update(data.get("refresh", {}))
+
+
+def _client_credentials(form: dict[str, str], basic: str | None) -> tuple[str | None, str | None]:
+    """HTTP Basic wins over form fields, as OAuth servers usually treat them."""
+    if basic and basic.lower().startswith("basic "):
+        try:
+            raw = base64.b64decode(basic[6:].strip()).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return None, None
+        client_id, _, secret = raw.partition(":")
+        return client_id, secret
+    return form.get("client_id"), form.get("client_secret")

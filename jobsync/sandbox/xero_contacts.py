@@ -1,0 +1,113 @@
+"""Contact writes as Xero validates them: unique active names, archiving, upsert by name on POST."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from jobsync.sandbox.xero_json import ms_date
+from jobsync.sandbox.xero_store import OrgState, snapshot
+
+WRITABLE = (
+    "ContactNumber", "AccountNumber", "ContactStatus", "Name", "FirstName", "LastName", "CompanyNumber",
+    "EmailAddress", "ContactPersons", "BankAccountDetails", "TaxNumber", "AccountsReceivableTaxType",
+    "AccountsPayableTaxType", "Addresses", "Phones", "SalesDefaultLineAmountType",
+    "PurchasesDefaultLineAmountType", "DefaultCurrency", "SalesDefaultAccountCode",
+    "PurchasesDefaultAccountCode", "PaymentTerms",
+)  # fmt: skip
+STATUSES = ("ACTIVE", "ARCHIVED", "GDPRREQUEST")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DUPLICATE_NAME = (
+    "The contact name {} is already assigned to another contact. "
+    "The contact name must be unique across all active contacts."
+)
+
+
+def _problems(state: OrgState, fields: dict[str, Any], own_id: str | None) -> list[str]:
+    problems: list[str] = []
+    name = fields.get("Name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append("The contact name must be specified.")
+    elif len(name) > 255:
+        problems.append("The contact name must not exceed 255 characters.")
+    elif fields.get("ContactStatus", "ACTIVE") == "ACTIVE" and state.active_contact_named(name, own_id):
+        problems.append(DUPLICATE_NAME.format(name))
+    email = fields.get("EmailAddress")
+    if email and (not isinstance(email, str) or not _EMAIL.match(email)):
+        problems.append("Email address must be valid.")
+    if fields.get("ContactStatus", "ACTIVE") not in STATUSES:
+        problems.append(f"ContactStatus '{fields.get('ContactStatus')}' is not valid.")
+    return problems
+
+
+def _new_contact(element: dict[str, Any], now: datetime) -> dict[str, Any]:
+    contact: dict[str, Any] = {
+        "ContactID": str(uuid.uuid4()),
+        "ContactStatus": "ACTIVE",
+        "Addresses": [],
+        "Phones": [],
+        "ContactGroups": [],
+        "ContactPersons": [],
+        "IsSupplier": False,
+        "IsCustomer": False,
+        "HasAttachments": False,
+        "HasValidationErrors": False,
+    }
+    contact.update({k: element[k] for k in WRITABLE if k in element and element[k] is not None})
+    contact["UpdatedDateUTC"] = ms_date(now)
+    return contact
+
+
+def create(state: OrgState, element: dict[str, Any], now: datetime) -> tuple[dict[str, Any], list[str]]:
+    """Create a contact; returns (stored contact or the submitted element, problems)."""
+    problems = _problems(state, element, None)
+    if problems:
+        return element, problems
+    contact = _new_contact(element, now)
+    state.contacts[contact["ContactID"]] = contact
+    return contact, []
+
+
+def update(
+    state: OrgState, contact: dict[str, Any], element: dict[str, Any], now: datetime
+) -> tuple[dict[str, Any], list[str]]:
+    changes = {k: element[k] for k in WRITABLE if k in element and element[k] is not None}
+    merged = {**contact, **changes}
+    problems = _problems(state, merged, contact["ContactID"])
+    if problems:
+        return element, problems
+    contact.update(changes)
+    contact["UpdatedDateUTC"] = ms_date(now)
+    return contact, []
+
+
+def write(
+    state: OrgState, element: dict[str, Any], now: datetime, upsert: bool, target_id: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """PUT creates; POST updates by ContactID (path or body), else by active name, else creates."""
+    if not isinstance(element, dict):
+        return {}, ["A contact must be a JSON object."]
+    contact_id = target_id or element.get("ContactID")
+    if contact_id:
+        existing = state.contacts.get(str(contact_id).lower())
+        if existing is None:
+            return element, [f"The contact with ContactID {contact_id} could not be found."]
+        if not upsert:
+            return element, ["A contact with this ContactID already exists; use POST to update it."]
+        return update(state, existing, element, now)
+    if upsert and isinstance(element.get("Name"), str):
+        same_name = state.active_contact_named(element["Name"])
+        if same_name is not None:
+            # Xero's POST quietly updates the existing same-name contact rather than failing.
+            return update(state, same_name, element, now)
+    return create(state, element, now)
+
+
+def summary(contact: dict[str, Any]) -> dict[str, Any]:
+    """The contact as Xero embeds it in an invoice."""
+    keys = ("ContactID", "ContactNumber", "AccountNumber", "ContactStatus", "Name", "FirstName",
+            "LastName", "EmailAddress", "Addresses", "Phones", "ContactGroups", "ContactPersons",
+            "HasValidationErrors")  # fmt: skip
+    return {k: snapshot(contact[k]) for k in keys if k in contact}
