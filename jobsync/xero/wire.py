@@ -18,9 +18,9 @@ from urllib.parse import quote
 from jobsync.models import DraftLine, InvoiceDraft, XeroContact
 from jobsync.xero.gateway import ElementResult, NewContact, XeroInvoiceRef
 
-# Xero answers 414/400 past roughly 2,000 URL characters; the rest of the URL
-# (host, path, paging params) gets the difference.
-MAX_WHERE_CHARS = 1500
+# URLs past roughly 2,000 characters are refused by Xero's front end; the rest of the
+# URL (host, path, Statuses, paging params: under 200 characters) gets the difference.
+MAX_WHERE_CHARS = 1750
 
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -224,7 +224,9 @@ def parse_invoice_ref(raw: Mapping[str, Any]) -> XeroInvoiceRef:
 
 
 def element_messages(raw: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(str(e.get("Message", e)) for e in raw.get("ValidationErrors") or () if isinstance(e, dict))
+    # Xero repeats a message once per offending line; one copy tells the user as much.
+    messages = (str(e.get("Message", e)) for e in raw.get("ValidationErrors") or () if isinstance(e, dict))
+    return tuple(dict.fromkeys(messages))
 
 
 def element_results(elements: Sequence[Mapping[str, Any]], expected: int, id_key: str) -> list[ElementResult]:
