@@ -118,7 +118,8 @@ class XeroSandbox:
     def record(self, exchange: Exchange) -> None:
         with self.lock:
             self.request_log.append((exchange.method, exchange.path, exchange.status))
-        if self.on_exchange is not None:
+        # A dropped connection (status 0) sent no answer, so there is no exchange to report.
+        if self.on_exchange is not None and exchange.status:
             self.on_exchange(exchange)
 
     def persist(self) -> None:
