@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -143,7 +144,9 @@ class Sleeps(list[float]):
 
 
 def make_client(api_url: str, sleeps: Sleeps | None = None, **kw: Any) -> XeroClient:
-    return XeroClient(api_url, TENANT, lambda: "sandbox", sleep=sleeps if sleeps is not None else Sleeps(), **kw)
+    return XeroClient(
+        api_url, TENANT, lambda: "sandbox", sleep=sleeps if sleeps is not None else Sleeps(), **kw
+    )
 
 
 def draft(reference: str, *, unit: str = "12.3456", account: str = "200", unitdp: int = 4) -> InvoiceDraft:
@@ -216,13 +219,19 @@ def test_dropped_connection_is_sent_once_per_attempt_so_urllib3_retries_are_off(
 
 
 def test_429_waits_retry_after_then_succeeds_and_counts_both_calls(fake: FakeXero) -> None:
-    fake.script("GET", "/Organisation", Answer(429, {}, (("Retry-After", "3"), ("X-Rate-Limit-Problem", "minute"))))
+    fake.script(
+        "GET", "/Organisation", Answer(429, {}, (("Retry-After", "3"), ("X-Rate-Limit-Problem", "minute")))
+    )
     fake.script(
         "GET",
         "/Organisation",
         Answer(
             200,
-            {"Organisations": [{"Name": "Demo", "Timezone": "NEWZEALANDSTANDARDTIME", "BaseCurrency": "NZD"}]},
+            {
+                "Organisations": [
+                    {"Name": "Demo", "Timezone": "NEWZEALANDSTANDARDTIME", "BaseCurrency": "NZD"}
+                ]
+            },
             (("X-MinLimit-Remaining", "57"), ("X-DayLimit-Remaining", "4990")),
         ),
     )
@@ -233,7 +242,12 @@ def test_429_waits_retry_after_then_succeeds_and_counts_both_calls(fake: FakeXer
             200,
             {
                 "TaxRates": [
-                    {"TaxType": "OUTPUT2", "Name": "GST on Income", "EffectiveRate": 15.0000, "Status": "ACTIVE"}
+                    {
+                        "TaxType": "OUTPUT2",
+                        "Name": "GST on Income",
+                        "EffectiveRate": 15.0000,
+                        "Status": "ACTIVE",
+                    }
                 ]
             },
         ),
@@ -259,7 +273,9 @@ def test_limits_headers_are_remembered(fake: FakeXero) -> None:
 
 
 def test_429_asking_too_long_stops_the_run_cleanly(fake: FakeXero) -> None:
-    fake.script("GET", "/Organisation", Answer(429, {}, (("Retry-After", "86400"), ("X-Rate-Limit-Problem", "day"))))
+    fake.script(
+        "GET", "/Organisation", Answer(429, {}, (("Retry-After", "86400"), ("X-Rate-Limit-Problem", "day")))
+    )
     with pytest.raises(StoppedError, match="day rate limit"):
         make_client(fake.api_url, max_retry_after=60).read_refs()
     assert len(fake.seen("GET", "/Organisation")) == 1
@@ -289,7 +305,9 @@ def test_create_whose_fate_stays_unknown_is_retriable(fake: FakeXero) -> None:
 
 
 def test_401_and_403_are_unreachable_with_the_fix_and_not_retried(fake: FakeXero) -> None:
-    fake.script("GET", "/Organisation", Answer(401, {"Title": "Unauthorized"}), Answer(403, {"Title": "Forbidden"}))
+    fake.script(
+        "GET", "/Organisation", Answer(401, {"Title": "Unauthorized"}), Answer(403, {"Title": "Forbidden"})
+    )
     client = make_client(fake.api_url)
     with pytest.raises(UnreachableError, match="jobsync auth login"):
         client.read_refs()
@@ -331,7 +349,9 @@ def test_invoice_body_is_exact_and_stable() -> None:
     drafts = [draft("J-1"), draft("J-2", unit="0.1648")]
     body = client.invoice_body(drafts, ["c-1", "c-2"])
     assert body == client.invoice_body(drafts, ["c-1", "c-2"])
-    assert b'"UnitAmount":12.3456' in body and b'"UnitAmount":0.1648' in body and b'"UnitAmount":19.90' in body
+    assert (
+        b'"UnitAmount":12.3456' in body and b'"UnitAmount":0.1648' in body and b'"UnitAmount":19.90' in body
+    )
     parsed = json.loads(body, parse_float=Decimal)
     first = parsed["Invoices"][0]
     assert first["Contact"] == {"ContactID": "c-1"}
@@ -340,7 +360,9 @@ def test_invoice_body_is_exact_and_stable() -> None:
     assert first["LineItems"][1]["DiscountRate"] == Decimal("10")
     assert first["LineItems"][1]["Description"] == 'Pipe "copper" 15mm'
     assert "Url" not in first and "CurrencyCode" not in first
-    with_url = client.invoice_body([replace(drafts[0], url="https://jobs.example/J-1", currency="NZD")], ["c-1"])
+    with_url = client.invoice_body(
+        [replace(drafts[0], url="https://jobs.example/J-1", currency="NZD")], ["c-1"]
+    )
     assert b'"Url":"https://jobs.example/J-1","CurrencyCode":"NZD","LineItems"' in with_url
 
 
@@ -372,12 +394,18 @@ def test_create_contacts_batches_of_fifty_with_one_result_each(fake: FakeXero) -
     def echo(seen: Seen) -> Answer:
         sent = json.loads(seen.body)["Contacts"]
         return Answer(
-            200, {"Contacts": [{"ContactID": f"id-{c['ContactNumber']}", "StatusAttributeString": "OK"} for c in sent]}
+            200,
+            {
+                "Contacts": [
+                    {"ContactID": f"id-{c['ContactNumber']}", "StatusAttributeString": "OK"} for c in sent
+                ]
+            },
         )
 
     fake.defaults[("PUT", "/Contacts")] = echo
     contacts = [
-        NewContact(f"Client {i}", f"csv:{i}", email=f"c{i}@example.com", phone="0400 000 000") for i in range(120)
+        NewContact(f"Client {i}", f"csv:{i}", email=f"c{i}@example.com", phone="0400 000 000")
+        for i in range(120)
     ]
     client = make_client(fake.api_url)
     results = client.create_contacts(contacts)
@@ -412,7 +440,9 @@ def test_find_contacts_chunks_the_where_and_pages(fake: FakeXero) -> None:
 
     fake.defaults[("GET", "/Contacts")] = page
     names = [f'Client "{i}" with a fairly long trading name Pty Ltd' for i in range(60)]
-    found = make_client(fake.api_url).find_contacts(names=names, emails=["a@b.example"], contact_numbers=["csv:1"])
+    found = make_client(fake.api_url).find_contacts(
+        names=names, emails=["a@b.example"], contact_numbers=["csv:1"]
+    )
     requests = fake.seen("GET", "/Contacts")
     wheres = sorted({unquote(r.param("where") or "") for r in requests})
     assert len(wheres) >= 2  # too long for one URL
@@ -523,7 +553,150 @@ def test_common_timezones(xero: str, iana: str) -> None:
 
 
 def test_unknown_timezone_falls_back_to_utc_with_a_warning(fake: FakeXero) -> None:
-    fake.script("GET", "/Organisation", Answer(200, {"Organisations": [{"Name": "X", "Timezone": "MARSTIME"}]}))
+    fake.script(
+        "GET", "/Organisation", Answer(200, {"Organisations": [{"Name": "X", "Timezone": "MARSTIME"}]})
+    )
     client = make_client(fake.api_url)
     assert client.read_refs().org.timezone == "UTC"
     assert "MARSTIME" in client.warnings[0]
+
+
+# ---------------------------------------------------------------------------
+# Against the sandbox (jobsync/sandbox/xero.py), through the real HTTP stack
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    from jobsync.sandbox.xero import XeroSandbox
+
+    with XeroSandbox(port=0) as sb:
+        yield sb
+
+
+def sandbox_client(sb: Any, sleeps: Sleeps | None = None, **kw: Any) -> XeroClient:
+    return XeroClient(sb.api_url, sb.tenant_id, lambda: "sandbox", sleep=sleeps or Sleeps(), **kw)
+
+
+def _by_reference(sb: Any) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for invoice in sb.invoices():
+        found[invoice["Reference"]].append(invoice)
+    return found
+
+
+def test_sandbox_contacts_then_invoices_read_back_exactly(sandbox: Any) -> None:
+    client = sandbox_client(sandbox)
+    refs = client.read_refs()
+    assert refs.org.timezone == "Australia/Sydney"
+    assert refs.tax_rates["OUTPUT"].rate == Decimal("10")
+    created = client.create_contacts(
+        [
+            NewContact("New Plumbing Co", "csv:N1", "n1@x.example", "0400 111 222"),
+            NewContact("John Smith", "csv:N2"),
+        ]
+    )
+    assert created[0].ok and created[0].id
+    assert not created[1].ok and "already assigned to another contact" in created[1].errors[0]
+    drafts = [draft("J-1"), draft("J-2", account="999"), draft("J-3", unit="100.00", unitdp=2)]
+    body = client.invoice_body(drafts, [created[0].id] * 3)
+    results = client.create_invoices(drafts, [created[0].id] * 3, client.idempotency_key(body))
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].errors == ("Account code '999' is not a valid code for this document.",)
+    # By hand: 2.5 x 12.3456 = 30.864 -> 30.86 (tax 3.086 -> 3.09); 3 x 19.90 less 10 % = 53.73 (tax 5.37).
+    assert results[0].total == Decimal("93.05")
+    stored = _by_reference(sandbox)
+    assert set(stored) == {"J-1", "J-3"}
+    j1 = stored["J-1"][0]
+    assert j1["Contact"]["ContactID"] == created[0].id and j1["Status"] == "DRAFT"
+    assert j1["LineItems"][0]["UnitAmount"] == Decimal("12.3456")  # unitdp=4 kept all four places
+    assert (j1["SubTotal"], j1["TotalTax"], j1["Total"]) == (
+        Decimal("84.59"),
+        Decimal("8.46"),
+        Decimal("93.05"),
+    )
+    found = client.find_invoices_by_reference(["J-1", "J-2", "J-3"])
+    assert {(f.reference, f.invoice_number, f.total) for f in found} == {
+        ("J-1", results[0].number, Decimal("93.05")),
+        ("J-3", results[2].number, Decimal("334.10")),
+    }
+
+
+def test_sandbox_find_contacts_includes_archived_and_reads_phones(sandbox: Any) -> None:
+    client = sandbox_client(sandbox)
+    client.create_contacts([NewContact("Phone Co", "csv:P1", phone="0400 999 000")])
+    found = client.find_contacts(
+        contact_numbers=["csv:P1"], names=["old client ltd"], emails=["ap@greenleafpm.example"]
+    )
+    by_name = {c.name: c for c in found}
+    assert set(by_name) == {"Phone Co", "Old Client Ltd", "Greenleaf Property Management"}
+    assert by_name["Old Client Ltd"].status == "ARCHIVED"
+    assert by_name["Phone Co"].phone == "0400 999 000" and by_name["Phone Co"].contact_number == "csv:P1"
+    assert client.calls["GET /Contacts"] == 1  # one OR filter for all three keys
+
+
+def test_sandbox_same_drafts_give_the_same_bytes_and_key(sandbox: Any) -> None:
+    client = sandbox_client(sandbox)
+    first = client.invoice_body([draft("J-1"), draft("J-2")], ["c", "c"])
+    again = client.invoice_body([draft("J-1"), draft("J-2")], ["c", "c"])
+    assert first == again and client.idempotency_key(first) == client.idempotency_key(again)
+    assert client.idempotency_key(first) != sandbox_client(sandbox).idempotency_key(first + b" ")
+
+
+def test_sandbox_timed_out_create_is_retried_without_a_duplicate(sandbox: Any) -> None:
+    """The first attempt times out client-side but is processed late; the retry must not duplicate it."""
+    client = sandbox_client(sandbox, timeout=0.3)
+    contact = client.create_contacts([NewContact("Lost Response Ltd", "csv:L1")])[0].id
+    assert contact
+    sandbox.faults.delay_next("PUT", "/api.xro/2.0/Invoices", seconds=1.0)
+    drafts = [draft("J-LOST")]
+    key = client.idempotency_key(client.invoice_body(drafts, [contact]))
+    sent_at = time.monotonic()
+    results = client.create_invoices(drafts, [contact], key)
+    # The late first attempt is processed 1.0 s after it was sent; its answer goes to a closed
+    # socket, so nothing reports it: wait past that point (a client that changed the key or body
+    # on retry would now show two invoices).
+    time.sleep(max(0.0, 1.4 - (time.monotonic() - sent_at)))
+    stored = _by_reference(sandbox)["J-LOST"]
+    assert len(stored) == 1  # the same key and body: one invoice, whichever attempt got there first
+    assert results[0].ok and results[0].id == stored[0]["InvoiceID"]
+    assert client.calls["PUT /Invoices"] == 2
+    # A later run that never saw an answer finds it by Reference instead of creating it again.
+    assert [r.invoice_id for r in client.find_invoices_by_reference(["J-LOST"])] == [stored[0]["InvoiceID"]]
+
+
+def test_sandbox_refuses_a_bad_token_and_a_foreign_tenant(sandbox: Any) -> None:
+    bad_token = XeroClient(sandbox.api_url, sandbox.tenant_id, lambda: "nope", sleep=Sleeps())
+    with pytest.raises(UnreachableError, match="jobsync auth login"):
+        bad_token.read_refs()
+    foreign = XeroClient(
+        sandbox.api_url, "99999999-9999-9999-9999-999999999999", lambda: "sandbox", sleep=Sleeps()
+    )
+    with pytest.raises(UnreachableError, match="tenant"):
+        foreign.find_invoices_by_reference(["J-1"])
+    assert [c["tenantId"] for c in foreign.list_connections()] == [sandbox.tenant_id]
+
+
+def test_sandbox_calls_for_a_small_run_hit_the_minimum(sandbox: Any) -> None:
+    client = sandbox_client(sandbox)
+    client.read_refs()
+    # 30 keys fit one URL; more would be split into further calls by the URL budget.
+    client.find_contacts(
+        contact_numbers=[f"csv:{i}" for i in range(15)], emails=[f"c{i}@x.ex" for i in range(15)]
+    )
+    created = client.create_contacts([NewContact(f"Client {i}", f"csv:{i}") for i in range(30)])
+    ids = [r.id or "" for r in created]
+    refs = [f"J-{i}" for i in range(30)]
+    assert client.find_invoices_by_reference(refs) == []
+    drafts = [draft(r, unit="100.00", unitdp=2) for r in refs]
+    results = client.create_invoices(drafts, ids, client.idempotency_key(client.invoice_body(drafts, ids)))
+    assert all(r.ok for r in results) and len(sandbox.invoices()) == 30
+    assert client.calls == {
+        "GET /Organisation": 1,
+        "GET /Accounts": 1,
+        "GET /TaxRates": 1,
+        "GET /Contacts": 1,
+        "PUT /Contacts": 1,
+        "GET /Invoices": 1,
+        "PUT /Invoices": 1,
+    }
