@@ -700,3 +700,18 @@ def test_sandbox_calls_for_a_small_run_hit_the_minimum(sandbox: Any) -> None:
         "GET /Invoices": 1,
         "PUT /Invoices": 1,
     }
+
+
+def test_sandbox_lost_response_is_replayed_not_recreated(sandbox: Any) -> None:
+    """Xero commits the create but the answer is lost; the retry gets the cached answer."""
+    client = sandbox_client(sandbox)
+    contact = client.create_contacts([NewContact("Dropped Answer Ltd", "csv:D1")])[0].id
+    assert contact
+    sandbox.faults.fail_next("PUT", "/api.xro/2.0/Invoices", status="drop_after")
+    drafts = [draft("J-DROP")]
+    results = client.create_invoices(
+        drafts, [contact], client.idempotency_key(client.invoice_body(drafts, [contact]))
+    )
+    stored = _by_reference(sandbox)["J-DROP"]
+    assert len(stored) == 1 and results[0].ok and results[0].id == stored[0]["InvoiceID"]
+    assert client.calls["PUT /Invoices"] == 2

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -101,7 +102,7 @@ class XeroClient:
     def _paged(self, path: str, key: str, fetch: Callable[[int], Any]) -> Iterator[dict[str, Any]]:
         """Items of every page, until a short page (or the pagination block says it was the last)."""
         for page in range(1, MAX_PAGES + 1):
-            payload = self._send(f"GET {path}", self.api_url + path, lambda p=page: fetch(p))
+            payload = self._send(f"GET {path}", self.api_url + path, partial(fetch, page))
             items = payload.get(key) or []
             yield from items
             pagination = payload.get("pagination") or {}
@@ -148,9 +149,7 @@ class XeroClient:
         terms = wire.contact_terms(contact_numbers, emails, names, contact_ids)
         found: dict[str, XeroContact] = {}
         for where in wire.or_chunks(terms):
-            for raw in self._paged(
-                "/Contacts", "Contacts", lambda page, w=where: self._get_contacts(w, page)
-            ):
+            for raw in self._paged("/Contacts", "Contacts", partial(self._get_contacts, where)):
                 contact = wire.parse_contact(raw)
                 found[contact.contact_id] = contact  # one contact may match several chunks
         return list(found.values())
@@ -174,13 +173,16 @@ class XeroClient:
             payload = self._send(
                 "PUT /Contacts",
                 self.api_url + "/Contacts",
-                lambda b=body, k=key: self.accounting.create_contacts(
-                    self._tenant_id, b, summarize_errors="false", idempotency_key=k, **self._opts()
-                ),
+                partial(self._put_contacts, body, key),
                 create=True,
             )
             results += wire.element_results(payload.get("Contacts") or [], len(batch), "ContactID")
         return results
+
+    def _put_contacts(self, body: bytes, key: str) -> Any:
+        return self.accounting.create_contacts(
+            self._tenant_id, body, summarize_errors="false", idempotency_key=key, **self._opts()
+        )
 
     # -- invoices -----------------------------------------------------------
 
@@ -188,9 +190,7 @@ class XeroClient:
         terms = [f"Reference=={wire.literal(r)}" for r in references if r]
         found: dict[str, XeroInvoiceRef] = {}
         for where in wire.or_chunks(terms, wrap='Type=="ACCREC" AND ({})'):
-            for raw in self._paged(
-                "/Invoices", "Invoices", lambda page, w=where: self._get_invoices(w, page)
-            ):
+            for raw in self._paged("/Invoices", "Invoices", partial(self._get_invoices, where)):
                 ref = wire.parse_invoice_ref(raw)
                 found[ref.invoice_id] = ref
         return list(found.values())
