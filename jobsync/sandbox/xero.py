@@ -65,7 +65,9 @@ class XeroSandbox:
         server.app = self  # type: ignore[attr-defined]
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="xero-sandbox", daemon=True)
+        # A short poll interval makes stop() quick: tests start and stop many sandboxes.
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="xero-sandbox", daemon=True)
         self._thread.start()
         return self
 

@@ -151,6 +151,7 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "XeroSandbox/1.0"
+    disable_nagle_algorithm = True  # headers and body go out in two writes; Nagle would delay the second
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         return  # tests read sb.request_log instead of stderr noise
