@@ -92,9 +92,21 @@ class ColumnSettings(_Frozen):
     tax_code: str | None = None
     purchase_order: str | None = None
     job_type: str | None = None
+    updated_at: str | None = None  # a "last modified" column; else completed_at is the change time
 
 
 REQUIRED_CSV_COLUMNS = ("job_number", "client_name", "description", "quantity", "unit_price")
+
+
+class RestSourceSettings(_Frozen):
+    """The generic REST source: where the jobs list lives and where each field is in its JSON."""
+
+    fields: dict[str, str]  # logical name (as in source.columns) -> dotted JSON path
+    auth: Literal["bearer", "api_key", "none"] = "bearer"
+    api_key_header: str = "X-API-Key"
+    lines_path: str = "lines"
+    list_path: str = "/jobs"
+    job_path: str = "/jobs/{id}"
 
 
 class SourceSettings(_Frozen):
@@ -108,6 +120,8 @@ class SourceSettings(_Frozen):
     timezone: str = "UTC"
     overlap_minutes: int = Field(default=1440, ge=0)
     columns: ColumnSettings = ColumnSettings()
+    rest: RestSourceSettings | None = None
+    skip_exported: bool = True  # skip jobs the platform marks as exported to accounting
 
     @model_validator(mode="before")
     @classmethod

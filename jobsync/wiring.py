@@ -30,8 +30,19 @@ def build_source(settings: Settings) -> JobSource:
         if not src.api_key:
             raise ConfigError("source.type is servicem8 but no API key is set", ["set source.api_key"])
         base = src.base_url or "https://api.servicem8.com/api_1.0"
-        return ServiceM8Source(base, src.api_key, statuses=src.statuses, name=src.name)
-    raise ConfigError(f"source.type {src.type!r} is not available in this version", ["use csv or servicem8"])
+        return ServiceM8Source(base, src.api_key, statuses=src.statuses, name=src.name,
+                               skip_exported=src.skip_exported)
+    if src.type == "rest":
+        from jobsync.sources.rest import RestJobSource
+
+        if not src.base_url or src.rest is None:
+            raise ConfigError("source.type is rest but base_url or the rest: section is missing",
+                              ["set source.base_url and source.rest.fields (see config.example.yaml)"])
+        r = src.rest
+        return RestJobSource(src.base_url, r.fields, statuses=src.statuses, timezone=src.timezone, name=src.name,
+                             auth=r.auth, token=src.api_key, api_key_header=r.api_key_header,
+                             lines_path=r.lines_path, list_path=r.list_path, job_path=r.job_path)
+    raise ConfigError(f"source.type {src.type!r} is not available in this version", ["use csv, servicem8 or rest"])
 
 
 def token_provider(settings: Settings) -> Callable[[], str]:
