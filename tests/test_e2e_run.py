@@ -1,0 +1,144 @@
+"""End to end: the real CLI, the real CSV source, xero-python over real HTTP to the sandbox."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from jobsync.sandbox.xero import XeroSandbox
+
+from tests.e2e import Workdir, make_workdir, xero_api
+
+ROWS = [
+    # J1: existing contact (by email); labour 2.5 h × 95.00 and a discounted 4-dp material line.
+    "J1,1001,Completed,20/11/2026 10:00,C1,Harbour View Cafe Pty Ltd,accounts@harbourviewcafe.example,,"
+    "labour,,Labour - leak repair,2.5,95.00,,,PO-77",
+    "J1,1001,Completed,20/11/2026 10:00,C1,Harbour View Cafe Pty Ltd,accounts@harbourviewcafe.example,,"
+    "material,PIPE-15,Copper pipe 15mm,3,12.3456,10,,PO-77",
+    # J2 and J3: the same new client twice -> one new contact.
+    "J2,1002,Completed,21/11/2026 11:00,C2,Brand New Client,new@client.example,0400 000 000,"
+    "labour,,Labour,1,100.00,,,",
+    "J3,1003,Completed,21/11/2026 12:00,C2,Brand New Client,new@client.example,0400 000 000,"
+    "subcontractor,,Subcontractor: roof plumber,1,200.00,,,",
+    # J4: two active contacts share this email -> ambiguous -> held.
+    "J4,1004,Completed,22/11/2026 09:00,C3,Smith Family,office@smithfamily.example,,labour,,Labour,1,50.00,,,",
+    # J5: malformed quantity -> held with its reason; the rest still sync.
+    "J5,1005,Completed,22/11/2026 10:00,C4,Bad Data Pty Ltd,bad@data.example,,material,,Widget,two,5.00,,,",
+]
+
+
+def _invoice(sandbox: XeroSandbox, reference: str):  # type: ignore[no-untyped-def]
+    api = xero_api(sandbox)
+    found = api.get_invoices(sandbox.tenant_id, where=f'Reference=="{reference}"').invoices
+    assert len(found) == 1, f"expected one invoice with Reference {reference}, got {len(found)}"
+    return api.get_invoice(sandbox.tenant_id, found[0].invoice_id, unitdp=4).invoices[0]
+
+
+def _run(tmp_path: Path, sandbox: XeroSandbox) -> Workdir:
+    work = make_workdir(tmp_path, sandbox)
+    work.write_jobs(ROWS)
+    result = work.cli("run")
+    assert result.exit_code == 1, result.output  # 1: jobs were held
+    return work
+
+
+def test_invoices_are_created_with_exact_lines_accounts_and_totals(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        _run(tmp_path, sandbox)
+        inv = _invoice(sandbox, "1001")
+        assert inv.contact.name == "Harbour View Cafe Pty Ltd"
+        assert inv.status == "DRAFT" and inv.type == "ACCREC"
+        labour, pipe = inv.line_items
+        assert (labour.account_code, labour.tax_type, labour.line_amount) == ("205", "OUTPUT", Decimal("237.50"))
+        assert (pipe.account_code, pipe.unit_amount, pipe.discount_rate) == ("210", Decimal("12.3456"), Decimal("10"))
+        # 3 × 12.3456 × 0.9 = 33.33312 -> 33.33; tax per line: 23.75 + 3.33
+        assert pipe.line_amount == Decimal("33.33")
+        assert (inv.sub_total, inv.total_tax, inv.total) == (Decimal("270.83"), Decimal("27.08"), Decimal("297.91"))
+        assert str(inv.date) == "2026-11-20" and str(inv.due_date) == "2026-12-04"
+
+
+def test_new_client_becomes_exactly_one_contact_and_existing_one_is_reused(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        before = {c["Name"] for c in sandbox.contacts()}
+        _run(tmp_path, sandbox)
+        names = [c["Name"] for c in sandbox.contacts()]
+        assert names.count("Brand New Client") == 1
+        assert names.count("Harbour View Cafe Pty Ltd") == 1
+        assert set(names) - before == {"Brand New Client"}
+        new = next(c for c in sandbox.contacts() if c["Name"] == "Brand New Client")
+        assert new["ContactNumber"] == "csv:C2"
+        sub = _invoice(sandbox, "1003").line_items[0]
+        # subcontractor passed through on 215 with a 10 % markup: 200.00 -> 220.00
+        assert (sub.account_code, sub.line_amount) == ("215", Decimal("220.00"))
+
+
+def test_ambiguous_and_malformed_jobs_are_held_with_reasons_while_others_sync(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = _run(tmp_path, sandbox)
+        report = work.last_report()
+        by_job = {r["job_number"]: r for r in report["results"]}
+        assert by_job["1004"]["outcome"] == "held"
+        assert "John Smith" in by_job["1004"]["reason"] and "Jane Smith" in by_job["1004"]["reason"]
+        assert by_job["1005"]["outcome"] == "held"
+        assert "two" in by_job["1005"]["reason"]
+        assert {by_job[n]["outcome"] for n in ("1001", "1002", "1003")} == {"created"}
+        references = {i.get("Reference") for i in sandbox.invoices()}
+        assert references == {"1001", "1002", "1003"}
+
+
+def test_second_run_creates_nothing_and_reports_overlap_jobs_as_already_invoiced(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = _run(tmp_path, sandbox)
+        count = len(sandbox.invoices())
+        result = work.cli("run")
+        assert result.exit_code == 1, result.output
+        assert len(sandbox.invoices()) == count
+        report = work.last_report()
+        assert report["counts"]["created"] == 0
+        skipped = {r["job_number"] for r in report["results"] if r["outcome"] == "skipped"}
+        # the 24 h overlap below the watermark (J5, 22/11 10:00) re-reads J2 and J3, not J1
+        assert skipped == {"1002", "1003"}
+
+
+def test_lost_watermark_and_lost_state_file_create_nothing_twice(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = _run(tmp_path, sandbox)
+        count = len(sandbox.invoices())
+        (work.path / "state.db").unlink()  # watermark, ledger and client map all gone
+        result = work.cli("run", "--since", "2026-11-01")
+        assert result.exit_code == 1, result.output
+        assert len(sandbox.invoices()) == count
+        adopted = {r["job_number"] for r in work.last_report()["results"] if r["outcome"] == "adopted"}
+        assert adopted == {"1001", "1002", "1003"}
+        assert [c["Name"] for c in sandbox.contacts()].count("Brand New Client") == 1
+
+
+def test_first_run_without_a_start_date_exits_2_with_the_fix(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox, start_from=None)
+        work.write_jobs(ROWS)
+        result = work.cli("run")
+        assert result.exit_code == 2
+        assert "source.start_from" in result.output
+        assert sandbox.invoices() == []
+
+
+def test_preview_writes_nothing_and_exits_1_when_jobs_are_held(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox)
+        work.write_jobs(ROWS)
+        result = work.cli("preview")
+        assert result.exit_code == 1, result.output
+        assert "1001" in result.output and "297.91" in result.output
+        assert sandbox.invoices() == []
+        assert not (work.path / "reports").exists()
+        assert [c["Name"] for c in sandbox.contacts()].count("Brand New Client") == 0
+
+
+def test_unreachable_xero_exits_3_with_one_line(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox)
+    work.write_jobs(ROWS)  # the sandbox is stopped now: nothing listens on its port
+    result = work.cli("run")
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
