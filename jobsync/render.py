@@ -40,10 +40,11 @@ def _results(console: Console, report: RunReport) -> None:
     table = Table(show_header=True)
     for col in ("job", "stage", "outcome", "invoice", "total", "contact / reason"):
         table.add_column(col)
-    style = {Outcome.HELD: "yellow", Outcome.FAILED: "red", Outcome.CREATED: "green"}
+    style = {Outcome.HELD: "yellow", Outcome.FAILED: "red", Outcome.CREATED: "green", Outcome.ADOPTED: "cyan",
+             Outcome.SKIPPED: "dim"}
     for r in sorted(report.results, key=lambda r: (r.outcome.value, r.job_number)):
         detail = r.reason if r.outcome in (Outcome.HELD, Outcome.FAILED, Outcome.SKIPPED) else r.contact_name
-        table.add_row(r.job_number, r.stage, f"[{style.get(r.outcome, '')}]{r.outcome.value}",
+        table.add_row(r.job_number, r.stage, f"[{style[r.outcome]}]{r.outcome.value}[/]",
                       r.invoice_number or "", money(r.total), detail or "")
     console.print(table)
 
