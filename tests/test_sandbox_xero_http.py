@@ -232,3 +232,19 @@ def test_state_persists_in_data_dir(tmp_path) -> None:  # noqa: ANN001 - pytest 
         kept = second.invoices()
         assert [(i["Reference"], i["Total"]) for i in kept] == [("JOB-KEEP", Decimal("11.00"))]
         assert put_invoice(second, "JOB-NEXT").json()["Invoices"][0]["InvoiceNumber"] == "INV-0002"
+
+
+def test_concurrent_limit(clock: FakeClock) -> None:
+    with XeroSandbox(clock=clock, rate_limits=RateLimits(concurrent=1)) as sb:
+        sb.faults.delay_next("GET", "/api.xro/2.0/Accounts", seconds=0.4)
+        slow: list[int] = []
+        worker = threading.Thread(target=lambda: slow.append(
+            requests.get(f"{sb.api_url}/Accounts", headers=hdrs(sb)).status_code))
+        worker.start()
+        deadline = datetime.now(UTC) + timedelta(seconds=0.3)
+        while sb.limiter._in_flight.get(sb.tenant_id, 0) == 0 and datetime.now(UTC) < deadline:
+            threading.Event().wait(0.01)
+        blocked = requests.get(f"{sb.api_url}/Organisation", headers=hdrs(sb))
+        worker.join()
+        assert slow == [200] and blocked.status_code == 429
+        assert blocked.headers["X-Rate-Limit-Problem"] == "concurrent"

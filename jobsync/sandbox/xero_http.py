@@ -51,7 +51,7 @@ class Answer:
 
 
 def dispatch(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str],
-             body: bytes) -> Answer:
+             body: bytes, delay: float = 0.0) -> Answer:
     """Route one request by host-path to the identity, connections, control or Accounting handlers."""
     if path.startswith("/_sandbox/faults"):
         return _control(app, method, body)
@@ -60,7 +60,9 @@ def dispatch(app: XeroSandbox, method: str, path: str, query: str, headers: dict
     if path.lower() == "/connections" and method == "GET":
         return _connections(app, headers)
     if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-        return _api(app, method, path, query, headers, body)
+        return _api(app, method, path, query, headers, body, delay)
+    if delay:
+        time.sleep(delay)
     return Answer(404, {"Title": "NotFound", "Status": 404, "Detail": f"No route for {method} {path}"})
 
 
@@ -96,7 +98,7 @@ def _connections(app: XeroSandbox, headers: dict[str, str]) -> Answer:
 
 
 def _api(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str],
-         body: bytes) -> Answer:
+         body: bytes, delay: float = 0.0) -> Answer:
     refused = app.auth.check(headers, app.now(), needs_tenant=True)
     if refused:
         return Answer(refused[0], refused[1])
@@ -107,6 +109,8 @@ def _api(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str
         body_429 = problem(429, "Too Many Requests", f"Rate limit exceeded: {limited}")
         return Answer(429, body_429, limit_headers)
     try:
+        if delay:
+            time.sleep(delay)  # inside the in-flight window, so slow calls count as concurrent
         answer = _idempotent(app, method, path, query, headers, body)
     finally:
         app.limiter.release(tenant)
@@ -175,14 +179,15 @@ class Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         headers = {k.lower(): v for k, v in self.headers.items()}
         fault = None if path.startswith("/_sandbox") else app.faults.take(self.command, path)
-        if fault and fault.delay:
+        slow = fault.delay if fault and fault.action == 0 else 0.0
+        if fault and fault.delay and not slow:
             time.sleep(fault.delay)
         if fault and fault.action == DROP_BEFORE:
             return self._drop(app, path, query, headers, body)
         if fault and isinstance(fault.action, int) and fault.action >= 400:
             answer = _fault_answer(fault.action, fault.retry_after)
         else:
-            answer = dispatch(app, self.command, path, query, headers, body)
+            answer = dispatch(app, self.command, path, query, headers, body, slow)
         if fault and fault.action == DROP_AFTER:
             return self._drop(app, path, query, headers, body)
         self._send(app, answer, path, query, headers, body)
