@@ -25,7 +25,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conformance import validate_exchange  # noqa: E402  (needs the path above)
+from conformance import spec, validate_exchange  # noqa: E402  (needs the path above)
 
 SANDBOX_MODULE = "jobsync.sandbox.xero"
 INVALID_REQUESTS_MARK = "xero_invalid_requests"
@@ -45,23 +45,37 @@ class _Recorder:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
         self.current = ConformanceLog()
 
     def start_test(self, check_requests: bool) -> ConformanceLog:
-        # Exchanges made before this (e.g. in a fixture set up earlier for this test) stay
-        # in the log being replaced, so they are carried over rather than lost.
+        # The log is kept, not replaced: exchanges made before this (in a fixture set up
+        # earlier for this test, or a session fixture) are charged to this test, not lost.
         with self._lock:
-            carried = self.current
-            self.current = ConformanceLog(carried.exchanges, list(carried.violations), check_requests)
+            self.current.check_requests = check_requests
             return self.current
 
     def finish_test(self) -> ConformanceLog:
         with self._lock:
+            # A sandbox thread may still be validating the test's last exchange (the client can
+            # have its answer before the sandbox reports it); let it land in this test's log.
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=2.0)
             done, self.current = self.current, ConformanceLog()
             return done
 
     def observe(self, exchange: Any) -> None:
-        log = self.current
+        with self._lock:
+            log = self.current
+            self._in_flight += 1
+        try:
+            self._check(log, exchange)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _check(self, log: ConformanceLog, exchange: Any) -> None:
         try:
             found = validate_exchange(exchange, check_request=log.check_requests)
         except Exception as exc:  # noqa: BLE001 - a validator crash must surface as a failure, not vanish
@@ -99,6 +113,9 @@ def _wrap_init(cls: type) -> Callable[..., None]:
                 theirs(exchange)
 
         bound.arguments["on_exchange"] = on_exchange
+        # Load the spec now rather than inside the first request, where its ~0.4 s would
+        # stall a sandbox thread and upset timing-sensitive tests.
+        spec()
         original(*bound.args, **bound.kwargs)
 
     __init__.__wrapped__ = original  # type: ignore[attr-defined]

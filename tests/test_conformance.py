@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from conformance import EXEMPT, json_exchange, validate_exchange
@@ -143,3 +144,84 @@ def test_violations_are_charged_to_the_running_test(conformance_log: Any, confor
     assert len(conformance_log.violations) == 1
     # Cleared so this test passes; left in place, teardown would fail it with the listing.
     conformance_log.violations.clear()
+
+
+def _sdk_client() -> Any:
+    """xero-python's ApiClient with the sandbox's fixed token and urllib3's retries off."""
+    from xero_python.api_client import ApiClient
+    from xero_python.api_client.configuration import Configuration
+    from xero_python.api_client.oauth2 import OAuth2Token
+
+    def token() -> dict[str, Any]:
+        return {"access_token": "sandbox", "token_type": "Bearer", "expires_in": 1800,
+                "expires_at": time.time() + 1800, "scope": ["accounting.transactions"]}
+
+    config = Configuration(oauth2_token=OAuth2Token(client_id="conformance", client_secret="unused"))
+    api_client = ApiClient(config, pool_threads=1, oauth2_token_getter=token)
+    api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
+    return api_client
+
+
+def _sdk(sandbox: Any) -> Any:
+    from xero_python.accounting import AccountingApi
+
+    return AccountingApi(_sdk_client(), base_url=sandbox.api_url)
+
+
+def _wait_for(condition: Any, timeout: float = 2.0) -> None:
+    # The sandbox reports an exchange just after answering it, so the client can be ahead.
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_sdk_invoice_models_write_a_read_only_field() -> None:
+    """Why jobsync sends its own JSON bodies: xero-python's `Invoice` model always serialises
+    `HasAttachments: false`, a property the spec marks readOnly, so the validator flags it."""
+    from xero_python.accounting import Contact, Invoice, Invoices
+    from xero_python.api_client.serializer import serialize  # what ApiClient.call_api sends
+
+    body = serialize(Invoices(invoices=[Invoice(type="ACCREC", contact=Contact(contact_id=CONTACT_ID))]))
+    assert body["Invoices"][0]["HasAttachments"] is False
+    violations = validate_exchange(json_exchange("PUT", INVOICES, request=body,
+                                                 response=_envelope(Invoices=[_invoice()])))
+    assert len(violations) == 1
+    assert "at Invoices/0/HasAttachments: Tried to write read-only property" in violations[0]
+
+
+def test_real_sdk_calls_through_the_sandbox_conform(xero_sandbox: Any, conformance_log: Any) -> None:
+    from xero_python.accounting import Contact, Contacts
+
+    api = _sdk(xero_sandbox)
+    tenant = xero_sandbox.tenant_id
+    api.get_organisations(tenant)
+    assert any(a.code == "200" for a in api.get_accounts(tenant).accounts)
+    api.get_tax_rates(tenant)
+    api.get_contacts(tenant, where='Name=="Jane Smith"', page=1)
+    made = api.create_contacts(tenant, Contacts(contacts=[Contact(name="Conformance Test Pty Ltd")]),
+                               summarize_errors="false", idempotency_key="conformance-contact-1")
+    contact_id = made.contacts[0].contact_id
+    # A plain dict body, as jobsync sends: the SDK's Invoice model adds a read-only field (above).
+    invoice = {"Type": "ACCREC", "Contact": {"ContactID": contact_id}, "Reference": "CONF-1",
+               "Date": "2026-01-05", "DueDate": "2026-01-19", "Status": "DRAFT",
+               "LineItems": [{"Description": "Labour", "Quantity": 1.5, "UnitAmount": 90.1234,
+                              "AccountCode": "200", "TaxType": "OUTPUT"}]}
+    created = api.create_invoices(tenant, {"Invoices": [invoice]}, summarize_errors="false", unitdp=4,
+                                  idempotency_key="conformance-invoice-1")
+    assert created.invoices[0].status_attribute_string == "OK"
+    api.get_invoices(tenant, statuses=["DRAFT"], page=1, page_size=100, unitdp=4)
+    api.get_invoice(tenant, created.invoices[0].invoice_id)
+    _wait_for(lambda: conformance_log.exchanges >= 8)
+    assert conformance_log.exchanges == 8
+    assert conformance_log.violations == []
+
+
+def test_sandbox_keeps_the_tests_own_on_exchange(conformance_log: Any) -> None:
+    from jobsync.sandbox.xero import XeroSandbox
+
+    seen: list[Any] = []
+    with XeroSandbox(port=0, on_exchange=seen.append) as sandbox:
+        _sdk(sandbox).get_organisations(sandbox.tenant_id)
+    _wait_for(lambda: conformance_log.exchanges >= 1)
+    assert [(e.method, e.status) for e in seen] == [("GET", 200)]
+    assert conformance_log.exchanges == 1
