@@ -94,13 +94,17 @@ def status(config: ConfigOpt = None) -> None:
 @sandbox_app.command("serve")
 @guarded
 def sandbox_serve(
-    port: Annotated[int, typer.Option(help="Loopback port.")] = 8765,
+    port: Annotated[int, typer.Option(help="Loopback port for Xero.")] = 8765,
     data: Annotated[Path | None, typer.Option("--data", help="Keep the sandbox org here.")] = None,
+    servicem8_port: Annotated[int, typer.Option(help="Loopback port for the ServiceM8 emulator (0: off).")] = 8766,
 ) -> None:
-    """Serve the local Xero sandbox (fixed token: `sandbox`) until interrupted."""
+    """Serve the local Xero sandbox (fixed token: `sandbox`) and job-system emulators until interrupted."""
+    from jobsync.sandbox.servicem8 import ServiceM8Sandbox
     from jobsync.sandbox.xero import serve
 
-    err.print(f"Xero sandbox on http://127.0.0.1:{port} (api_url http://127.0.0.1:{port}/api.xro/2.0)")
+    if servicem8_port:
+        sm8 = ServiceM8Sandbox(port=servicem8_port).load_seed().start()
+        err.print(f"ServiceM8 emulator: base_url {sm8.url}, api_key {sm8.api_key}")
     serve(port, str(data) if data else None)
 
 
