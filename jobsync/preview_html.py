@@ -25,7 +25,8 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 6px;b
 text-align:left;vertical-align:top}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .card h2{margin:0 0 4px;font-size:17px}.meta{color:#5b6670;font-size:13px;margin:0 0 8px}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;color:#fff;background:#5b6670}
-.create{background:#1c7c3c}.held,.failed{background:#b3261e}.skipped,.adopted{background:#5b6670}
+.badge.create{background:#1c7c3c}.badge.held,.badge.failed{background:#b3261e}
+.card.held,.card.failed{border-left:4px solid #b3261e}
 .reason{color:#b3261e}.fix{color:#13294b}tr.totals td{border:0;font-weight:600}
 @media print{body{background:#fff}.filters{display:none}.card,.summary{box-shadow:none;border:1px solid #999;
 break-inside:avoid}header{background:#fff;color:#000}}
