@@ -6,7 +6,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from jobsync.sandbox.xero import XeroSandbox
-
 from tests.e2e import Workdir, make_workdir, xero_api
 
 ROWS = [

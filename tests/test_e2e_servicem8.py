@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from tests.e2e import Workdir, xero_api
-
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
 from jobsync.sandbox.xero import XeroSandbox
+from tests.e2e import Workdir, xero_api
 
 CONFIG = """\
 xero:
