@@ -141,3 +141,16 @@ def test_unreachable_xero_exits_3_with_one_line(tmp_path: Path) -> None:
     result = work.cli("run")
     assert result.exit_code == 3, result.output
     assert "Traceback" not in result.output
+
+
+def test_a_second_concurrent_run_exits_4_at_once_and_sends_nothing(tmp_path: Path) -> None:
+    from jobsync.state import State
+
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox)
+        work.write_jobs(ROWS)
+        with State.open(work.path / "state.db") as state, state.lock():
+            result = work.cli("run")
+        assert result.exit_code == 4, result.output
+        assert "another jobsync run holds the lock" in result.output
+        assert sandbox.invoices() == []
