@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from conformance import EXEMPT, json_exchange, validate_exchange
@@ -225,3 +227,19 @@ def test_sandbox_keeps_the_tests_own_on_exchange(conformance_log: Any) -> None:
     _wait_for(lambda: conformance_log.exchanges >= 1)
     assert [(e.method, e.status) for e in seen] == [("GET", 200)]
     assert conformance_log.exchanges == 1
+
+
+def test_a_bad_request_to_a_real_sandbox_is_charged_to_this_test(xero_sandbox: Any, conformance_log: Any) -> None:
+    request = urllib.request.Request(
+        xero_sandbox.api_url + "/Invoices?summarizeErrors=false", data=b'{"Invoices": "notalist"}', method="PUT",
+        headers={"Authorization": "Bearer sandbox", "xero-tenant-id": xero_sandbox.tenant_id,
+                 "Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=5).close()
+    except urllib.error.HTTPError as refused:  # the sandbox may well refuse it; either way it is seen
+        refused.close()
+    _wait_for(lambda: conformance_log.exchanges >= 1)
+    assert conformance_log.exchanges == 1
+    assert any("'notalist' is not of type 'array'" in v for v in conformance_log.violations)
+    # Cleared so this test passes; left in place, teardown would fail it with the listing.
+    conformance_log.violations.clear()
