@@ -24,6 +24,11 @@ state_app = typer.Typer(help="Back up and restore the state file (the invoice le
 config_app = typer.Typer(help="The config file's format.", no_args_is_help=True)
 
 
+def _say(text: str) -> None:
+    # soft_wrap: paths and commands stay on one line, so they can be copied and grepped.
+    out.print(text, highlight=False, soft_wrap=True)
+
+
 # ---------------------------------------------------------------------------
 # --version
 # ---------------------------------------------------------------------------
@@ -31,7 +36,7 @@ config_app = typer.Typer(help="The config file's format.", no_args_is_help=True)
 
 def _print_version(value: bool) -> None:
     if value:
-        out.print(f"jobsync {__version__}", highlight=False)
+        _say(f"jobsync {__version__}")
         raise typer.Exit()
 
 
@@ -119,9 +124,8 @@ def init(
         answers = _ask(answers)
     path = resolve_config_path(config, os.environ)
     write_config(path, answers, force=force)
-    out.print(f"[green]✓[/green] wrote {path}", highlight=False)
-    out.print(f"  export {' '.join(env_names(answers).values())}, then run `jobsync doctor --config {path}`",
-              highlight=False, soft_wrap=True)  # fmt: skip
+    _say(f"[green]✓[/green] wrote {path}")
+    _say(f"  export {' '.join(env_names(answers).values())}, then run `jobsync doctor --config {path}`")
 
 
 # ---------------------------------------------------------------------------
@@ -133,10 +137,9 @@ _MARKS = {doctor.OK: "[green]✓[/green]", doctor.FAIL: "[red]✗[/red]", doctor
 
 
 def _show_check(check: doctor.Check) -> None:
-    # soft_wrap: long paths and fixes stay on one line, so they can be copied and grepped.
-    out.print(f"{_MARKS[check.status]} {check.name}: {check.detail}", highlight=False, soft_wrap=True)
+    _say(f"{_MARKS[check.status]} {check.name}: {check.detail}")
     if check.fix and check.status in (doctor.FAIL, doctor.WARN):
-        out.print(f"    fix: {check.fix}", highlight=False, soft_wrap=True)
+        _say(f"    fix: {check.fix}")
 
 
 @guarded
@@ -147,7 +150,7 @@ def doctor_command(
     """Check everything a scheduled run needs; each ✗ says how to fix it. Exit 1 on any ✗."""
     report = doctor.run_checks(config, send_test=send_test, on_check=_show_check)
     failed = sum(1 for c in report.checks if c.status == doctor.FAIL)
-    out.print("all checks passed" if report.ok else f"[red]{failed} check(s) failed[/red]", highlight=False)
+    _say("all checks passed" if report.ok else f"[red]{failed} check(s) failed[/red]")
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -175,9 +178,9 @@ def schedule_command(
     plan = schedule.make_plan(resolve_config_path(config, os.environ), os.environ, every, env_file)
     if install:
         for path in schedule.install_user_units(plan, os.environ):
-            out.print(f"[green]✓[/green] wrote {path}", highlight=False)
-        out.print("now: systemctl --user daemon-reload && systemctl --user enable --now jobsync.timer", highlight=False)
-        out.print("     (and `loginctl enable-linger` so it runs while you are logged out)", highlight=False)
+            _say(f"[green]✓[/green] wrote {path}")
+        _say("now: systemctl --user daemon-reload && systemctl --user enable --now jobsync.timer")
+        _say("     (and `loginctl enable-linger` so it runs while you are logged out)")
         return
     if cron:
         print(schedule.cron_line(plan))
@@ -185,7 +188,7 @@ def schedule_command(
         print(f"# {schedule.UNIT_NAME}.service\n{schedule.service_unit(plan)}")
         print(f"# {schedule.UNIT_NAME}.timer\n{schedule.timer_unit(plan)}")
     names = " ".join(f"{v}=…" for v in plan.variables) or "(the config reads no variables)"
-    err.print(f"secrets go in {plan.env_file} (chmod 600): {names}", highlight=False)
+    err.print(f"secrets go in {plan.env_file} (chmod 600): {names}", highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------
@@ -206,8 +209,7 @@ def state_backup_command(
 ) -> None:
     """A consistent copy of the state file (SQLite online backup), safe while a run is going."""
     info = state_backup.backup(_settings(config).state.path, path, force=force)
-    out.print(f"[green]✓[/green] {info.path}: {info.ledger_rows} ledger rows, schema {info.schema_version}",
-              highlight=False)  # fmt: skip
+    _say(f"[green]✓[/green] {info.path}: {info.ledger_rows} ledger rows, schema {info.schema_version}")
 
 
 @state_app.command("restore")
@@ -223,7 +225,7 @@ def state_restore_command(
     if not yes and not typer.confirm(f"Replace {target} with {path} ({found.ledger_rows} ledger rows)?"):
         raise typer.Exit(1)
     info = state_backup.restore(path, target)
-    out.print(f"[green]✓[/green] restored {target}: {info.ledger_rows} ledger rows", highlight=False)
+    _say(f"[green]✓[/green] restored {target}: {info.ledger_rows} ledger rows")
 
 
 @config_app.command("schema")

@@ -69,7 +69,7 @@ def make_plan(
 
 def check_interval(minutes: int) -> None:
     # Only intervals both cron and OnCalendar express exactly: divisors of an hour, or whole hours of a day.
-    if (1 <= minutes < 60 and 60 % minutes == 0) or (minutes % 60 == 0 and 24 % (minutes // 60) == 0):
+    if (1 <= minutes < 60 and 60 % minutes == 0) or (minutes >= 60 and minutes % 60 == 0 and 24 % (minutes // 60) == 0):
         return
     raise ConfigError(
         f"--every {minutes} cannot be scheduled evenly",
