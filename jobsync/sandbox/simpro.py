@@ -1,0 +1,412 @@
+"""A loopback simPRO REST API (v1.0) emulator, shaped by simPRO's public API reference (../shared/simpro/).
+
+Quirks reproduced on purpose, because a connector must survive them:
+- Everything lives under `/api/v1.0/companies/{companyID}/`; `Authorization: Bearer <token>` or 401.
+- Lists are thin (`ID` and a name or two) unless `columns=` asks for more; one unknown column name fails
+  the WHOLE request with 422 `{"errors":[{"message":"Invalid columns found.","value":"<name>"}]}`.
+- Paging by `page`/`pageSize` (at most 250), with `Result-Total` and `Result-Pages` response headers.
+- Filters are query parameters named after a column: `Stage=Complete`, `DateModified=gt(<RFC 3339>)`
+  (also ge/lt/le/ne); a naive time is build-local. Filtering on an unknown column is a 422 too.
+- Line items are nested: job → sections → cost centres → catalogs / labor / oneOffs / prebuilds /
+  serviceFees / contractorJobs, each item carrying BillableStatus, SalesTaxCode, Discount and SellPrice.
+- `DateModified` is RFC 3339 with the build's offset; 10 requests per second per build, else 429.
+
+Standard library only: it must not share code with the connector it checks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+SEED_PATH = Path(__file__).parent / "data" / "simpro_seed.json"
+MAX_PAGE_SIZE = 250
+ITEM_KINDS = ("catalogs", "labor", "oneOffs", "prebuilds", "serviceFees", "contractorJobs")
+_OPS = {"gt", "ge", "lt", "le", "ne"}
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+class _Refused(Exception):
+    """A request simPRO refuses as a whole (422 and friends); carries the reply."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply[0])
+        self.reply = reply
+
+
+# Documented columns per resource (simPRO reference); `columns=` may name only these.
+_ITEM_COMMON = {"ID", "BillableStatus", "SalesTaxCode", "Discount", "SellPrice", "Total", "DateModified"}
+COLUMNS: dict[str, set[str]] = {
+    "jobs": {
+        "ID", "Type", "Customer", "CustomerContract", "CustomerContact", "Site", "SiteContact", "OrderNo",
+        "RequestNo", "Name", "Description", "Notes", "DateIssued", "DueDate", "Tags", "Salesperson",
+        "ProjectManager", "Technicians", "Stage", "Status", "DateModified", "Total", "Totals", "CustomFields",
+        "CompletedDate", "ConvertedFromQuote",
+    },
+    "sections": {"ID", "Name", "Description", "DisplayOrder", "DateModified"},
+    "costCenters": {"ID", "Name", "CostCenter", "DisplayOrder", "Total", "DateModified"},
+    "catalogs": _ITEM_COMMON | {"Catalog", "BillableItem", "BasePrice", "Markup", "DisplayOrder", "IncomeAccount"},
+    "labor": _ITEM_COMMON | {"LaborType", "LaborRate", "ProjectedTime", "Ticked", "IncomeAccount"},
+    "oneOffs": _ITEM_COMMON | {"Type", "Billable", "PartNo", "Description", "Vendor", "DisplayOrder"},
+    "prebuilds": _ITEM_COMMON | {"Prebuild", "BillableItem", "BasePrice", "Markup", "DisplayOrder"},
+    "serviceFees": _ITEM_COMMON | {"ServiceFee", "BillableItem", "BasePrice", "Markup", "DisplayOrder"},
+    "contractorJobs": {"ID", "Contractor", "Status", "Description", "DateIssued", "TaxCode", "Total", "Items"},
+    "companies": {"ID", "CompanyName", "Phone", "AltPhone", "Email", "Address", "BillingAddress", "DateModified"},
+    "individuals": {
+        "ID", "Title", "GivenName", "FamilyName", "Phone", "AltPhone", "Email", "Address", "BillingAddress",
+        "DateModified",
+    },
+}  # fmt: skip
+THIN = {
+    "jobs": ("ID", "Description", "Total"),
+    "sections": ("ID", "Name"),
+    "costCenters": ("ID", "Name"),
+    "catalogs": ("ID", "Catalog"),
+    "labor": ("ID", "LaborType"),
+    "oneOffs": ("ID", "Description"),
+    "prebuilds": ("ID", "Prebuild"),
+    "serviceFees": ("ID", "ServiceFee"),
+    "contractorJobs": ("ID", "Contractor"),
+    "companies": ("ID", "CompanyName"),
+    "individuals": ("ID", "GivenName", "FamilyName"),
+}
+
+
+def _money(ex: Any, rate: Any = 10, discount: Any = 0) -> dict[str, Any]:
+    """SellPrice as simPRO shows it: ExDiscount* is the price before the (percent) discount."""
+    try:
+        base = float(ex)
+        after = round(base * (1 - float(discount) / 100), 4)
+        factor = 1 + float(rate) / 100
+        return {"ExTax": after, "IncTax": round(after * factor, 4), "ExDiscountExTax": base,
+                "ExDiscountIncTax": round(base * factor, 4)}  # fmt: skip
+    except (TypeError, ValueError):  # seeded malformed data goes out as it came in
+        return {"ExTax": ex, "IncTax": ex, "ExDiscountExTax": ex, "ExDiscountIncTax": ex}
+
+
+class SimproSandbox:
+    """Serve simPRO-shaped data on loopback. Use as a context manager or start()/stop()."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        token: str = "simpro-sandbox-token",
+        company_id: int = 0,
+        timezone: str = "Australia/Sydney",
+        rate_per_second: int = 10,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.port = port
+        self.token = token
+        self.company_id = company_id
+        self.tz = ZoneInfo(timezone)
+        self.rate_per_second = rate_per_second
+        self.clock = clock or time.monotonic
+        self.jobs: dict[int, dict[str, Any]] = {}
+        self.customers: dict[str, dict[int, dict[str, Any]]] = {"companies": {}, "individuals": {}}
+        # job id -> section id -> {"section": {...}, "costCenters": {cc id -> {"cc": {...}, kind -> [items]}}}
+        self.tree: dict[int, dict[int, dict[str, Any]]] = {}
+        self.request_log: list[dict[str, Any]] = []
+        self._next_id = 1000
+        self._accepted: deque[float] = deque()
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> SimproSandbox:
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> SimproSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The connector's `source.base_url`: the company root."""
+        return f"http://127.0.0.1:{self.port}/api/v1.0/companies/{self.company_id}"
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def _id(self, wanted: int | None = None) -> int:
+        with self._lock:
+            if wanted is not None:
+                return int(wanted)
+            self._next_id += 1
+            return self._next_id
+
+    def stamp(self, when: datetime | None = None) -> str:
+        """An instant as simPRO writes DateModified: RFC 3339 in build-local time with its offset."""
+        return (when or datetime.now(self.tz)).astimezone(self.tz).isoformat(timespec="seconds")
+
+    def add_company(self, name: str, id: int | None = None, **fields: Any) -> int:
+        cid = self._id(id)
+        self.customers["companies"][cid] = {"ID": cid, "CompanyName": name, "Phone": "", "AltPhone": "",
+                                            "Email": "", "Address": {}, "BillingAddress": {},
+                                            "DateModified": self.stamp(), **fields}  # fmt: skip
+        return cid
+
+    def add_individual(self, given: str, family: str, id: int | None = None, **fields: Any) -> int:
+        cid = self._id(id)
+        self.customers["individuals"][cid] = {"ID": cid, "Title": "", "GivenName": given, "FamilyName": family,
+                                              "Phone": "", "AltPhone": "", "Email": "", "Address": {},
+                                              "BillingAddress": {}, "DateModified": self.stamp(), **fields}  # fmt: skip
+        return cid
+
+    def add_job(self, customer: int, stage: str = "Complete", id: int | None = None, **fields: Any) -> int:
+        jid = self._id(id)
+        company = self.customers["companies"].get(customer)
+        person = self.customers["individuals"].get(customer, {})
+        ref = {"ID": customer, "CompanyName": company["CompanyName"] if company else "",
+               "GivenName": person.get("GivenName", ""), "FamilyName": person.get("FamilyName", "")}  # fmt: skip
+        self.jobs[jid] = {"ID": jid, "Type": "Service", "Customer": ref, "Site": {"ID": 1, "Name": "Site"},
+                          "OrderNo": "", "Name": f"Job {jid}", "Description": "", "DateIssued": None,
+                          "Stage": stage, "Status": {"ID": 1, "Name": stage, "Color": "#000000"},
+                          "DateModified": self.stamp(), "CompletedDate": None,
+                          "Total": {"ExTax": 0, "Tax": 0, "IncTax": 0}, **fields}  # fmt: skip
+        self.tree.setdefault(jid, {})
+        return jid
+
+    def add_section(self, job: int, name: str = "Main") -> int:
+        sid = self._id()
+        order = len(self.tree[job])
+        self.tree[job][sid] = {"section": {"ID": sid, "Name": name, "DisplayOrder": order}, "costCenters": {}}
+        return sid
+
+    def add_cost_center(self, job: int, section: int, name: str = "Works") -> int:
+        ccid = self._id()
+        centres = self.tree[job][section]["costCenters"]
+        cc = {"ID": ccid, "Name": name, "CostCenter": {"ID": 1, "Name": name}, "DisplayOrder": len(centres)}
+        centres[ccid] = {"cc": cc, **{k: [] for k in ITEM_KINDS}}
+        return ccid
+
+    def add_item(self, job: int, section: int, cc: int, kind: str, **fields: Any) -> int:
+        """Add one cost-centre item; `price` (ex tax, before discount), `qty`, `tax` and `discount` are shortcuts."""
+        iid = self._id()
+        price, qty = fields.pop("price", 0), fields.pop("qty", 1)
+        tax = fields.pop("tax", {"ID": 1, "Code": "GST", "Type": "Single", "Rate": 10})
+        discount = fields.pop("discount", 0)
+        items = self.tree[job][section]["costCenters"][cc][kind]
+        if kind == "contractorJobs":
+            record = {"ID": iid, "Contractor": {"ID": 1, "Name": "Contractor", "ContactName": ""}, "Status": "Approved",
+                      "Description": "", "TaxCode": tax, "Total": {"ExTax": price, "IncTax": price}}  # fmt: skip
+        else:
+            record = {"ID": iid, "BillableStatus": "Billable", "SalesTaxCode": tax, "Discount": discount,
+                      "SellPrice": _money(price, tax.get("Rate", 0), discount), "DisplayOrder": len(items),
+                      "DateModified": self.stamp(), "Total": {"Qty": qty}}  # fmt: skip
+        record.update(fields)
+        items.append(record)
+        return iid
+
+    def load_seed(self, path: Path | str = SEED_PATH) -> SimproSandbox:
+        """Seed file: {"companies": [...], "individuals": [...], "jobs": [{..., "sections": [{"costCenters":
+        [{"items": {"labor": [...], ...}}]}]}]}."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        for c in data.get("companies", []):
+            self.add_company(c.pop("CompanyName"), c.pop("ID"), **c)
+        for p in data.get("individuals", []):
+            self.add_individual(p.pop("GivenName"), p.pop("FamilyName"), p.pop("ID"), **p)
+        for j in data.get("jobs", []):
+            sections = j.pop("sections", [])
+            jid = self.add_job(j.pop("Customer"), j.pop("Stage"), j.pop("ID"), **j)
+            for s in sections:
+                sid = self.add_section(jid, s.get("Name", "Main"))
+                for c in s.get("costCenters", []):
+                    ccid = self.add_cost_center(jid, sid, c.get("Name", "Works"))
+                    for kind, items in c.get("items", {}).items():
+                        for item in items:
+                            self.add_item(jid, sid, ccid, kind, **item)
+        return self
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    def _rate_exceeded(self) -> bool:
+        now = self.clock()
+        while self._accepted and now - self._accepted[0] >= 1:
+            self._accepted.popleft()
+        if len(self._accepted) >= self.rate_per_second:
+            return True
+        self._accepted.append(now)
+        return False
+
+    def handle(self, path: str, headers: dict[str, str]) -> Reply:
+        split = urlsplit(path)
+        params = dict(parse_qsl(split.query, keep_blank_values=True))
+        with self._lock:
+            entry: dict[str, Any] = {"path": split.path, "params": params}
+            self.request_log.append(entry)
+            if headers.get("authorization") != f"Bearer {self.token}":
+                reply = _error(401, "Unauthorized")
+            elif self._rate_exceeded():
+                reply = _error(429, "Rate limit exceeded: 10 requests per second")
+                reply[1]["Retry-After"] = "1"
+            else:
+                try:
+                    reply = self._route(split.path, params)
+                except _Refused as refused:
+                    reply = refused.reply
+            entry["status"] = reply[0]
+        return reply
+
+    def _route(self, path: str, params: dict[str, str]) -> Reply:
+        prefix = f"/api/v1.0/companies/{self.company_id}/"
+        if not path.startswith(prefix):
+            return _error(404, "Not found")
+        parts = [p for p in path[len(prefix) :].split("/") if p]
+        if parts[:1] == ["customers"] and len(parts) == 3 and parts[1] in self.customers:
+            record = self.customers[parts[1]].get(_int(parts[2]))
+            return self._one(parts[1], record, params)
+        if parts[:1] != ["jobs"]:
+            return _error(404, "Not found")
+        if len(parts) == 1:
+            return self._list("jobs", self._filter(list(self.jobs.values()), params), params)
+        job = self.jobs.get(_int(parts[1]))
+        if job is None:
+            return _error(404, "Job not found")
+        return self._job_child(job["ID"], parts[2:], params)
+
+    def _job_child(self, jid: int, rest: list[str], params: dict[str, str]) -> Reply:
+        if not rest:
+            return self._one("jobs", self.jobs[jid], params)
+        sections = self.tree.get(jid, {})
+        if rest == ["sections"]:
+            return self._list("sections", [s["section"] for s in sections.values()], params)
+        section = sections.get(_int(rest[1])) if len(rest) > 2 and rest[0] == "sections" else None
+        if section is None or rest[2] != "costCenters":
+            return _error(404, "Not found")
+        if len(rest) == 3:
+            return self._list("costCenters", [c["cc"] for c in section["costCenters"].values()], params)
+        centre = section["costCenters"].get(_int(rest[3]))
+        if centre is None or len(rest) != 5 or rest[4] not in ITEM_KINDS:
+            return _error(404, "Not found")
+        return self._list(rest[4], centre[rest[4]], params)
+
+    def _columns(self, resource: str, params: dict[str, str]) -> tuple[str, ...]:
+        if "columns" not in params:
+            return THIN[resource]
+        wanted = tuple(c.strip() for c in params["columns"].split(",") if c.strip())
+        unknown = [c for c in wanted if c not in COLUMNS[resource]]
+        if unknown:
+            body = {"errors": [{"message": "Invalid columns found.", "value": unknown[0]}]}
+            raise _Refused((422, {"Content-Type": "application/json"}, json.dumps(body).encode()))
+        return wanted
+
+    def _one(self, resource: str, record: dict[str, Any] | None, params: dict[str, str]) -> Reply:
+        if record is None:
+            return _error(404, "Not found")
+        columns = self._columns(resource, params) if "columns" in params else tuple(record)
+        return _json({k: record.get(k) for k in columns})
+
+    def _filter(self, rows: list[dict[str, Any]], params: dict[str, str]) -> list[dict[str, Any]]:
+        for key, value in params.items():
+            if key in ("columns", "page", "pageSize", "orderby", "limit", "search"):
+                continue
+            if key not in COLUMNS["jobs"]:
+                raise _Refused(_error(422, f"Invalid filter column: {key}"))
+            rows = [r for r in rows if _matches(r.get(key), value, self.tz)]
+        return rows
+
+    def _list(self, resource: str, rows: list[dict[str, Any]], params: dict[str, str]) -> Reply:
+        columns = self._columns(resource, params)
+        order = params.get("orderby", "ID")
+        key = order.lstrip("-")
+        rows = sorted(rows, key=lambda r: str(r.get(key)) if key != "ID" else r["ID"], reverse=order.startswith("-"))
+        size = max(1, min(_int(params.get("pageSize", "30")) or 30, MAX_PAGE_SIZE))
+        page = max(1, _int(params.get("page", "1")) or 1)
+        pages = max(1, -(-len(rows) // size))
+        chunk = rows[(page - 1) * size : page * size]
+        status, headers, body = _json([{k: r.get(k) for k in columns} for r in chunk])
+        return status, {**headers, "Result-Total": str(len(rows)), "Result-Pages": str(pages)}, body
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(str(text))
+    except ValueError:
+        return -1
+
+
+def _matches(actual: Any, wanted: str, tz: ZoneInfo) -> bool:
+    """`value`, `a,b` (any of) or `op(value)`; times compare as instants, naive ones build-local."""
+    m = re.fullmatch(r"(gt|ge|lt|le|ne)\((.*)\)", wanted)
+    if actual is not None and isinstance(actual, dict):
+        actual = actual.get("Name", actual.get("ID"))
+    if not m:
+        return str(actual) in wanted.split(",")
+    op, value = m.groups()
+    if value == "null":
+        return (actual is not None) if op == "ne" else False
+    try:
+        left, right = _instant(str(actual), tz), _instant(value, tz)
+    except ValueError:
+        left, right = str(actual), value  # type: ignore[assignment]
+    return {"gt": left > right, "ge": left >= right, "lt": left < right, "le": left <= right, "ne": left != right}[op]
+
+
+def _instant(text: str, tz: ZoneInfo) -> datetime:
+    when = datetime.fromisoformat(text.replace(" ", "T"))
+    return when if when.tzinfo else when.replace(tzinfo=tz)
+
+
+def _error(status: int, message: str) -> Reply:
+    return status, {"Content-Type": "application/json"}, json.dumps({"errors": [{"message": message}]}).encode()
+
+
+def _json(data: Any) -> Reply:
+    return 200, {"Content-Type": "application/json"}, json.dumps(data).encode()
+
+
+def _handler_for(sandbox: SimproSandbox) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # keep-alive replies must not wait on delayed ACKs
+
+        def do_GET(self) -> None:  # noqa: N802
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, extra, body = sandbox.handle(self.path, headers)
+            self.send_response(status)
+            for key, value in extra.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:  # keep test output quiet
+            pass
+
+    return Handler
+
+
+def main() -> None:  # pragma: no cover - manual use: python -m jobsync.sandbox.simpro
+    with SimproSandbox(port=8091).load_seed() as sandbox:
+        print(f"simPRO sandbox at {sandbox.url} (Bearer {sandbox.token}); Ctrl-C stops it")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
