@@ -149,7 +149,7 @@ def score_pair(a: _Features, b: _Features) -> tuple[int, str, str]:
         return 0, "", "name"
     # A name that is merely similar needs to be very similar (a one-letter slip in a long name).
     score, why = (95, "same business name") if sim == 100 else (sim - 10, f"similar name {sim}%")
-    conflicts = []
+    conflicts: list[str] = []
     if a.email and b.email:
         score, conflicts = score - 25, [*conflicts, "emails differ"]
     if a.phones and b.phones:
@@ -166,7 +166,8 @@ def _household(a: str, b: str) -> bool:
 
 
 def _block_keys(f: _Features) -> list[tuple[str, ...]]:
-    keys: list[tuple[str, ...]] = [("i", i) for i in f.ids] + [("p", p) for p in f.phones]
+    keys: list[tuple[str, ...]] = [("i", i) for i in f.ids]
+    keys += [("p", p) for p in f.phones]
     if f.email:
         keys.append(("e", f.email))
     if f.key:
@@ -243,7 +244,7 @@ def _strong_components(edges: list[PairScore], features: dict[str, _Features]) -
     phones: dict[str, set[str]] = {}
     for cid in {x for e in edges for x in (e.a, e.b)}:
         groups[cid] = {cid}
-        emails[cid] = {features[cid].email} - {None}  # type: ignore[operator]
+        emails[cid] = _emails(features[cid])
         phones[cid] = set(features[cid].phones)
     home = {cid: cid for cid in groups}
     torn = _torn(edges, features)
@@ -273,10 +274,14 @@ def _torn(edges: list[PairScore], features: dict[str, _Features]) -> set[str]:
     for cid, others in near.items():
         for u, v in combinations(others, 2):
             fu, fv = features[u], features[v]
-            if _apart({fu.email} - {None}, {fv.email} - {None}) or _apart(set(fu.phones), set(fv.phones)):  # type: ignore[operator]
+            if _apart(_emails(fu), _emails(fv)) or _apart(set(fu.phones), set(fv.phones)):
                 torn.add(cid)
                 break
     return torn
+
+
+def _emails(f: _Features) -> set[str]:
+    return {f.email} if f.email else set()
 
 
 def _apart(a: set[str], b: set[str]) -> bool:

@@ -51,8 +51,9 @@ def _key(name: str) -> str:
 
 
 class Maker:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, wide: bool = False) -> None:
         self.rng = random.Random(seed)
+        self.wide = wide  # big orgs need more distinct names than first × last × trade gives
         self.names: set[str] = set()
         self.base_keys: set[str] = set()
         if SANDBOX_SEED.exists():
@@ -74,6 +75,8 @@ class Maker:
 
     def base_name(self) -> str:
         r, rng = self.rng.random(), self.rng
+        if self.wide and rng.random() < 0.6:
+            return f"{rng.choice(FIRST)} {rng.choice('ABCDEFGHJKLMNPRSTW')}. {rng.choice(LAST)}-{rng.choice(LAST)}"
         if r < 0.45:
             return f"{rng.choice(FIRST)} {rng.choice(LAST)}"
         if r < 0.75:
@@ -140,7 +143,7 @@ def variant(rng: random.Random, kind: str, name: str) -> str:
 
 
 def build(size: int, seed: int) -> list[dict[str, Any]]:
-    m = Maker(seed)
+    m = Maker(seed, wide=size > 3000)
     rng = m.rng
     n = 0
     dup_target, look_target = int(size * 0.14), int(size * 0.05)
