@@ -129,8 +129,9 @@ def _show_clusters(clusters: list[Cluster], calls: dict[str, int], as_json: bool
     for n, c in enumerate(clusters, 1):
         table = Table(title=f"{n}. {c.grade} (score {c.score}) — keep {_name(c, c.survivor)}: {c.survivor_reason}",
                       title_justify="left")  # fmt: skip
-        for col in ("", "name", "email", "phone", "invoices", "balance", "ContactID"):
+        for col in ("", "name", "email", "phone", "invoices", "balance"):
             table.add_column(col)
+        table.add_column("ContactID", overflow="fold", min_width=36)  # whole: keep-separate needs it
         for m in c.members:
             counts = ", ".join(f"{k.lower()} {v}" for k, v in sorted(m.invoice_counts.items())) or "-"
             mark = "keep" if m.contact_id == c.survivor else ""

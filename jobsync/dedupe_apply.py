@@ -158,7 +158,13 @@ def apply_clusters(
     outcomes = []
     with state.lock():
         for cluster in clusters:
-            outcomes.append(_apply_one(admin, state, found, cluster, log))
+            try:
+                outcomes.append(_apply_one(admin, state, found, cluster, log))
+            except JobsyncError as exc:
+                # Stop at the first refusal: what went before is logged and can be undone.
+                exc.problems.append(f"changes made before this are in dedupe run {run_id}: "
+                                    f"`jobsync contacts undo {run_id}` reverses them")  # fmt: skip
+                raise
     return ApplyResult(run_id, outcomes, admin.calls)
 
 
