@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -235,9 +235,24 @@ def config_schema_command() -> None:
     print(json.dumps(settings_schema(), indent=2))
 
 
+@guarded
+def rehearse_command(config: ConfigOpt = None) -> None:
+    """The five go-live checks against a local Xero sandbox with your rules; exit 1 on any failure."""
+    from jobsync import rehearse
+
+    settings = load_settings(config)
+    results = rehearse.rehearse(settings)
+    for r in results:
+        _say(f"{'[green]✓[/green]' if r.passed else '[red]✗[/red]'} {r.number}. {r.name}: {r.detail}")
+    path = rehearse.write_table(results, settings.reports.dir, datetime.now(UTC))
+    _say(f"table written to {path}")
+    raise typer.Exit(0 if all(r.passed for r in results) else 1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
     app.command("doctor")(doctor_command)
     app.command("schedule")(schedule_command)
+    app.command("rehearse")(rehearse_command)
     app.add_typer(state_app, name="state")
     app.add_typer(config_app, name="config")
