@@ -183,3 +183,24 @@ def test_cli_dry_run_apply_and_undo(org: Org, tmp_path: Path) -> None:
 
     again = cli.invoke(contacts_app, ["undo", run_id, "--config", str(config)])
     assert again.exit_code == 1 and "undone already" in again.output
+
+
+def test_a_refusal_mid_apply_names_the_run_and_undo_reverses_what_was_done(org: Org, state: State) -> None:
+    state.map_client("csv:C1", org.spare)
+    before, map_before = org.snapshot(), whole_client_map(state)
+    admin = ContactsAdmin(org.sandbox.api_url, org.sandbox.tenant_id, static_token_provider("sandbox"), max_retries=0)
+    found = survey(admin, state)
+    org.sandbox.faults.fail_next("POST", "/api.xro/2.0/Contacts", status=503)  # the field copy fails
+
+    with pytest.raises(JobsyncError) as refused:
+        apply_clusters(admin, state, found, appliable(found.clusters))
+
+    hint = refused.value.problems[-1]
+    run_id = hint.split("dedupe run ")[1].split(":")[0]
+    moved = next(i for i in org.sandbox.invoices() if i["InvoiceID"] == org.draft)
+    assert moved["Contact"]["ContactID"] == org.survivor  # done before the refusal
+    assert org.by_id(org.spare)["ContactStatus"] == "ACTIVE"  # never reached
+    assert undo(admin, state, run_id) == [f"draft {org.draft} moved back to {org.spare}",
+                                          f"client csv:C1 maps to {org.spare} again"]  # fmt: skip
+    assert org.snapshot() == before
+    assert whole_client_map(state) == map_before
