@@ -1,4 +1,10 @@
-"""Bearer tokens and the identity token endpoint, with lifetimes read from the sandbox clock."""
+"""Bearer tokens and the identity token endpoint, with lifetimes read from the sandbox clock.
+
+Grants: client_credentials (custom connections), authorization_code (after the consent page in
+`xero_oauth.py`) and refresh_token. Each refresh rotates the refresh token; the used one keeps
+working for 30 minutes after its first use (Xero's grace for a lost response), and a refresh token
+never used lapses 60 days after it was issued. Refusals are `{"error": "invalid_grant"}`, 400.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from jobsync.sandbox import xero_oauth
 
 FIXED_TOKEN = "sandbox"
 ACCESS_SECONDS = 1800
@@ -30,6 +38,17 @@ class AuthRegistry:
     clients: dict[str, dict[str, Any]] = field(default_factory=dict)
     access: dict[str, dict[str, Any]] = field(default_factory=dict)
     refresh: dict[str, dict[str, Any]] = field(default_factory=dict)
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Organisations a user can connect on the consent page: tenant id -> name ("" = the sandbox's own).
+    orgs: dict[str, str] = field(default_factory=dict)
+    consent: bool = True  # False: the consent page answers access_denied, as when a user clicks Cancel
+
+    def __post_init__(self) -> None:
+        self.orgs.setdefault(self.tenant_id, "")
+
+    def add_org(self, tenant_id: str, name: str) -> None:
+        """Another organisation the consent page grants (the API serves it the same data)."""
+        self.orgs[tenant_id.lower()] = name
 
     def add_client(self, client_id: str, secret: str, redirect_uris: tuple[str, ...] = ()) -> None:
         self.clients[client_id] = {"secret": secret, "redirect_uris": list(redirect_uris)}
@@ -65,6 +84,11 @@ class AuthRegistry:
         grant_type = form.get("grant_type", "")
         if grant_type == "client_credentials":
             return 200, self._issue(client_id or "", form.get("scope") or DEFAULT_SCOPE, now, refresh=False)
+        if grant_type == "authorization_code":
+            found = xero_oauth.redeem(self, client_id or "", form, now.timestamp())
+            if found is None:
+                return 400, {"error": "invalid_grant"}
+            return 200, self._issue(client_id or "", found["scope"], now, refresh=False, tenants=found["tenants"])
         if grant_type == "refresh_token":
             return self._refresh(client_id or "", form.get("refresh_token", ""), now)
         return 400, {"error": "unsupported_grant_type"}
@@ -78,29 +102,33 @@ class AuthRegistry:
         if used is not None and stamp - used > REFRESH_GRACE_SECONDS:
             return 400, {"error": "invalid_grant"}
         found.setdefault("used_at", stamp)
-        return 200, self._issue(client_id, found["scope"], now, refresh=True)
+        tenants = found.get("tenants") or [self.tenant_id]
+        return 200, self._issue(client_id, found["scope"], now, refresh=True, tenants=tenants)
 
-    def _issue(self, client_id: str, scope: str, now: datetime, refresh: bool) -> dict[str, Any]:
+    def _issue(self, client_id: str, scope: str, now: datetime, refresh: bool,
+               tenants: list[str] | None = None) -> dict[str, Any]:
         stamp = now.timestamp()
         access = secrets.token_urlsafe(24)
-        self.access[access] = {"tenants": [self.tenant_id], "expires": stamp + ACCESS_SECONDS,
+        tenants = list(tenants or [self.tenant_id])
+        self.access[access] = {"tenants": tenants, "expires": stamp + ACCESS_SECONDS,
                                "client_id": client_id}  # fmt: skip
         body: dict[str, Any] = {"access_token": access, "expires_in": ACCESS_SECONDS,
                                 "token_type": "Bearer", "scope": scope}  # fmt: skip
         if refresh or "offline_access" in scope.split():
             token = secrets.token_urlsafe(24)
-            self.refresh[token] = {"client_id": client_id, "scope": scope,
+            self.refresh[token] = {"client_id": client_id, "scope": scope, "tenants": tenants,
                                    "expires": stamp + REFRESH_LIFETIME_SECONDS}  # fmt: skip
             body["refresh_token"] = token
         return body
 
     def to_json(self) -> dict[str, Any]:
-        return {"clients": self.clients, "access": self.access, "refresh": self.refresh}
+        return {"clients": self.clients, "access": self.access, "refresh": self.refresh, "orgs": self.orgs}
 
     def load(self, data: dict[str, Any]) -> None:
         self.clients.update(data.get("clients", {}))
         self.access.update(data.get("access", {}))
         self.refresh.update(data.get("refresh", {}))
+        self.orgs.update(data.get("orgs", {}))
 
 
 def _client_credentials(form: dict[str, str], basic: str | None) -> tuple[str | None, str | None]:

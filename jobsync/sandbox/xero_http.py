@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from jobsync.sandbox import xero_api
+from jobsync.sandbox import xero_api, xero_oauth
 from jobsync.sandbox.xero_auth import problem
 from jobsync.sandbox.xero_faults import DROP_AFTER, DROP_BEFORE
 from jobsync.sandbox.xero_json import dumps, loads
@@ -55,7 +55,11 @@ def dispatch(app: XeroSandbox, method: str, path: str, query: str, headers: dict
     """Route one request by host-path to the identity, connections, control or Accounting handlers."""
     if path.startswith("/_sandbox/faults"):
         return _control(app, method, body)
+    if path == "/identity/connect/authorize" and method == "GET":
+        return _authorize(app, query)
     if path == "/connect/token" and method == "POST":
+        if delay:
+            time.sleep(delay)  # a slow token endpoint: lets tests overlap two refreshing processes
         return _token(app, headers, body)
     if path.lower() == "/connections" and method == "GET":
         return _connections(app, headers)
@@ -85,16 +89,27 @@ def _token(app: XeroSandbox, headers: dict[str, str], body: bytes) -> Answer:
     return Answer(status, payload, {"Cache-Control": "no-store"})
 
 
+def _authorize(app: XeroSandbox, query: str) -> Answer:
+    with app.lock:
+        page = xero_oauth.authorize(app.auth, query, app.now().timestamp())
+    if page.location is not None:
+        return Answer(page.status, headers={"Location": page.location, "Cache-Control": "no-store"})
+    return Answer(page.status, headers={"Content-Type": "text/html; charset=utf-8"}, raw=page.html.encode())
+
+
 def _connections(app: XeroSandbox, headers: dict[str, str]) -> Answer:
     refused = app.auth.check(headers, app.now(), needs_tenant=False)
     if refused:
         return Answer(refused[0], refused[1])
     limit_headers, _, _ = app.limiter.acquire(None, app.now())
     created = "2026-01-01T00:00:00.0000000"
-    tenant = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, app.tenant_id)), "authEventId": str(uuid.uuid4()),
-              "tenantId": app.tenant_id, "tenantType": "ORGANISATION", "tenantName": app.state.tenant_name,
-              "createdDateUtc": created, "updatedDateUtc": created}  # fmt: skip
-    return Answer(200, [tenant], limit_headers)
+    token = headers.get("authorization", "").partition(" ")[2].strip()
+    grant = app.auth.grant(token, app.now()) or {"tenants": []}
+    rows = [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, tenant)), "authEventId": str(uuid.uuid4()),
+             "tenantId": tenant, "tenantType": "ORGANISATION",
+             "tenantName": app.auth.orgs.get(tenant) or app.state.tenant_name,
+             "createdDateUtc": created, "updatedDateUtc": created} for tenant in grant["tenants"]]  # fmt: skip
+    return Answer(200, rows, limit_headers)
 
 
 def _api(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str],

@@ -1,0 +1,308 @@
+"""The Xero token set on disk, and fresh access tokens from it for `xero.auth.mode: oauth`.
+
+The store is one TOML file (default: beside the state file, `<state stem>.tokens.toml`), written
+atomically with mode 0600. Every refresh happens under `<store>.lock` (an fcntl lock the kernel
+drops when its holder dies, so a killed process never leaves it stale), and re-reads the store
+once it holds the lock: when two processes both see an expiring token, the second finds the first
+one's rotated set and does not refresh again. Xero rotates the refresh token on every refresh, so
+the new set is saved before its access token is used; a crash between Xero's answer and the save
+leaves the previous refresh token on disk, which Xero still accepts for 30 minutes after its use.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+import tomli_w
+
+from jobsync import crashpoints
+from jobsync.config import Settings
+from jobsync.errors import ConfigError, LockedError, UnreachableError
+from jobsync.report import write_private
+
+EARLY = timedelta(seconds=60)  # refresh this long before expiry, as the SDK's own buffer does
+REFRESH_LIFETIME = timedelta(days=60)  # Xero: unused refresh tokens expire after 60 days
+LOCK_WAIT_SECONDS = 60.0  # a refresh takes one HTTP call; a holder this slow is stuck
+TOKEN_SAVE_POINT = "during_token_save"  # crash point: rotated set received, not yet saved
+LOGIN_FIX = "run `jobsync auth login` to connect to Xero again"
+_HEADER = "# jobsync Xero token store, written by `jobsync auth login`. Private: keep it mode 0600.\n"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """One connection's tokens. The secrets are left out of repr so they never reach a log."""
+
+    mode: str  # "oauth" (authorization code + refresh) or "client_credentials" (custom connection)
+    client_id: str
+    access_token: str = field(repr=False)
+    expires_at: datetime
+    scopes: tuple[str, ...] = ()
+    refresh_token: str | None = field(default=None, repr=False)
+    refresh_issued_at: datetime | None = None
+    tenant_id: str | None = None
+    tenant_name: str | None = None
+    token_type: str = "Bearer"
+
+    def fresh(self, now: datetime) -> bool:
+        return now < self.expires_at - EARLY
+
+    @property
+    def refresh_lapses_at(self) -> datetime | None:
+        if not self.refresh_token or self.refresh_issued_at is None:
+            return None
+        return self.refresh_issued_at + REFRESH_LIFETIME
+
+
+# -- the file ----------------------------------------------------------------------------------
+
+
+def store_path(settings: Settings) -> Path:
+    """`xero.auth.token_store`, else beside the state file, so each config keeps its own tokens."""
+    if settings.xero.auth.token_store is not None:
+        return Path(settings.xero.auth.token_store).expanduser()
+    state = Path(settings.state.path)
+    return state.with_name(state.stem + ".tokens.toml")
+
+
+def load(path: Path) -> TokenSet | None:
+    """The stored set, or None when nothing was stored yet."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+        return _from_toml(data)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise UnreachableError(
+            f"the token store {path} cannot be read ({exc.__class__.__name__}); {LOGIN_FIX}"
+        ) from None
+
+
+def save(path: Path, tokens: TokenSet) -> None:
+    """Atomic (temp file + rename) and 0600: readers see the old set or the new one, never half."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(path, _HEADER + tomli_w.dumps(_to_toml(tokens)))
+
+
+def _to_toml(tokens: TokenSet) -> dict[str, Any]:
+    data: dict[str, Any] = {"version": 1, "mode": tokens.mode, "client_id": tokens.client_id,
+                            "tenant_id": tokens.tenant_id, "tenant_name": tokens.tenant_name,
+                            "token_type": tokens.token_type, "scopes": list(tokens.scopes),
+                            "access_token": tokens.access_token, "expires_at": tokens.expires_at,
+                            "refresh_token": tokens.refresh_token,
+                            "refresh_issued_at": tokens.refresh_issued_at}  # fmt: skip
+    return {k: v for k, v in data.items() if v is not None}  # TOML has no null
+
+
+def _from_toml(data: Mapping[str, Any]) -> TokenSet:
+    def when(key: str) -> datetime | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"{key} must be a date-time with an offset")
+        return value
+
+    expires_at = when("expires_at")
+    if expires_at is None:
+        raise KeyError("expires_at")
+    return TokenSet(
+        mode=str(data.get("mode", "oauth")), client_id=str(data["client_id"]),
+        access_token=str(data["access_token"]), expires_at=expires_at,
+        scopes=tuple(str(s) for s in data.get("scopes", ())),
+        refresh_token=data.get("refresh_token"), refresh_issued_at=when("refresh_issued_at"),
+        tenant_id=data.get("tenant_id"), tenant_name=data.get("tenant_name"),
+        token_type=str(data.get("token_type", "Bearer")),
+    )  # fmt: skip
+
+
+@contextmanager
+def token_lock(path: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold `<store>.lock`. A separate file: the store itself is replaced on every save."""
+    lock_path = path.with_name(path.name + ".lock")
+    lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockedError(
+                        f"another jobsync process has held the token lock {lock_path} for {wait:.0f} s; "
+                        "try again when it finishes"
+                    ) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+# -- the token endpoint ------------------------------------------------------------------------
+
+
+def post_token(
+    identity_url: str, client_id: str, client_secret: str, form: Mapping[str, str],
+    *, invalid_grant: str, timeout: float = 30.0,
+) -> dict[str, Any]:  # fmt: skip
+    """POST `{identity_url}/connect/token`; errors name the fix and never echo a secret."""
+    url = identity_url.rstrip("/") + "/connect/token"
+    try:
+        resp = requests.post(url, data=dict(form), auth=(client_id, client_secret), timeout=timeout,
+                             headers={"Accept": "application/json"})  # fmt: skip
+    except requests.RequestException as exc:
+        raise UnreachableError(f"cannot reach Xero's token endpoint {url}: {exc.__class__.__name__}") from None
+    error = _error_code(resp)
+    if resp.status_code == 200 and not error:
+        body = resp.json()
+        if isinstance(body, dict) and body.get("access_token"):
+            return body
+        raise UnreachableError(f"Xero's token endpoint {url} answered without an access token")
+    if error == "invalid_grant":
+        raise UnreachableError(invalid_grant)
+    if error in ("invalid_client", "unauthorized_client"):
+        raise UnreachableError(
+            f"Xero refused the app's credentials ({error}): check xero.auth.client_id and client_secret"
+        )
+    detail = f" ({error})" if error else ""
+    raise UnreachableError(f"Xero's token endpoint {url} answered HTTP {resp.status_code}{detail}; try again later")
+
+
+def _error_code(resp: requests.Response) -> str:
+    try:
+        body = resp.json()
+    except ValueError:
+        return ""
+    return str(body.get("error") or "") if isinstance(body, dict) else ""
+
+
+def token_set(body: Mapping[str, Any], previous: TokenSet, now: datetime) -> TokenSet:
+    """A token endpoint answer as the next TokenSet; tenant and anything unsent carry over."""
+    scope = body.get("scope")
+    # A custom connection renews with its client credentials; a stray refresh token is not kept.
+    new_refresh = body.get("refresh_token") if previous.mode == "oauth" else None
+    return replace(
+        previous,
+        access_token=str(body["access_token"]),
+        expires_at=now + timedelta(seconds=float(body.get("expires_in", 1800))),
+        scopes=tuple(str(scope).split()) if scope else previous.scopes,
+        refresh_token=str(new_refresh) if new_refresh else previous.refresh_token,
+        refresh_issued_at=now if new_refresh else previous.refresh_issued_at,
+        token_type=str(body.get("token_type", "Bearer")),
+    )
+
+
+# -- fresh access tokens -----------------------------------------------------------------------
+
+
+def app_credentials(settings: Settings) -> tuple[str, str]:
+    auth = settings.xero.auth
+    if not auth.client_id or not auth.client_secret:
+        raise ConfigError(
+            "Xero OAuth needs the app's client id and secret",
+            ["set xero.auth.client_id and xero.auth.client_secret (e.g. ${XERO_CLIENT_ID}, ${XERO_CLIENT_SECRET})"],
+        )
+    return auth.client_id, auth.client_secret
+
+
+def _renew(settings: Settings, tokens: TokenSet, now: datetime, timeout: float) -> TokenSet:
+    client_id, secret = app_credentials(settings)
+    if tokens.client_id != client_id:
+        raise UnreachableError(f"the stored Xero login belongs to another app (client id differs); {LOGIN_FIX}")
+    if tokens.mode == "client_credentials":
+        form = {"grant_type": "client_credentials"}
+    elif tokens.refresh_token:
+        form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token}
+    else:
+        raise UnreachableError(f"the stored Xero login has no refresh token (offline_access); {LOGIN_FIX}")
+    lapsed = (
+        "Xero refused the stored refresh token (invalid_grant): it lapsed after 60 days unused, was revoked, "
+        f"or another copy of the token store used it; {LOGIN_FIX}"
+    )
+    body = post_token(settings.xero.identity_url, client_id, secret, form, invalid_grant=lapsed, timeout=timeout)
+    return token_set(body, tokens, now)
+
+
+def fresh_tokens(settings: Settings, clock: Clock = utc_now, timeout: float = 30.0) -> TokenSet:
+    """The stored set, refreshed and saved first (under the token lock) when within 60 s of expiry."""
+    path = store_path(settings)
+    with token_lock(path):
+        tokens = load(path)  # read under the lock: another process may just have rotated it
+        if tokens is None:
+            raise UnreachableError(f"no Xero login is stored at {path}; run `jobsync auth login`")
+        if tokens.fresh(clock()):
+            return tokens
+        renewed = _renew(settings, tokens, clock(), timeout)
+        crashpoints.reach(TOKEN_SAVE_POINT)
+        save(path, renewed)  # before the new access token is used: the old refresh token is spent
+        return renewed
+
+
+def oauth_provider(settings: Settings, clock: Clock = utc_now, timeout: float = 30.0) -> Callable[[], str]:
+    """`() -> access token` for the Xero client; the SDK asks before every request."""
+    app_credentials(settings)  # a missing client id/secret is a config error before any request
+    held: list[TokenSet] = []
+
+    def provide() -> str:
+        # Only touch the disk and the lock when the token held in memory is about to expire.
+        if not held or not held[0].fresh(clock()):
+            held[:] = [fresh_tokens(settings, clock, timeout)]
+        return held[0].access_token
+
+    return provide
+
+
+def stored_tenant(settings: Settings) -> str | None:
+    """The organisation chosen at `jobsync auth login`, if any."""
+    tokens = load(store_path(settings))
+    return tokens.tenant_id if tokens else None
+
+
+# -- status ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenStatus:
+    path: Path
+    mode: str
+    tenant_id: str | None
+    tenant_name: str | None
+    scopes: tuple[str, ...]
+    access_expires_at: datetime
+    access_seconds_left: float
+    refresh_lapses_at: datetime | None
+    refresh_days_left: float | None
+
+
+def token_status(settings: Settings, now: datetime) -> TokenStatus | None:
+    """What `jobsync auth status` and `doctor` show; reads the store, calls nothing."""
+    path = store_path(settings)
+    tokens = load(path)
+    if tokens is None:
+        return None
+    lapses = tokens.refresh_lapses_at
+    return TokenStatus(
+        path=path, mode=tokens.mode, tenant_id=tokens.tenant_id, tenant_name=tokens.tenant_name,
+        scopes=tokens.scopes, access_expires_at=tokens.expires_at,
+        access_seconds_left=(tokens.expires_at - now).total_seconds(), refresh_lapses_at=lapses,
+        refresh_days_left=None if lapses is None else (lapses - now).total_seconds() / 86400,
+    )  # fmt: skip
