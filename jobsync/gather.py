@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from jobsync import crashpoints
 from jobsync.contacts import client_key
 from jobsync.models import ContactSnapshot, Job, LedgerEntry, LedgerState, Plan, XeroRefs
 from jobsync.sources.base import JobSource
@@ -30,6 +31,7 @@ class Gathered:
 def gather(source: JobSource, gateway: XeroGateway, state: State, start: datetime) -> Gathered:
     fresh = _dedupe(source.changed_since(start))
     jobs = fresh + _revisit(source, state, {j.id for j in fresh})
+    crashpoints.reach(crashpoints.AFTER_FETCH)
     ledger = state.ledger_for(source.name, [j.id for j in jobs])
     refs = gateway.read_refs()
     snapshot = _snapshot(source.name, jobs, gateway, state)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from jobsync import watermark
+from jobsync import crashpoints, watermark
 from jobsync.errors import ExitCode, RetriableError, StoppedError, UnreachableError
 from jobsync.gather import Gathered, find_existing, gather
 from jobsync.models import (
@@ -29,7 +29,7 @@ from jobsync.models import (
 )
 from jobsync.sources.base import JobSource
 from jobsync.state import State
-from jobsync.xero.gateway import NewContact, XeroGateway
+from jobsync.xero.gateway import ElementResult, NewContact, XeroGateway
 from jobsync.xero.keys import idempotency_key
 
 BATCH_SIZE = 50  # Xero's practical ceiling per request (notes/xero-api.md §2)
@@ -104,10 +104,13 @@ def _split_adopted(plan: Plan, gathered: Gathered) -> tuple[Plan, list[JobResult
         if found is None:
             keep.append(draft)
             continue
+        entry = gathered.ledger.get((draft.source, draft.job_id, draft.stage))
+        # An in-flight row means an earlier attempt sent this create and never heard back.
+        how = "reconciled by Reference: " if entry is not None and entry.state is LedgerState.IN_FLIGHT else ""
         adopted.append(
             JobResult(
                 draft.source, draft.job_id, draft.job_number, Outcome.ADOPTED, draft.stage,
-                reason=f"already in Xero as {found.invoice_number} ({found.status}); recorded, not recreated",
+                reason=f"{how}already in Xero as {found.invoice_number} ({found.status}); recorded, not recreated",
                 invoice_id=found.invoice_id, invoice_number=found.invoice_number, total=found.total,
                 contact_name=draft.contact.name,
             )
@@ -186,7 +189,10 @@ def _create_contacts(
             wanted[c.client_key] = NewContact(name=c.name, contact_number=c.client_key, email=c.email,
                                               phone=c.phone)
     new = list(wanted.values())
-    outcomes = gateway.create_contacts(new) if new else []
+    outcomes: list[ElementResult] = []
+    for start in range(0, len(new), BATCH_SIZE):
+        outcomes += gateway.create_contacts(new[start : start + BATCH_SIZE])
+        crashpoints.reach(crashpoints.AFTER_CONTACT_BATCH)
     for contact, outcome in zip(new, outcomes, strict=True):
         if outcome.ok and outcome.id:
             ids[contact.contact_number] = outcome.id
@@ -215,6 +221,7 @@ def _create_batch(
         LedgerEntry(d.source, d.job_id, d.stage, d.reference, LedgerState.IN_FLIGHT, idempotency_key=key)
         for d in batch
     )
+    crashpoints.reach(crashpoints.BEFORE_INVOICE_BATCH)
     try:
         outcomes = gateway.create_invoices(batch, cids, key)
     except RetriableError as exc:
@@ -222,10 +229,12 @@ def _create_batch(
         for d in batch:
             result.report.results.append(_failed(d, f"Xero did not confirm ({exc.message}); will reconcile"))
         return
+    crashpoints.reach(crashpoints.AFTER_INVOICE_RESPONSE)
     for draft, outcome in zip(batch, outcomes, strict=True):
         if outcome.ok and outcome.id:
             state.confirm(draft.source, draft.job_id, draft.stage, draft.reference, outcome.id,
                           outcome.number, outcome.total)
+            crashpoints.reach(crashpoints.AFTER_INVOICE_CONFIRM)
             state.clear_hold(draft.source, draft.job_id)
             result.report.results.append(_created(draft, outcome.id, outcome.number, outcome.total))
             if options.email_invoices and draft.status == "AUTHORISED":
@@ -234,6 +243,7 @@ def _create_batch(
             state.drop_in_flight(draft.source, draft.job_id, draft.stage)
             why = "; ".join(outcome.errors) or "Xero returned no InvoiceID"
             result.report.results.append(_failed(draft, f"Xero refused the invoice: {why}"))
+    crashpoints.reach(crashpoints.AFTER_INVOICE_BATCH)
 
 
 def _email(gateway: XeroGateway, invoice_id: str, result: RunResult) -> None:

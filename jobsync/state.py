@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
+from jobsync import crashpoints
 from jobsync.errors import LockedError
 from jobsync.models import LedgerEntry, LedgerState, Outcome, RunReport
 
@@ -296,6 +297,7 @@ class State:
                 " ON CONFLICT(source) DO UPDATE SET mark = excluded.mark",
                 (source, new),
             )
+            crashpoints.reach(crashpoints.DURING_WATERMARK_WRITE)  # written but not yet committed
 
     def clear_watermark(self, source: str) -> None:
         with self._tx() as db:

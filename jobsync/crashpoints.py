@@ -1,0 +1,114 @@
+"""Named crash points: places where a test may kill jobsync to prove a rerun still bills exactly once.
+
+`reach(name)` is called at each point. It does nothing unless the environment asks:
+
+- `JOBSYNC_CRASH_AT=name[:n]` kills the process with SIGKILL the n-th time (default 1st) that
+  point is reached, so no `finally`, no atexit and no SQLite commit gets to run.
+- `JOBSYNC_CRASH_LOG=path` appends each reached point's name to `path` (one per line, written
+  before any kill), so a harness can prove the point it aimed at actually fired.
+
+In-process tests use `simulate(name, n)` instead: the n-th reach raises `SimulatedCrash`, a
+BaseException so none of jobsync's own `except` clauses swallow it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+
+AFTER_FETCH = "after_fetch"  # jobs read from the source, nothing written anywhere yet
+AFTER_CONTACT_BATCH = "after_contact_batch"  # contacts exist in Xero, the client map not yet written
+BEFORE_INVOICE_BATCH = "before_invoice_batch"  # ledger rows marked in flight, request not sent
+AFTER_INVOICE_RESPONSE = "after_invoice_response"  # Xero created the invoices, no ledger row confirmed
+AFTER_INVOICE_CONFIRM = "after_invoice_confirm"  # one invoice's ledger row confirmed (reached per invoice)
+AFTER_INVOICE_BATCH = "after_invoice_batch"  # the whole batch confirmed in the ledger
+DURING_WATERMARK_WRITE = "during_watermark_write"  # inside the watermark transaction, before COMMIT
+
+POINTS: tuple[str, ...] = (
+    AFTER_FETCH,
+    AFTER_CONTACT_BATCH,
+    BEFORE_INVOICE_BATCH,
+    AFTER_INVOICE_RESPONSE,
+    AFTER_INVOICE_CONFIRM,
+    AFTER_INVOICE_BATCH,
+    DURING_WATERMARK_WRITE,
+)
+
+ENV_AT = "JOBSYNC_CRASH_AT"
+ENV_LOG = "JOBSYNC_CRASH_LOG"
+
+
+class SimulatedCrash(BaseException):  # noqa: N818 - it stands for a kill, not an error
+    """Raised by `reach` under `simulate`: the in-process stand-in for SIGKILL."""
+
+    def __init__(self, point: str) -> None:
+        super().__init__(point)
+        self.point = point
+
+
+def parse(spec: str) -> tuple[str, int]:
+    """`name` or `name:n` → (name, n); unknown names are refused so a typo cannot silently never fire."""
+    name, _, count = spec.partition(":")
+    if name not in POINTS:
+        raise ValueError(f"unknown crash point {name!r}; known: {', '.join(POINTS)}")
+    n = int(count) if count else 1
+    if n < 1:
+        raise ValueError(f"crash point occurrence must be 1 or more, got {n}")
+    return name, n
+
+
+class _Plan:
+    """What this process was asked to do; `active` is False in normal runs, keeping reach() one check."""
+
+    def __init__(self) -> None:
+        self.target: tuple[str, int] | None = None
+        self.log: str | None = None
+        self.simulated = False
+        self.seen: Counter[str] = Counter()
+
+    @property
+    def active(self) -> bool:
+        return self.target is not None or self.log is not None
+
+
+_plan = _Plan()
+
+
+def configure(env: dict[str, str] | None = None) -> None:
+    """Read JOBSYNC_CRASH_AT / JOBSYNC_CRASH_LOG (done once at import)."""
+    env = dict(os.environ) if env is None else env
+    _plan.target = parse(env[ENV_AT]) if env.get(ENV_AT) else None
+    _plan.log = env.get(ENV_LOG) or None
+    _plan.simulated = False
+    _plan.seen.clear()
+
+
+def simulate(name: str | None, n: int = 1) -> None:
+    """Arm an in-process crash at the n-th reach of `name` (None disarms); counts start afresh."""
+    _plan.target = parse(f"{name}:{n}") if name else None
+    _plan.log = None
+    _plan.simulated = name is not None
+    _plan.seen.clear()
+
+
+def reached() -> Counter[str]:
+    """How often each point was reached since the last configure/simulate (in-process tests)."""
+    return Counter(_plan.seen)
+
+
+def reach(name: str) -> None:
+    """Mark that execution passed `name`; kill here if this is the armed occurrence."""
+    if not _plan.active:
+        return
+    _plan.seen[name] += 1
+    if _plan.log is not None:
+        with open(_plan.log, "a", encoding="utf-8") as handle:
+            handle.write(f"{name}\n")
+    if _plan.target is not None and _plan.target == (name, _plan.seen[name]):
+        if _plan.simulated:
+            raise SimulatedCrash(name)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+configure()

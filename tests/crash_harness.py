@@ -1,0 +1,214 @@
+"""Crash harness: `jobsync run` as a subprocess, SIGKILLed at a named crash point, then rerun to completion.
+
+One (point, seed) pair is one scenario. The seed decides the jobs (how many, which clients, new
+or existing, their lines), whether an earlier clean run already synced some of them, which
+occurrence of the point is hit, and whether the first rerun is killed too. The sandbox runs in
+this process on a loopback port, so its org outlives every killed jobsync.
+
+Used by tests/test_crash.py (a sample) and scripts/crash.py (the long run).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jobsync import crashpoints
+from jobsync.sandbox.xero import XeroSandbox
+
+ROOT = Path(__file__).resolve().parent.parent
+HEADER = ("Job ID,Job Number,Status,Completed At,Client ID,Client Name,Client Email,"
+          "Line Type,Description,Quantity,Unit Price")
+
+CONFIG = """\
+xero:
+  api_url: {api_url}
+  identity_url: {identity_url}
+  tenant_id: {tenant_id}
+  auth: {{ mode: static_token, token: sandbox }}
+source:
+  type: csv
+  path: jobs.csv
+  start_from: 2026-11-01
+  timezone: Australia/Sydney
+  overlap_minutes: 1440
+  columns:
+    job_id: Job ID
+    job_number: Job Number
+    status: Status
+    completed_at: Completed At
+    client_id: Client ID
+    client_name: Client Name
+    client_email: Client Email
+    line_kind: Line Type
+    description: Description
+    quantity: Quantity
+    unit_price: Unit Price
+rules:
+  lines:
+    - {{ name: labour, when: {{ kind: labour }}, account_code: "205", tax_type: OUTPUT }}
+  default: {{ account_code: "200", tax_type: OUTPUT }}
+state:
+  path: state.db
+reports:
+  dir: reports
+"""
+
+# Clients already in the sandbox's seed org (matched by email), and clients jobsync must create.
+EXISTING = [("E1", "Harbour View Cafe Pty Ltd", "accounts@harbourviewcafe.example"),
+            ("E2", "Greenleaf Property Management", "ap@greenleafpm.example")]  # fmt: skip
+NEW = [(f"N{i}", f"Crash Client {i}", f"crash{i}@client.example") for i in range(1, 5)]
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    number: str
+    day: int  # completed on 2026-11-<day>
+    client: tuple[str, str, str]
+    lines: tuple[tuple[str, str, str, str], ...]  # kind, description, quantity, unit price
+
+    def rows(self) -> list[str]:
+        cid, name, email = self.client
+        when = f"{self.day:02d}/11/2026 {9 + int(self.job_id[1:]) % 8}:00"
+        return [f"{self.job_id},{self.number},Completed,{when},{cid},{name},{email},{k},{d},{q},{p}"
+                for k, d, q, p in self.lines]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scenario:
+    seed: int
+    point: str
+    occurrence: int
+    warmup: tuple[Job, ...]  # synced by a clean run before the crash run
+    jobs: tuple[Job, ...]  # added for the crash run
+    second: tuple[str, int] | None  # a crash during the first rerun too
+
+    @property
+    def all_jobs(self) -> tuple[Job, ...]:
+        return self.warmup + self.jobs
+
+
+@dataclass
+class Outcome:
+    point: str
+    seed: int
+    fired: bool
+    second_fired: bool
+    duplicates: list[str] = field(default_factory=list)  # References invoiced more than once
+    missing: list[str] = field(default_factory=list)  # job References with no invoice
+    problems: list[str] = field(default_factory=list)  # every broken invariant, readable
+
+
+def _job(rng: random.Random, index: int, day: int, client: tuple[str, str, str]) -> Job:
+    lines = tuple(
+        (rng.choice(["labour", "material"]), f"Item {n}", str(rng.randint(1, 4)),
+         f"{rng.randint(10, 300)}.{rng.randint(0, 99):02d}")
+        for n in range(rng.randint(1, 3))
+    )  # fmt: skip
+    return Job(f"J{index}", str(1000 + index), day, client, lines)
+
+
+def scenario(point: str, seed: int) -> Scenario:
+    """The seeded scenario for one pair; every choice keeps `point` reachable in the crash run."""
+    rng = random.Random(f"{point}/{seed}")
+    count = rng.randint(4, 7)
+    warm = rng.randint(1, 3) if rng.random() < 0.4 else 0
+    clients = [rng.choice(EXISTING + NEW) for _ in range(count)]
+    # The crash run must create at least one contact, or after_contact_batch would never fire.
+    fresh_new = [c for c in NEW if c not in clients[:warm]]
+    if not any(c in fresh_new for c in clients[warm:]):
+        clients[rng.randint(warm, count - 1)] = rng.choice(fresh_new)
+    jobs = [_job(rng, i + 1, 2 + i * 2, clients[i]) for i in range(count)]
+    occurrence = rng.randint(1, count - warm) if point == crashpoints.AFTER_INVOICE_CONFIRM else 1
+    second = None
+    if rng.random() < 0.3:
+        other = rng.choice(crashpoints.POINTS)
+        second = (other, 1)
+    return Scenario(seed, point, occurrence, tuple(jobs[:warm]), tuple(jobs[warm:]), second)
+
+
+class Workdir:
+    """A config, a CSV and a state file for one scenario, next to a sandbox it points at."""
+
+    def __init__(self, path: Path, sandbox: XeroSandbox) -> None:
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "jobsync.yaml").write_text(
+            CONFIG.format(api_url=sandbox.api_url, identity_url=sandbox.identity_url, tenant_id=sandbox.tenant_id)
+        )
+        self.log = path / "crash.log"
+
+    def write_jobs(self, jobs: tuple[Job, ...]) -> None:
+        rows = [row for job in jobs for row in job.rows()]
+        (self.path / "jobs.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+
+    def run(self, crash_at: tuple[str, int] | None = None, timeout: float = 60) -> tuple[int, list[str]]:
+        """`jobsync run` in a child process; returns its exit status (-9 when killed) and the points it reached."""
+        self.log.write_text("")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSYNC_")}
+        env["JOBSYNC_CRASH_LOG"] = str(self.log)
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        if crash_at is not None:
+            env["JOBSYNC_CRASH_AT"] = f"{crash_at[0]}:{crash_at[1]}"
+        proc = subprocess.run(
+            [sys.executable, "-m", "jobsync.cli", "run", "--config", str(self.path / "jobsync.yaml")],
+            cwd=self.path, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+        if proc.returncode not in (0, -signal.SIGKILL):
+            raise AssertionError(f"jobsync run exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+        return proc.returncode, self.log.read_text().split()
+
+    def ledger(self) -> list[tuple[str, str | None, str]]:
+        """(reference, invoice_id, state) for every ledger row."""
+        with sqlite3.connect(self.path / "state.db") as db:
+            return list(db.execute("SELECT reference, invoice_id, state FROM ledger ORDER BY reference"))
+
+
+def check(sandbox: XeroSandbox, work: Workdir, jobs: tuple[Job, ...]) -> tuple[list[str], list[str], list[str]]:
+    """(duplicates, missing, problems): exactly-once, no duplicate contacts, ledger equals sandbox."""
+    invoices = [i for i in sandbox.invoices() if i.get("Status") not in ("DELETED", "VOIDED")]
+    refs = Counter(i.get("Reference") for i in invoices)
+    wanted = {j.number for j in jobs}
+    duplicates = sorted(r for r, n in refs.items() if n > 1)
+    missing = sorted(wanted - set(refs))
+    problems = [f"invoiced {refs[r]} times: {r}" for r in duplicates] + [f"never invoiced: {r}" for r in missing]
+    problems += [f"invoice for no job: {r}" for r in sorted(set(refs) - wanted)]
+    names = Counter(c["Name"] for c in sandbox.contacts())
+    problems += [f"contact {n!r} exists {k} times" for n, k in names.items() if k > 1]
+    by_ref = {i.get("Reference"): i["InvoiceID"] for i in invoices}
+    ledger = work.ledger()
+    problems += [f"ledger row {r} still {s}" for r, _, s in ledger if s != "confirmed"]
+    if {r: i for r, i, _ in ledger} != by_ref:
+        problems.append(f"ledger {sorted((r, i) for r, i, _ in ledger)} != sandbox {sorted(by_ref.items())}")
+    return duplicates, missing, problems
+
+
+def run_pair(point: str, seed: int, base: Path) -> Outcome:
+    """Warm up, crash at the point, maybe crash the rerun, rerun to completion, then check."""
+    plan = scenario(point, seed)
+    with XeroSandbox(port=0) as sandbox:
+        work = Workdir(base / f"{point}-{seed}", sandbox)
+        if plan.warmup:
+            work.write_jobs(plan.warmup)
+            assert work.run()[0] == 0, "warm-up run failed"
+        work.write_jobs(plan.all_jobs)
+        code, seen = work.run((point, plan.occurrence))
+        fired = code == -signal.SIGKILL and seen[-1:] == [point] and seen.count(point) == plan.occurrence
+        problems = [] if fired else [f"{point}:{plan.occurrence} did not fire (reached {seen})"]
+        second_fired = False
+        if plan.second is not None:
+            code, seen = work.run(plan.second)
+            second_fired = code == -signal.SIGKILL
+        code, _ = work.run()
+        duplicates, missing, broken = check(sandbox, work, plan.all_jobs)
+        problems += broken
+        if code != 0:
+            problems.append(f"the final run exited {code}")
+    return Outcome(point, seed, fired, second_fired, duplicates, missing, problems)
