@@ -22,6 +22,7 @@ demo: $(STAMP) ## run the main job end to end against the built-in Xero sandbox
 	$(BIN)/python -m jobsync.demo
 
 test: $(STAMP) ## run the whole test suite
+	sh scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -n 2
 
 lint: $(STAMP) ## ruff and mypy

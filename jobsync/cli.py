@@ -11,11 +11,15 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from jobsync import render, service
+from jobsync import cli_history, history, render, service
+from jobsync.cli_jobs import jobs_app
 from jobsync.cli_support import ConfigOpt, JsonOpt, SinceOpt, err, guarded, out
 from jobsync.config import Settings, load_settings
-from jobsync.errors import ConfigError
-from jobsync.report import report_to_dict
+from jobsync.errors import ConfigError, ExitCode
+from jobsync.preview import explain_job, filter_plan
+from jobsync.preview_html import render_plan_html
+from jobsync.report import report_to_dict, write_private
+from jobsync.rules import load_rules
 
 app = typer.Typer(help="Completed jobs become Xero invoices, exactly once.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -62,18 +66,28 @@ def preview(
     config: ConfigOpt = None,
     since: SinceOpt = None,
     as_json: JsonOpt = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
+    job: Annotated[str | None, typer.Option("--job", help="Only this job (number or id).")] = None,
+    client: Annotated[str | None, typer.Option("--client", help="Only clients whose name contains this.")] = None,
+    explain: Annotated[str | None, typer.Option("--explain", help="Show every rule tried for JOB's lines.")] = None,
 ) -> None:
     """Show exactly what `run` would create; writes nothing. Exit 1 when anything is held."""
     settings = load_settings(config)
     outcome = service.sync(settings, apply=False, since=_parse_since(since, settings))
     result = outcome.result
+    jobs = result.gathered.jobs if result.gathered else []
+    plan = filter_plan(result.plan, jobs, job, client)
+    if html:
+        write_private(html, render_plan_html(plan, result.report))
     if as_json:
         doc = report_to_dict(result.report)
-        doc["plan"] = _plan_doc(result.plan)
+        doc["plan"] = _plan_doc(plan)
         print(json.dumps(doc, indent=2, default=str))
     else:
-        render.plan_view(out, result.plan, result.report)
-    raise typer.Exit(int(result.exit_code))
+        render.plan_view(out, plan, result.report)
+        if explain:
+            render.explain_view(out, explain, explain_job(load_rules(settings.rules), jobs, explain))
+    raise typer.Exit(int(ExitCode.HELD_OR_FAILED if plan.held else ExitCode.OK))
 
 
 def _plan_doc(plan: Any) -> dict[str, Any]:
@@ -84,11 +98,24 @@ def _plan_doc(plan: Any) -> dict[str, Any]:
 
 @app.command()
 @guarded
-def status(config: ConfigOpt = None) -> None:
-    """Watermark, recent runs and held jobs."""
+def status(
+    config: ConfigOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Exit 1 unless a run succeeded within --max-age.")] = False,
+    max_age: Annotated[str, typer.Option("--max-age", help="For --check: e.g. 26h, 90m, 2d.")] = "26h",
+) -> None:
+    """Watermark, last runs and held jobs; with --check, a dead-man check for monitoring."""
     settings = load_settings(config)
+    if check:
+        ok, message = service.freshness(settings, history.parse_age(max_age))
+        (out if ok else err).print(message, markup=False, highlight=False)
+        raise typer.Exit(int(ExitCode.OK if ok else ExitCode.HELD_OR_FAILED))
     view = service.status(settings)
     render.status_view(out, view.source, view.watermark, view.runs, view.holds)
+
+
+app.add_typer(jobs_app, name="jobs")
+app.command("history")(cli_history.history_cmd)
+app.command("report")(cli_history.report_cmd)
 
 
 @sandbox_app.command("serve")

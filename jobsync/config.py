@@ -180,6 +180,8 @@ class StateSettings(_Frozen):
 
 class ReportSettings(_Frozen):
     dir: Path = Path("reports")
+    keep_days: int = Field(default=90, ge=0)  # 0 keeps every report
+    minutes_per_invoice: int = Field(default=10, ge=0)  # for the "admin time saved" estimate
 
 
 class EmailSettings(_Frozen):
@@ -201,6 +203,7 @@ class NotifySettings(_Frozen):
     webhook_url: str | None = None
     email: EmailSettings | None = None
     on: tuple[Literal["failure", "hold", "always", "token_expiry"], ...] = ("failure", "hold")
+    remind_hours: float = Field(default=24, gt=0)  # repeat an unchanged alert after this long
 
 
 class Settings(_Frozen):

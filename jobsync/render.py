@@ -104,3 +104,16 @@ def status_view(console: Console, source: str, mark: object, runs: list[RunRow],
         for h in holds:
             table.add_row(h.job_number, h.kind, str(h.since), h.reason)
         console.print(table)
+
+
+def explain_view(console: Console, job: str, lines: list | None) -> None:  # type: ignore[type-arg]
+    if lines is None:
+        console.print(f"--explain: job {job} is not among the jobs this preview read")
+        return
+    for line in lines:
+        table = Table(title=f"{job}: {line.description}", show_header=True)
+        for col in ("rule", "matched", "why"):
+            table.add_column(col)
+        for name, matched, why in line.tried:
+            table.add_row(name, "yes" if matched else "no", why)
+        console.print(table)

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from jobsync import history, notify
 from jobsync.billing import load_billing
 from jobsync.config import Settings, config_hash
+from jobsync.errors import JobsyncError
 from jobsync.gather import Gathered
 from jobsync.models import Plan
 from jobsync.plan import PlanSettings, build_plan
@@ -85,11 +87,35 @@ def sync(
             result.report.config_hash = config_hash(settings)
             return SyncOutcome(result, None)
         with state.lock():
-            result = execute(source, gateway, state, plan_for, options, now, "run")
-            result.report.config_hash = config_hash(settings)
-            paths = write_report(result.report, settings.reports.dir)
-            state.record_run(result.report, int(result.exit_code), str(paths[0]))
+            try:
+                result = execute(source, gateway, state, plan_for, options, now, "run")
+            except JobsyncError as exc:
+                # A run that stops before its report (Xero down, bad token) still alerts someone.
+                exc.problems.extend(notify.notify_error(settings.notify, exc, state, now()))
+                raise
+            paths = _finish_run(settings, result, state, now)
     return SyncOutcome(result, paths)
+
+
+def _finish_run(settings: Settings, result: RunResult, state: State, now: Callable[[], datetime]) -> tuple[Path, Path]:
+    """Report, alert, record and prune; a failed alert is written into the report, never lost."""
+    report = result.report
+    report.config_hash = config_hash(settings)
+    history.enrich(report, settings.reports.minutes_per_invoice)
+    paths = write_report(report, settings.reports.dir)
+    problems = notify.notify_run(settings.notify, report, paths[0], state, now())
+    if problems:
+        report.errors.extend(problems)
+        paths = write_report(report, settings.reports.dir)
+    state.record_run(report, int(result.exit_code), str(paths[0]))
+    history.prune_reports(settings.reports.dir, settings.reports.keep_days, now())
+    return paths
+
+
+def freshness(settings: Settings, max_age: timedelta, now: Callable[[], datetime] = utc_now) -> tuple[bool, str]:
+    """The dead-man check: did a run succeed within `max_age`?"""
+    with State.open(settings.state.path) as state:
+        return history.check_state(state, now(), max_age)
 
 
 def status(settings: Settings) -> StatusView:

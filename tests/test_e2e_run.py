@@ -154,3 +154,27 @@ def test_a_second_concurrent_run_exits_4_at_once_and_sends_nothing(tmp_path: Pat
         assert result.exit_code == 4, result.output
         assert "another jobsync run holds the lock" in result.output
         assert sandbox.invoices() == []
+
+
+def test_preview_filters_explains_and_writes_html(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox)
+        work.write_jobs(ROWS)
+        page = tmp_path / "preview.html"
+        result = work.cli("preview", "--job", "1001", "--explain", "1001", "--html", str(page))
+        assert result.exit_code == 0, result.output  # the held jobs are filtered out
+        assert "297.91" in result.output and "1002" not in result.output
+        assert "materials" in result.output and "yes" in result.output  # the rule that matched the pipe line
+        text = page.read_text()
+        assert "297.91" in text and "<script src" not in text and "<link" not in text
+        assert sandbox.invoices() == []
+
+
+def test_status_check_is_a_dead_man_switch(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox)
+        work.write_jobs(ROWS[:2])
+        assert work.cli("status", "--check", "--max-age", "26h").exit_code == 1  # no run yet
+        assert work.cli("run").exit_code == 0
+        checked = work.cli("status", "--check", "--max-age", "26h")
+        assert checked.exit_code == 0, checked.output
