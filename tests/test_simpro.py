@@ -192,7 +192,7 @@ def test_a_429_is_waited_out(seeded: SimproSandbox, clock: FakeClock) -> None:
 
 def test_wrong_token_raises_unreachable_naming_the_setting(seeded: SimproSandbox, clock: FakeClock) -> None:
     source = SimproSource(seeded.url, "wrong", sleep=clock.sleep, clock=clock)
-    with pytest.raises(UnreachableError, match="simPRO.*refused the credentials.*source.token"):
+    with pytest.raises(UnreachableError, match="simPRO.*refused the credentials.*source.api_key"):
         source.changed_since(MARK)
 
 

@@ -159,7 +159,7 @@ class ArofloSource:
             counter=self._counter,
             limiter=self._limiter,
             platform="AroFlo",
-            credentials_setting="source.secret_key and the credentials (or this machine's clock)",
+            credentials_setting="source.aroflo.secret_key and the encoded credentials (or this machine's clock)",
             headers=self._headers(query),
         )
         remaining = response.headers.get("X-RateLimit-Daily-Remaining")

@@ -103,7 +103,7 @@ class SimproSource:
         url = f"{self.base_url}/{path}" + (f"?{query}" if query else "")
         return request_with_retries(
             self._session, "GET", url, sleep=self._sleep, counter=self._counter, limiter=self._limiter,
-            platform="simPRO", credentials_setting="source.token",
+            platform="simPRO", credentials_setting="source.api_key",
         )  # fmt: skip
 
     def _json(self, response: requests.Response, path: str) -> Any:
