@@ -230,3 +230,25 @@ def test_fresh_tokens_keeps_client_credentials_logins_renewed(tmp_path: Path, sb
     clock.advance(1800)
     renewed = fresh_tokens(settings, clock)
     assert renewed.mode == "client_credentials" and renewed.refresh_token is None and works(sb, renewed.access_token)
+
+
+def test_a_run_with_no_jobs_still_refreshes_the_token(tmp_path: Path) -> None:
+    """The gateway asks the provider before every request and a pass always reads Xero's reference
+    data, so even a quiet run renews the refresh token and it never reaches its 60-day lapse."""
+    from jobsync.service import sync
+
+    with XeroSandbox() as sb:  # real clocks on both sides, as in a cron run
+        sb.add_client(CLIENT_ID, CLIENT_SECRET)
+        settings = settings_for(tmp_path, sb)
+        tokens = connect(sb, settings, FakeClock())
+        path = store_path(settings)
+        save(path, replace(tokens, expires_at=sb.now() - timedelta(minutes=5),
+                           refresh_issued_at=sb.now() - timedelta(days=59)))
+        before = refreshes(sb)
+        outcome = sync(settings, apply=True)
+        assert int(outcome.result.exit_code) == 0 and outcome.result.plan.jobs_seen == 0
+        stored = load(path)
+        assert stored is not None and refreshes(sb) == before + 1
+        assert stored.refresh_token != tokens.refresh_token
+        assert stored.refresh_lapses_at - sb.now() > timedelta(days=59, hours=23)  # type: ignore[operator]
+        assert any(path.startswith("/api.xro/2.0/") and status == 200 for _, path, status in sb.request_log)
