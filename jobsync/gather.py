@@ -16,6 +16,7 @@ from jobsync.models import ContactSnapshot, Job, LedgerEntry, LedgerState, Plan,
 from jobsync.sources.base import JobSource
 from jobsync.state import State
 from jobsync.xero.gateway import XeroGateway, XeroInvoiceRef
+from jobsync.xero.refcache import CacheUser
 
 
 @dataclass
@@ -33,7 +34,7 @@ def gather(source: JobSource, gateway: XeroGateway, state: State, start: datetim
     jobs = fresh + _revisit(source, state, {j.id for j in fresh})
     crashpoints.reach(crashpoints.AFTER_FETCH)
     ledger = state.ledger_for(source.name, [j.id for j in jobs])
-    refs = gateway.read_refs()
+    refs = _read_refs(gateway, state)
     snapshot = _snapshot(source.name, jobs, gateway, state)
     return Gathered(jobs=jobs, fresh_jobs=fresh, refs=refs, snapshot=snapshot, ledger=ledger)
 
@@ -74,6 +75,14 @@ def _revisit(source: JobSource, state: State, already: set[str]) -> list[Job]:
     ids |= {e.job_id for e in state.in_flight(source.name)}
     missing = sorted(ids - already)
     return _dedupe(source.get_jobs(missing)) if missing else []
+
+
+def _read_refs(gateway: XeroGateway, state: State) -> XeroRefs:
+    # A gateway that can keep reference data and a contact snapshot keeps them in the state
+    # file, so Accounts and contacts are read as deltas since the last sync.
+    if isinstance(gateway, CacheUser):
+        gateway.use_cache(state)
+    return gateway.read_refs()
 
 
 def _snapshot(source_name: str, jobs: list[Job], gateway: XeroGateway, state: State) -> ContactSnapshot:

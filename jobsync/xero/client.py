@@ -17,11 +17,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from xero_python.accounting import AccountingApi
+from xero_python.exceptions import HTTPStatusException
 
 from jobsync.errors import RejectedError
 from jobsync.models import InvoiceDraft, XeroAccount, XeroContact, XeroOrg, XeroRefs, XeroTaxRate
 from jobsync.xero import keys, retry, wire
+from jobsync.xero.contact_snapshot import ContactSnapshot
 from jobsync.xero.gateway import ElementResult, NewContact, XeroInvoiceRef
+from jobsync.xero.refcache import CachedAccounts, KeyValueCache, modified_since_header
 from jobsync.xero.timezones import to_iana
 from jobsync.xero.transport import build_api_client
 
@@ -46,6 +49,7 @@ class XeroClient:
         sleep: Callable[[float], None] = time.sleep,
         unitdp_default: int = 2,
         max_retry_after: float = 120.0,
+        cache: KeyValueCache | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._tenant_id = tenant_id
@@ -59,6 +63,14 @@ class XeroClient:
         self._calls: Counter[str] = Counter()
         self.limits: dict[str, int] = {}  # last seen X-*Limit-Remaining, by lower-case header name
         self.warnings: list[str] = []  # e.g. an organisation timezone we could not map
+        self.tracking_categories: dict[str, tuple[str, ...]] = {}  # active options by category name
+        # With a cache: Accounts are read as a delta, TrackingCategories are read too, and contacts
+        # come from a snapshot kept fresh by one paged If-Modified-Since read per run.
+        self._cache = cache
+
+    def use_cache(self, cache: KeyValueCache) -> None:
+        """Keep reference data and the contact snapshot in `cache` (the run's state file)."""
+        self._cache = cache
 
     # -- gateway properties -------------------------------------------------
 
@@ -119,13 +131,49 @@ class XeroClient:
         org_payload = self._send(
             "GET /Organisation", self.api_url, lambda: self.accounting.get_organisations(t, **opts)
         )
-        accounts = self._send("GET /Accounts", self.api_url, lambda: self.accounting.get_accounts(t, **opts))
+        accounts = self._read_accounts()
         rates = self._send("GET /TaxRates", self.api_url, lambda: self.accounting.get_tax_rates(t, **opts))
+        if self._cache is not None:
+            self.tracking_categories = self._read_tracking()
         return XeroRefs(
             org=self._org(org_payload),
-            accounts=_accounts(accounts.get("Accounts") or []),
+            accounts=_accounts(accounts),
             tax_rates=_tax_rates(rates.get("TaxRates") or []),
         )
+
+    def _read_accounts(self) -> list[dict[str, Any]]:
+        """All accounts; with a cache, only those changed since the cached copy, merged into it."""
+        t, opts = self._tenant_id, self._opts()
+        if self._cache is None:
+            payload = self._send("GET /Accounts", self.api_url, lambda: self.accounting.get_accounts(t, **opts))
+            return list(payload.get("Accounts") or [])
+        cached = CachedAccounts(self._cache, t)
+        since = modified_since_header(cached.mark) if cached.loaded else None
+        extra = {"if_modified_since": since} if since is not None else {}
+        payload = self._send(
+            "GET /Accounts",
+            self.api_url,
+            _tolerating(304, lambda: self.accounting.get_accounts(t, **extra, **opts)),  # 304: nothing changed
+        )
+        cached.merge(payload.get("Accounts") or [])
+        cached.save()
+        return list(cached.rows.values())
+
+    def _read_tracking(self) -> dict[str, tuple[str, ...]]:
+        t, opts = self._tenant_id, self._opts()
+        # 404: a Xero stand-in without the endpoint; real Xero answers an empty list.
+        payload = self._send(
+            "GET /TrackingCategories",
+            self.api_url,
+            _tolerating(404, lambda: self.accounting.get_tracking_categories(t, **opts)),
+        )
+        return {
+            str(c.get("Name")): tuple(
+                str(o.get("Name")) for o in c.get("Options") or () if (o.get("Status") or "ACTIVE") == "ACTIVE"
+            )
+            for c in payload.get("TrackingCategories") or ()
+            if c.get("Name") and (c.get("Status") or "ACTIVE") == "ACTIVE"
+        }
 
     def _org(self, payload: Mapping[str, Any]) -> XeroOrg:
         orgs = payload.get("Organisations") or [{}]
@@ -146,13 +194,53 @@ class XeroClient:
         names: Sequence[str] = (),
         contact_ids: Sequence[str] = (),
     ) -> list[XeroContact]:
+        """Contacts matching any key, by the cheaper of a snapshot refresh and batched `where` lookups."""
         terms = wire.contact_terms(contact_numbers, emails, names, contact_ids)
+        if not terms:
+            return []
+        wheres = list(wire.or_chunks(terms))
+        if self._cache is not None:
+            snapshot = ContactSnapshot(self._cache, self._tenant_id)
+            # Without a copy, one lookup call cannot be beaten by a full read of the organisation.
+            if (snapshot.loaded or len(wheres) > 1) and self._refresh(snapshot, budget=len(wheres)):
+                return snapshot.matching(contact_numbers, emails, names, contact_ids)
+        return self._find_by_where(wheres)
+
+    def _find_by_where(self, wheres: Sequence[str]) -> list[XeroContact]:
         found: dict[str, XeroContact] = {}
-        for where in wire.or_chunks(terms):
+        for where in wheres:
             for raw in self._paged("/Contacts", "Contacts", partial(self._get_contacts, where)):
                 contact = wire.parse_contact(raw)
                 found[contact.contact_id] = contact  # one contact may match several chunks
         return list(found.values())
+
+    def _refresh(self, snapshot: ContactSnapshot, budget: int) -> bool:
+        """Read contacts changed since the snapshot (all, for a new one) and save it.
+
+        Gives up (False, snapshot unsaved and still valid as of its old mark) when the
+        first page shows that the remaining pages would cost more than `budget` lookups.
+        """
+        since = modified_since_header(snapshot.mark) if snapshot.loaded else None
+        for page in range(1, MAX_PAGES + 1):
+            payload = self._send(
+                "GET /Contacts", self.api_url + "/Contacts", partial(self._get_changed_contacts, since, page)
+            )
+            items = payload.get("Contacts") or []
+            pagination = payload.get("pagination") or {}
+            page_count = pagination.get("pageCount")
+            if page == 1 and page_count is not None and int(page_count) - 1 > budget:
+                return False
+            snapshot.merge(items, wire.parse_contact)
+            if (page_count is not None and page >= int(page_count)) or (page_count is None and len(items) < PAGE_SIZE):
+                break
+        snapshot.save()
+        return True
+
+    def _get_changed_contacts(self, since: Any, page: int) -> Any:
+        extra = {"if_modified_since": since} if since is not None else {}
+        return self.accounting.get_contacts(
+            self._tenant_id, page=page, include_archived="true", page_size=PAGE_SIZE, **extra, **self._opts()
+        )
 
     def _get_contacts(self, where: str, page: int) -> Any:
         return self.accounting.get_contacts(
@@ -264,6 +352,25 @@ class XeroClient:
         if not isinstance(payload, list):
             raise RejectedError(f"unexpected answer from {url}: {str(payload)[:200]}")
         return payload
+
+
+class _NoContent:
+    """What a tolerated status reads as: no headers worth noting, an empty JSON object."""
+
+    headers: dict[str, str] = {}
+    data = b"{}"
+
+
+def _tolerating(status: int, call: Callable[[], Any]) -> Callable[[], Any]:
+    def attempt() -> Any:
+        try:
+            return call()
+        except HTTPStatusException as error:
+            if error.status != status:
+                raise
+            return _NoContent()
+
+    return attempt
 
 
 def _accounts(raw: Sequence[Mapping[str, Any]]) -> dict[str, XeroAccount]:
