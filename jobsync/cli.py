@@ -124,14 +124,25 @@ def sandbox_serve(
     port: Annotated[int, typer.Option(help="Loopback port for Xero.")] = 8765,
     data: Annotated[Path | None, typer.Option("--data", help="Keep the sandbox org here.")] = None,
     servicem8_port: Annotated[int, typer.Option(help="Loopback port for the ServiceM8 emulator (0: off).")] = 8766,
+    simpro_port: Annotated[int, typer.Option(help="Loopback port for the simPRO emulator (0: off).")] = 8767,
+    aroflo_port: Annotated[int, typer.Option(help="Loopback port for the AroFlo emulator (0: off).")] = 8768,
 ) -> None:
     """Serve the local Xero sandbox (fixed token: `sandbox`) and job-system emulators until interrupted."""
+    from jobsync.sandbox.aroflo import ArofloSandbox
     from jobsync.sandbox.servicem8 import ServiceM8Sandbox
+    from jobsync.sandbox.simpro import SimproSandbox
     from jobsync.sandbox.xero import serve
 
     if servicem8_port:
         sm8 = ServiceM8Sandbox(port=servicem8_port).load_seed().start()
         err.print(f"ServiceM8 emulator: base_url {sm8.url}, api_key {sm8.api_key}")
+    if simpro_port:
+        sp = SimproSandbox(port=simpro_port).load_seed().start()
+        err.print(f"simPRO emulator: base_url {sp.url}, api_key {sp.token}")
+    if aroflo_port:
+        af = ArofloSandbox(port=aroflo_port).load_seed().start()
+        err.print(f"AroFlo emulator: base_url {af.url}, uencoded {af.uencoded}, pencoded {af.pencoded}, "
+                  f"org_encoded {af.org_encoded}, secret_key {af.secret_key}")
     serve(port, str(data) if data else None)
 
 

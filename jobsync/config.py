@@ -35,6 +35,9 @@ SECRET_PATHS: tuple[KeyPath, ...] = (
     ("notify", "slack_webhook_url"),
     ("notify", "webhook_url"),
     ("notify", "email", "password"),
+    ("source", "aroflo", "secret_key"),
+    ("source", "aroflo", "pencoded"),
+    ("source", "aroflo", "uencoded"),
 )
 REDACTED = "***"
 
@@ -109,6 +112,17 @@ class RestSourceSettings(_Frozen):
     job_path: str = "/jobs/{id}"
 
 
+class ArofloSourceSettings(_Frozen):
+    """AroFlo's three encoded credentials and signing key (all from ${ENV_VARS}), and its daily call budget."""
+
+    uencoded: str
+    pencoded: str
+    org_encoded: str
+    secret_key: str
+    daily_budget: int = Field(default=2000, ge=1)
+    host_ip: str | None = None
+
+
 class SourceSettings(_Frozen):
     type: Literal["csv", "servicem8", "rest", "simpro", "aroflo"]
     name: str = ""  # defaults to the type (filled in by the validator below)
@@ -121,6 +135,7 @@ class SourceSettings(_Frozen):
     overlap_minutes: int = Field(default=1440, ge=0)
     columns: ColumnSettings = ColumnSettings()
     rest: RestSourceSettings | None = None
+    aroflo: ArofloSourceSettings | None = None
     skip_exported: bool = True  # skip jobs the platform marks as exported to accounting
 
     @model_validator(mode="before")

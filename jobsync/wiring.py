@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from jobsync.config import Settings
+from jobsync.config import Settings, SourceSettings
 from jobsync.errors import ConfigError
 from jobsync.sources.base import JobSource
 from jobsync.xero.auth import client_credentials_provider, static_token_provider
@@ -42,7 +42,35 @@ def build_source(settings: Settings) -> JobSource:
         return RestJobSource(src.base_url, r.fields, statuses=src.statuses, timezone=src.timezone, name=src.name,
                              auth=r.auth, token=src.api_key, api_key_header=r.api_key_header,
                              lines_path=r.lines_path, list_path=r.list_path, job_path=r.job_path)
-    raise ConfigError(f"source.type {src.type!r} is not available in this version", ["use csv, servicem8 or rest"])
+    if src.type == "simpro":
+        return _simpro(src)
+    if src.type == "aroflo":
+        return _aroflo(src)
+    raise ConfigError(f"source.type {src.type!r} is not available", ["use csv, servicem8, rest, simpro or aroflo"])
+
+
+def _simpro(src: SourceSettings) -> JobSource:
+    from jobsync.sources.simpro import SimproSource
+
+    if not src.base_url or not src.api_key:
+        raise ConfigError("source.type is simpro but base_url or api_key is missing",
+                          ["set source.base_url to https://{build}.simprosuite.com/api/v1.0/companies/{companyID}",
+                           "set source.api_key to the API token"])
+    # simPRO calls the finished stage "Complete"; the shared default "Completed" would match nothing.
+    statuses = src.statuses if "statuses" in src.model_fields_set else ("Complete",)
+    return SimproSource(src.base_url, src.api_key, statuses=statuses, name=src.name, timezone=src.timezone)
+
+
+def _aroflo(src: SourceSettings) -> JobSource:
+    from jobsync.sources.aroflo import DEFAULT_BASE_URL, ArofloSource
+
+    if src.aroflo is None:
+        raise ConfigError("source.type is aroflo but the aroflo: section is missing",
+                          ["set source.aroflo.uencoded, pencoded, org_encoded and secret_key"])
+    a = src.aroflo
+    return ArofloSource(src.base_url or DEFAULT_BASE_URL, a.uencoded, a.pencoded, a.org_encoded, a.secret_key,
+                        statuses=src.statuses, name=src.name, timezone=src.timezone, daily_budget=a.daily_budget,
+                        skip_exported=src.skip_exported, host_ip=a.host_ip)
 
 
 def token_provider(settings: Settings) -> Callable[[], str]:
