@@ -1,0 +1,111 @@
+"""End to end: one job billed in three stages across three runs, the CSV's status moving between runs.
+
+Deposit 30 % at "Work Order" and progress 40 % at "In Progress" go to the liability account 800
+(the seed's only CURRLIAB account); "Completed" bills the full job lines less one negative line per
+earlier stage on 800, so the liability clears and the client pays exactly the remainder.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+import yaml
+
+from jobsync.sandbox.xero import XeroSandbox
+from tests.e2e import Workdir, make_workdir, xero_api
+
+BILLING = {
+    "stages": [
+        {"name": "deposit", "status": "Work Order", "percent": 30, "account_code": "800", "tax_type": "OUTPUT",
+         "reference_suffix": "-DEP"},
+        {"name": "progress", "status": "In Progress", "percent": 40, "account_code": "800", "tax_type": "OUTPUT",
+         "reference_suffix": "-PROG"},
+        {"name": "final", "status": "Completed", "remainder": True},
+    ]
+}
+
+CLIENT = "C9,Harbour View Cafe Pty Ltd,accounts@harbourviewcafe.example,,"
+LINES = (
+    "labour,,Labour - fit out,8,95.00,,",  # 760.00, tax 76.00
+    "material,TAP-1,Mixer tap,3,123.45,,",  # 370.35, tax 37.035 -> 37.04
+    "material,VAL-2,Isolation valve,2,57.85,10,",  # 115.70 less 10 % = 104.13, tax 10.413 -> 10.41
+)
+
+
+def _jobs(work: Workdir, status: str, when: str) -> None:
+    work.write_jobs([f"J9,2001,{status},{when},{CLIENT}{line},PO-9" for line in LINES])
+
+
+def _setup(tmp_path: Path, sandbox: XeroSandbox) -> Workdir:
+    work = make_workdir(tmp_path, sandbox)
+    config = yaml.safe_load(work.config.read_text())
+    config["billing"] = BILLING
+    config["source"]["statuses"] = ["Work Order", "In Progress", "Completed"]
+    work.config.write_text(yaml.safe_dump(config, sort_keys=False))
+    return work
+
+
+def _invoice(sandbox: XeroSandbox, reference: str):  # type: ignore[no-untyped-def]
+    api = xero_api(sandbox)
+    found = api.get_invoices(sandbox.tenant_id, where=f'Reference=="{reference}"').invoices
+    assert len(found) == 1, f"expected one invoice with Reference {reference}, got {len(found)}"
+    return api.get_invoice(sandbox.tenant_id, found[0].invoice_id).invoices[0]
+
+
+def _amounts(inv) -> tuple[D, D, D]:  # type: ignore[no-untyped-def]
+    return inv.sub_total, inv.total_tax, inv.total
+
+
+def test_three_stage_job_billed_across_three_runs(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = _setup(tmp_path, sandbox)
+        # Job total (ex GST) = 760.00 + 370.35 + 104.13 = 1234.48; one invoice would be 1234.48 + 123.45 = 1357.93.
+
+        _jobs(work, "Work Order", "02/11/2026 09:00")
+        result = work.cli("run")
+        assert result.exit_code == 0, result.output
+        dep = _invoice(sandbox, "2001-DEP")
+        # 30 % of 1234.48 = 370.344 -> 370.34; GST 37.034 -> 37.03
+        assert _amounts(dep) == (D("370.34"), D("37.03"), D("407.37"))
+        [line] = dep.line_items
+        assert (line.account_code, line.tax_type) == ("800", "OUTPUT")
+        assert str(dep.date) == "2026-11-02"
+
+        assert work.cli("run").exit_code == 0  # same status again: nothing new
+        assert len(sandbox.invoices()) == 1
+
+        _jobs(work, "In Progress", "10/11/2026 09:00")
+        result = work.cli("run")
+        assert result.exit_code == 0, result.output
+        prog = _invoice(sandbox, "2001-PROG")
+        # 40 % of 1234.48 = 493.792 -> 493.79; GST 49.379 -> 49.38
+        assert _amounts(prog) == (D("493.79"), D("49.38"), D("543.17"))
+
+        _jobs(work, "Completed", "20/11/2026 09:00")
+        result = work.cli("run")
+        assert result.exit_code == 0, result.output
+        final = _invoice(sandbox, "2001")
+        by_account = [(li.account_code, li.line_amount, li.tax_amount) for li in final.line_items]
+        assert by_account == [
+            ("205", D("760.00"), D("76.00")),
+            ("210", D("370.35"), D("37.04")),
+            ("210", D("104.13"), D("10.41")),
+            ("800", D("-370.34"), D("-37.03")),
+            ("800", D("-493.79"), D("-49.38")),
+        ]
+        # 1234.48 − 370.34 − 493.79 = 370.35; GST 76.00 + 37.04 + 10.41 − 37.03 − 49.38 = 37.04
+        assert _amounts(final) == (D("370.35"), D("37.04"), D("407.39"))
+        # The client pays the one-invoice total exactly, and the liability account nets to zero.
+        assert dep.total + prog.total + final.total == D("1357.93")
+        liability = [li.line_amount for inv in (dep, prog, final) for li in inv.line_items if li.account_code == "800"]
+        assert sum(liability, D("0")) == D("0")
+        assert final.line_items[3].description == f"Less deposit invoiced {dep.invoice_number}"
+        assert final.line_items[4].description == f"Less progress invoiced {prog.invoice_number}"
+
+        # Status flapping back to an earlier stage bills nothing more.
+        _jobs(work, "In Progress", "21/11/2026 09:00")
+        assert work.cli("run").exit_code == 0
+        assert len(sandbox.invoices()) == 3
+        report = work.last_report()
+        assert report["counts"]["created"] == 0
