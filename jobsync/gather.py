@@ -27,16 +27,21 @@ class Gathered:
     snapshot: ContactSnapshot
     ledger: dict[tuple[str, str, str], LedgerEntry]
     existing_invoices: dict[str, XeroInvoiceRef] = field(default_factory=dict)  # by Reference
+    ignored: list[tuple[Job, str]] = field(default_factory=list)  # `jobs ignore`d: never planned, with why
 
 
 def gather(source: JobSource, gateway: XeroGateway, state: State, start: datetime) -> Gathered:
     fresh = _dedupe(source.changed_since(start))
     jobs = fresh + _revisit(source, state, {j.id for j in fresh})
+    # A job a bookkeeper ignored is never invoiced, even when an edit brings it back.
+    ignored_why = {h.job_id: h.reason for h in state.holds(source.name, kind="ignored")}
+    ignored = [(j, ignored_why[j.id]) for j in jobs if j.id in ignored_why]
+    jobs = [j for j in jobs if j.id not in ignored_why]
     crashpoints.reach(crashpoints.AFTER_FETCH)
     ledger = state.ledger_for(source.name, [j.id for j in jobs])
     refs = _read_refs(gateway, state)
     snapshot = _snapshot(source.name, jobs, gateway, state)
-    return Gathered(jobs=jobs, fresh_jobs=fresh, refs=refs, snapshot=snapshot, ledger=ledger)
+    return Gathered(jobs=jobs, fresh_jobs=fresh, refs=refs, snapshot=snapshot, ledger=ledger, ignored=ignored)
 
 
 def find_existing(gateway: XeroGateway, plan: Plan, gathered: Gathered, everything: bool) -> None:

@@ -76,12 +76,12 @@ def execute(
     find_existing(gateway, plan, gathered, everything=stored is None or options.since is not None)
     plan, adopted = _split_adopted(plan, gathered)
     result = RunResult(plan=plan, report=report, gathered=gathered)
-    report.results.extend(_skip_results(plan) + adopted + _hold_results(plan))
+    report.results.extend(_skip_results(plan) + adopted + _hold_results(plan) + _ignored_results(gathered))
     if options.apply:
         _guard_volume(plan, options)
         _record_adopted(state, adopted, gathered)
         _apply(plan, gateway, state, result, options)
-        _record_holds(state, plan, report)
+        _record_holds(state, plan, report, {j.id for j, _ in gathered.ignored})
         report.watermark_after = _advance_mark(state, source.name, stored, gathered, report)
     else:
         report.results.extend(_planned_results(plan))
@@ -132,6 +132,11 @@ def _hold_results(plan: Plan) -> list[JobResult]:
                   reason=h.reason + (f" (fix: {h.fix})" if h.fix else ""))
         for h in plan.held
     ]
+
+
+def _ignored_results(gathered: Gathered) -> list[JobResult]:
+    return [JobResult(j.source, j.id, j.number, Outcome.SKIPPED, reason=f"ignored by a bookkeeper: {why}")
+            for j, why in gathered.ignored]
 
 
 def _planned_results(plan: Plan) -> list[JobResult]:
@@ -264,13 +269,14 @@ def _failed(d: InvoiceDraft, reason: str) -> JobResult:
                      total=d.total, contact_name=d.contact.name)
 
 
-def _record_holds(state: State, plan: Plan, report: RunReport) -> None:
+def _record_holds(state: State, plan: Plan, report: RunReport, keep: set[str]) -> None:
+    """Holds follow this run's outcomes, except the ones a bookkeeper set (`keep`: ignored jobs)."""
     for h in plan.held:
         state.set_hold(h.source, h.job_id, h.job_number, "held", h.reason)
     for r in report.results:
         if r.outcome is Outcome.FAILED:
             state.set_hold(r.source, r.job_id, r.job_number, "failed", r.reason)
-        elif r.outcome is Outcome.SKIPPED:
+        elif r.outcome is Outcome.SKIPPED and r.job_id not in keep:
             state.clear_hold(r.source, r.job_id)
 
 

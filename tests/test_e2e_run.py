@@ -178,3 +178,19 @@ def test_status_check_is_a_dead_man_switch(tmp_path: Path) -> None:
         assert work.cli("run").exit_code == 0
         checked = work.cli("status", "--check", "--max-age", "26h")
         assert checked.exit_code == 0, checked.output
+
+
+def test_an_ignored_job_is_never_invoiced_even_when_it_comes_back(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox)
+        work.write_jobs(ROWS)
+        assert work.cli("run").exit_code == 1  # J5 (job 1005) is held for its bad quantity
+        assert work.cli("jobs", "ignore", "1005", "--reason", "billed by hand").exit_code == 0
+        fixed = [r.replace(",two,", ",2,") for r in ROWS]
+        work.write_jobs(fixed)
+        work.cli("run", "--since", "2026-11-01")  # re-reads everything: J5 is valid now, and still ignored
+        assert "1005" not in [i.get("Reference") for i in sandbox.invoices()]
+        by_job = {r["job_number"]: r for r in work.last_report()["results"]}
+        assert by_job["1005"]["outcome"] == "skipped" and "billed by hand" in by_job["1005"]["reason"]
+        work.cli("run", "--since", "2026-11-01")
+        assert "1005" not in [i.get("Reference") for i in sandbox.invoices()]
