@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from jobsync import cli_history, history, render, service
+from jobsync import cli_history, cli_setup, history, render, service
 from jobsync.cli_jobs import jobs_app
+from jobsync.cli_setup import VersionOpt
 from jobsync.cli_support import ConfigOpt, JsonOpt, SinceOpt, err, guarded, out
 from jobsync.config import Settings, load_settings
 from jobsync.errors import ConfigError, ExitCode
@@ -25,6 +26,14 @@ app = typer.Typer(help="Completed jobs become Xero invoices, exactly once.", no_
                   pretty_exceptions_enable=False, add_completion=False)
 sandbox_app = typer.Typer(help="The built-in local Xero sandbox.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+
+
+@app.callback()
+def _root(version: VersionOpt = False) -> None:
+    """Completed jobs become Xero invoices, exactly once."""
+
+
+cli_setup.register(app)  # init, doctor, schedule, rehearse, state backup/restore, config schema
 
 def _parse_since(text: str | None, settings: Settings) -> datetime | None:
     if text is None:
