@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from jobsync import cli_history, cli_setup, history, render, service
+from jobsync.cli_contacts import contacts_app
 from jobsync.cli_jobs import jobs_app
 from jobsync.cli_setup import VersionOpt
 from jobsync.cli_support import ConfigOpt, JsonOpt, SinceOpt, err, guarded, out
@@ -123,6 +124,7 @@ def status(
 
 
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(contacts_app, name="contacts")
 app.command("history")(cli_history.history_cmd)
 app.command("report")(cli_history.report_cmd)
 
