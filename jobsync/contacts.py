@@ -97,6 +97,12 @@ def decide(source: str, client: Client, snapshot: ContactSnapshot) -> ContactDec
             if how == "name" and _emails_differ(client.email, found[0].email):
                 return _ambiguous(base, found)
             return _existing(base, found[0], how)
+    # The same business under another spelling ("Acme Pty Ltd" vs "ACME Ltd.", "Ben 1"): creating a
+    # new contact would make the duplicate `contacts dedupe` exists to clean up, so a person decides.
+    wanted = business_key(client.name)
+    lookalikes = [c for c in active if wanted and business_key(c.name) == wanted]
+    if lookalikes:
+        return _ambiguous(base, lookalikes)
     return base
 
 

@@ -121,3 +121,12 @@ def test_find_duplicate_clusters() -> None:
     g = XeroContact("7", "Loner")
     clusters = find_duplicate_clusters([g, a, b, c, d, e, f])
     assert [[x.contact_id for x in cl] for cl in clusters] == [["2", "1", "3"], ["5", "6"]]
+
+
+def test_same_business_under_another_spelling_is_held_not_created_again() -> None:
+    existing = XeroContact("id-acme", "ACME Plumbing Ltd.", "billing@acme.example")
+    d = decide("csv", Client("C9", "Acme Plumbing Pty Ltd"), snap(existing))
+    assert d.kind is DecisionKind.AMBIGUOUS
+    assert [c.contact_id for c in d.candidates] == ["id-acme"]
+    other = decide("csv", Client("C10", "Acme Electrical Pty Ltd"), snap(existing))
+    assert other.kind is DecisionKind.NEW
