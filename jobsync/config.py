@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,6 +55,13 @@ class XeroAuthSettings(_Frozen):
     token_store: Path | None = None
 
 
+class PaymentTermsSettings(_Frozen):
+    """Xero's sales terms: e.g. {day: 20, type: OFFOLLOWINGMONTH}; {day: 31, type: OFCURRENTMONTH} is end of month."""
+
+    day: int = Field(ge=0)
+    type: Literal["DAYSAFTERBILLDATE", "DAYSAFTERBILLMONTH", "OFCURRENTMONTH", "OFFOLLOWINGMONTH"]
+
+
 class XeroSettings(_Frozen):
     api_url: str = "https://api.xero.com/api.xro/2.0"
     identity_url: str = "https://identity.xero.com"
@@ -66,6 +74,13 @@ class XeroSettings(_Frozen):
     # Invoice Reference; a non-final billing stage's suffix is appended.
     reference_template: str = "{job.number}"
     line_amount_types: Literal["Exclusive", "Inclusive", "NoTax"] = "Exclusive"
+    # Due-date terms by Xero's term types, used when the contact has none of its own in Xero;
+    # unset: payment_terms_days after the invoice date.
+    payment_terms: PaymentTermsSettings | None = None
+    # Hold a job whose invoice total differs from the job system's own total by more than this.
+    total_tolerance: Decimal | None = Field(default=None, ge=0)
+    # Bring a still-DRAFT invoice in line with a job edited after it was invoiced.
+    update_drafts: bool = False
 
     @field_validator("api_url", "identity_url")
     @classmethod

@@ -68,6 +68,9 @@ class Job:
     job_type: str | None = None
     url: str | None = None  # link back to the job in the job system
     fields: tuple[tuple[str, str], ...] = ()  # extra source fields (region, crew, …)
+    discount_percent: Decimal | None = None  # a discount on the whole job, percent
+    discount_amount: Decimal | None = None  # a flat discount on the whole job
+    source_total: Decimal | None = None  # the job system's own invoice total, when it gives one
 
     def field(self, name: str) -> str | None:
         return dict(self.fields).get(name)
@@ -99,6 +102,7 @@ class XeroOrg:
     name: str
     base_currency: str = "AUD"
     timezone: str = "UTC"  # IANA name (mapped from Xero's Windows zone name)
+    period_lock_date: dt.date | None = None  # nothing may be dated on or before it
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class XeroRefs:
     org: XeroOrg
     accounts: dict[str, XeroAccount]  # by code
     tax_rates: dict[str, XeroTaxRate]  # by tax type
+    tracking: dict[str, tuple[str, ...]] | None = None  # active options by active category; None: not read
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class XeroContact:
     contact_number: str | None = None
     status: str = "ACTIVE"  # ACTIVE / ARCHIVED / GDPRREQUEST
     phone: str | None = None
+    payment_terms: tuple[int, str] | None = None  # the contact's own sales terms: (Day, Type)
+    merged_to_contact_id: str | None = None  # set on an archived contact merged into another
 
 
 @dataclass(frozen=True)
@@ -191,6 +198,7 @@ class InvoiceDraft:
     total: Decimal = Decimal("0")
     unitdp: int = 2  # 4 when any unit amount has more than 2 decimals
     job_changed_at: datetime | None = None
+    branding_theme_id: str | None = None
 
 
 @dataclass(frozen=True)

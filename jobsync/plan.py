@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from jobsync.billing import BillingPolicy, Stage, StageRule, stages_for
 from jobsync.contacts import decide, describe_candidates
@@ -29,8 +28,19 @@ from jobsync.models import (
     Skip,
     XeroRefs,
 )
-from jobsync.money import invoice_totals, line_amount, line_tax, net_from_total, unit_amount_for, unit_dp
-from jobsync.rules import MappedLine, RuleSet, map_line, render_template, template_values
+from jobsync.money import invoice_totals, line_amount, line_tax, net_from_total, round2, unit_amount_for, unit_dp
+from jobsync.plan_checks import (
+    HoldJob,
+    check_org,
+    check_source_total,
+    follow_merges,
+    invoice_date,
+    terms_for,
+)
+from jobsync.pricing import ClientPricing, client_pricing, compound_rate, job_discount_percent
+from jobsync.rules import MappedLine, RuleSet, map_line
+from jobsync.templates import render_template, template_values
+from jobsync.terms import due_date
 
 LedgerKey = tuple[str, str, str]  # (source, job id, stage)
 
@@ -44,14 +54,8 @@ class PlanSettings:
     line_amount_types: str = "Exclusive"  # Exclusive / Inclusive / NoTax
     billing: BillingPolicy | None = None  # None: one "final" invoice per job
     currency: str | None = None  # None: the organisation's base currency
-
-
-class _HoldJob(Exception):
-    """Raised inside planning of one job; becomes a Hold. Never escapes build_plan."""
-
-    def __init__(self, reason: str, fix: str, candidates: tuple = ()) -> None:
-        super().__init__(reason)
-        self.reason, self.fix, self.candidates = reason, fix, candidates
+    payment_terms: tuple[int, str] | None = None  # (day, Xero term type); None: payment_terms_days after
+    total_tolerance: Decimal | None = None  # hold when the source's own total differs by more; None: no check
 
 
 def build_plan(
@@ -72,7 +76,7 @@ def build_plan(
         seen += 1
         try:
             out = _plan_job(job, ledger, rules, refs, snapshot, settings, now)
-        except _HoldJob as h:
+        except HoldJob as h:
             held.append(Hold(job.source, job.id, job.number, h.reason, h.fix, h.candidates))
             continue
         for item in out:
@@ -115,16 +119,19 @@ def _plan_job(
         # Fully invoiced: checked before data problems so an invoiced job is never "held".
         return [_skip(job, confirmed[last])]
     _check_job(job)
-    lat = _line_amount_types(job, rules, settings)
+    cp = client_pricing(rules.pricing, job)
+    lat = _line_amount_types(job, rules, settings, cp)
     lines = _job_lines(job, rules, refs, lat)
     contact = _contact(job, snapshot)
+    check_org(job, lines, refs, settings.org_timezone)
+    check_source_total(job, lines, lat, settings.total_tolerance)
     job_total = sum((ln.line_amount for ln in lines), Decimal("0"))
     billed = {n: _billed(e, _rule(settings, n), refs, lat) for n, e in confirmed.items()}
     due = stages_for(job, settings.billing, billed, job_total)
     if not due:
         if confirmed:
             return [_skip(job, confirmed[[s.name for s in _stages(settings) if s.name in confirmed][-1]])]
-        raise _HoldJob(
+        raise HoldJob(
             f"status {job.status!r} triggers no billing stage",
             "add the status to billing.stages, or remove it from source.statuses",
         )
@@ -135,7 +142,9 @@ def _plan_job(
         entry = entries.get(stage.name)
         # An in-flight entry keeps its stored Reference so a retry finds (and adopts) the same invoice.
         reference = entry.reference if entry is not None else base_ref + stage.reference_suffix
-        out.append(_draft(job, stage, reference, contact, stage_lines, lat, settings))
+        default = settings.payment_terms or (settings.payment_terms_days, "DAYSAFTERBILLDATE")
+        terms = terms_for(contact, snapshot, cp, default)
+        out.append(_draft(job, stage, reference, contact, stage_lines, lat, settings, cp, terms))
     return out
 
 
@@ -158,22 +167,24 @@ def _rule(settings: PlanSettings, name: str) -> StageRule:
 
 def _check_job(job: Job) -> None:
     if job.problems:
-        raise _HoldJob(
+        raise HoldJob(
             "job data problems: " + "; ".join(job.problems),
             f"correct the job in {job.source}; it is re-planned every run",
         )
     if job.client is None or not job.client.name.strip():
-        raise _HoldJob("job has no client name", f"set the job's client in {job.source}")
+        raise HoldJob("job has no client name", f"set the job's client in {job.source}")
 
 
-def _line_amount_types(job: Job, rules: RuleSet, settings: PlanSettings) -> str:
-    """Exclusive unless every billed line's price includes tax; a mix cannot be one invoice."""
+def _line_amount_types(job: Job, rules: RuleSet, settings: PlanSettings, cp: ClientPricing | None) -> str:
+    """The client's configured type; else Exclusive unless every billed line's price includes tax."""
+    if cp is not None and cp.line_amount_types is not None:
+        return cp.line_amount_types
     if settings.line_amount_types == "NoTax":
         return "NoTax"
     kept = [ln for ln in job.lines if isinstance(map_line(rules, job, ln), MappedLine)]
     inclusive = {ln.tax_inclusive for ln in kept}
     if inclusive == {True, False}:
-        raise _HoldJob(
+        raise HoldJob(
             "job mixes tax-inclusive and tax-exclusive prices",
             f"make the job's prices all inclusive or all exclusive in {job.source}",
         )
@@ -183,15 +194,52 @@ def _line_amount_types(job: Job, rules: RuleSet, settings: PlanSettings) -> str:
 def _job_lines(job: Job, rules: RuleSet, refs: XeroRefs, lat: str) -> list[DraftLine]:
     mapped = [m for m in (map_line(rules, job, ln) for ln in job.lines) if isinstance(m, MappedLine)]
     if not mapped:
-        raise _HoldJob(
+        raise HoldJob(
             "no lines to invoice" + (" (every line was excluded by the rules)" if job.lines else ""),
             "add billable lines to the job, or change the rules that exclude them",
         )
+    pct = job_discount_percent(rules.pricing, job)
+    by_lines = pct is not None and rules.pricing.job_discount.mode == "lines"
+    if by_lines:
+        mapped = [_discounted(m, pct) for m in mapped]  # type: ignore[arg-type]
     problems: list[str] = []
     lines = [_draft_line(m, refs, lat, problems) for m in mapped]
     if problems:
-        raise _HoldJob("; ".join(dict.fromkeys(problems)), _REFS_FIX)
-    return [ln for ln in lines if ln is not None]
+        raise HoldJob("; ".join(dict.fromkeys(problems)), _REFS_FIX)
+    out = [ln for ln in lines if ln is not None]
+    return out + _discount_lines(job, rules, refs, lat, out, None if by_lines else pct)
+
+
+def _discounted(m: MappedLine, pct: Decimal) -> MappedLine:
+    if m.discount_amount is not None:
+        # Xero takes a rate or an amount on a line, never both.
+        raise HoldJob(
+            f"line {m.description!r} has a discount amount and the job a {pct}% discount",
+            "set job_discount.mode: line in rules.pricing, or remove one of the discounts",
+        )
+    return replace(m, discount_rate=compound_rate(m.discount_rate, pct))
+
+
+def _discount_lines(
+    job: Job, rules: RuleSet, refs: XeroRefs, lat: str, lines: list[DraftLine], pct: Decimal | None
+) -> list[DraftLine]:
+    """The job discount as one negative line: a percent of the mapped lines, and/or a flat amount."""
+    amount = Decimal("0")
+    if pct is not None:
+        amount += round2(sum((ln.line_amount for ln in lines), Decimal("0")) * pct / 100)
+    amount += job.discount_amount or 0
+    if amount == 0:
+        return []
+    jd = rules.pricing.job_discount
+    if jd.account_code is None:
+        raise HoldJob(
+            f"job has a flat discount of {job.discount_amount}, and no account for discount lines",
+            "set rules.pricing.job_discount.account_code",
+        )
+    label = f"{jd.description} {pct.normalize():f}%" if pct is not None and not job.discount_amount else jd.description
+    rule = StageRule(name="job-discount", status="*", account_code=jd.account_code, tax_type=jd.tax_type)
+    line = _single_line(label, -round2(amount), rule, refs, lat)
+    return [replace(line, rule="pricing:job_discount")]
 
 
 _REFS_FIX = "fix the account code / tax type in rules (or activate it in Xero), then run again"
@@ -245,9 +293,9 @@ def _draft_line(m: MappedLine, refs: XeroRefs, lat: str, problems: list[str]) ->
 
 def _contact(job: Job, snapshot: ContactSnapshot) -> ContactDecision:
     assert job.client is not None  # _check_job held client-less jobs
-    decision = decide(job.source, job.client, snapshot)
+    decision = decide(job.source, job.client, follow_merges(job, snapshot))
     if decision.kind is DecisionKind.AMBIGUOUS:
-        raise _HoldJob(
+        raise HoldJob(
             f"client {job.client.name!r} matches more than one Xero contact: "
             + describe_candidates(decision.candidates),
             "merge or archive the duplicate contacts in Xero, or map the client to one contact",
@@ -259,7 +307,7 @@ def _contact(job: Job, snapshot: ContactSnapshot) -> ContactDecision:
 def _billed(entry: LedgerEntry, rule: StageRule, refs: XeroRefs, lat: str) -> Decimal:
     """What a confirmed earlier stage billed, in line-amount terms, from its recorded total."""
     if entry.total is None:
-        raise _HoldJob(
+        raise HoldJob(
             f"the ledger has no total for stage {entry.stage!r}",
             "check the stage's invoice in Xero; the next run re-reads it",
         )
@@ -268,7 +316,7 @@ def _billed(entry: LedgerEntry, rule: StageRule, refs: XeroRefs, lat: str) -> De
     problems: list[str] = []
     _, rate = _tax_for(rule.account_code or "", rule.tax_type, refs, problems)
     if rate is None:
-        raise _HoldJob("; ".join(problems), _REFS_FIX)
+        raise HoldJob("; ".join(problems), _REFS_FIX)
     return net_from_total(entry.total, rate, lat)
 
 
@@ -276,7 +324,7 @@ def _single_line(description: str, amount: Decimal, rule: StageRule, refs: XeroR
     problems: list[str] = []
     tax_type, rate = _tax_for(rule.account_code or "", rule.tax_type, refs, problems)
     if tax_type is None:
-        raise _HoldJob(f"billing stage {rule.name!r}: " + "; ".join(problems), _REFS_FIX)
+        raise HoldJob(f"billing stage {rule.name!r}: " + "; ".join(problems), _REFS_FIX)
     return DraftLine(
         description=description,
         quantity=Decimal("1"),
@@ -317,12 +365,6 @@ def _earlier_sum(stage: Stage) -> Decimal:
     return sum((amount for _, amount in stage.earlier), Decimal("0"))
 
 
-def invoice_date(job: Job, timezone: str) -> date:
-    """The completion date (else the change date) as a calendar date in the organisation's zone."""
-    when = job.completed_at or job.changed_at
-    return when.astimezone(ZoneInfo(timezone)).date()
-
-
 def _draft(
     job: Job,
     stage: Stage,
@@ -331,6 +373,8 @@ def _draft(
     lines: list[DraftLine],
     lat: str,
     settings: PlanSettings,
+    cp: ClientPricing | None,
+    terms: tuple[int, str],
 ) -> InvoiceDraft:
     subtotal, tax, total = invoice_totals(((ln.line_amount, ln.tax_amount) for ln in lines), lat)
     if total <= 0:
@@ -343,7 +387,7 @@ def _draft(
         else:
             reason = f"invoice total is {total}: nothing to bill"
             fix = f"check the job's lines and prices in {job.source}"
-        raise _HoldJob(reason, fix)
+        raise HoldJob(reason, fix)
     day = invoice_date(job, settings.org_timezone)
     return InvoiceDraft(
         source=job.source,
@@ -353,15 +397,17 @@ def _draft(
         reference=reference,
         contact=contact,
         date=day,
-        due_date=day + timedelta(days=settings.payment_terms_days),
+        due_date=due_date(day, *terms),
         lines=tuple(lines),
         status=stage.rule.invoice_status or settings.invoice_status,
         line_amount_types=lat,
-        currency=settings.currency,
+        currency=(cp.currency if cp else None) or settings.currency,
         url=job.url,
         subtotal=subtotal,
         total_tax=tax,
         total=total,
         unitdp=max((unit_dp(ln.unit_amount) for ln in lines), default=2),
         job_changed_at=job.changed_at,
+        branding_theme_id=cp.branding_theme_id if cp else None,
     )
+

@@ -9,7 +9,6 @@ Every mapped line records the name of the rule that produced it. Pure: no I/O.
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -17,67 +16,11 @@ from decimal import Decimal
 from jobsync.errors import ConfigError
 from jobsync.models import Job, JobLine
 from jobsync.money import round2, round4
+from jobsync.pricing import NO_PRICING, Pricing, load_pricing, price_line
+from jobsync.templates import check_template, render_template, template_values
 
 SUBCONTRACTOR_RULE = "subcontractors"
 DEFAULT_RULE = "default"
-
-
-# ---------------------------------------------------------------------------
-# Templates: "{description} ({job.number})", "{job.number} / PO {job.purchase_order}"
-# ---------------------------------------------------------------------------
-
-_JOB_NAMES = (
-    "job.number",
-    "job.id",
-    "job.status",
-    "job.purchase_order",
-    "job.job_type",
-    "client.name",
-    "client.id",
-)
-_LINE_NAMES = ("description", "kind", "item_code")
-
-
-def template_values(job: Job, line: JobLine | None = None) -> dict[str, str]:
-    """The names a template may use; a missing value renders as empty text."""
-    c = job.client
-    values = {
-        "job.number": job.number,
-        "job.id": job.id,
-        "job.status": job.status,
-        "job.purchase_order": job.purchase_order or "",
-        "job.job_type": job.job_type or "",
-        "client.name": c.name if c else "",
-        "client.id": c.id if c else "",
-    }
-    values.update({f"job.fields.{k}": v for k, v in job.fields})
-    if line is not None:
-        values.update(description=line.description, kind=line.kind, item_code=line.item_code or "")
-    return values
-
-
-def check_template(template: str, line: bool) -> list[str]:
-    """Problems with a template: bad braces or names it may not use."""
-    allowed = set(_JOB_NAMES) | (set(_LINE_NAMES) if line else set())
-    try:
-        names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as exc:
-        return [f"bad template {template!r}: {exc}"]
-    return [
-        f"unknown name {{{n}}} (allowed: {', '.join(sorted(allowed))}, job.fields.<name>)"
-        for n in names
-        if n not in allowed and not n.startswith("job.fields.")
-    ]
-
-
-def render_template(template: str, values: Mapping[str, str]) -> str:
-    """Fill a checked template. Not str.format: attribute lookups must not reach real objects."""
-    out: list[str] = []
-    for literal, name, _spec, _conv in string.Formatter().parse(template):
-        out.append(literal)
-        if name is not None:
-            out.append(values.get(name, ""))
-    return "".join(out).strip()
 
 
 @dataclass(frozen=True)
@@ -129,6 +72,7 @@ class RuleSet:
     lines: tuple[Rule, ...]
     default: Rule
     subcontractors: SubcontractorPolicy | None = None
+    pricing: Pricing = NO_PRICING
 
 
 @dataclass(frozen=True)
@@ -262,7 +206,11 @@ def _subcontractor(policy: SubcontractorPolicy, job: Job, line: JobLine) -> Mapp
 
 
 def map_line(ruleset: RuleSet, job: Job, line: JobLine) -> MappedLine | Excluded:
-    """Map one job line: subcontractor policy, then the first matching rule, then the default."""
+    """Map one job line: subcontractor policy, then the first matching rule, then the default.
+
+    Client price lists and labour hours × rate are applied first, so rules see the real price.
+    """
+    line = price_line(ruleset.pricing, job, line)
     if line.kind == "subcontractor" and ruleset.subcontractors is not None:
         return _subcontractor(ruleset.subcontractors, job, line)
     for rule in ruleset.lines:
@@ -472,7 +420,7 @@ def load_rules(data: object, path: str = "rules") -> RuleSet:
     problems = _Problems()
     if not isinstance(data, Mapping):
         raise ConfigError("rules are invalid", [f"{path}: expected a mapping with lines and default"])
-    problems.unknown(data, {"lines", "default", "subcontractors"}, path)
+    problems.unknown(data, {"lines", "default", "subcontractors", "pricing"}, path)
     raw_lines = data.get("lines", [])
     if not isinstance(raw_lines, list):
         problems.append(f"{path}.lines: expected a list of rules")
@@ -489,9 +437,10 @@ def load_rules(data: object, path: str = "rules") -> RuleSet:
     subs = None
     if data.get("subcontractors") is not None:
         subs = _load_subcontractors(data["subcontractors"], f"{path}.subcontractors", problems)
+    pricing = load_pricing(data.get("pricing"), f"{path}.pricing", problems)
     if problems:
         raise ConfigError("rules are invalid", list(problems))
-    return RuleSet(tuple(r for r in rules if r is not None), default, subs)
+    return RuleSet(tuple(r for r in rules if r is not None), default, subs, pricing)
 
 
 def _load_default(data: object, path: str, problems: _Problems) -> Rule:

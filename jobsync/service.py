@@ -78,6 +78,8 @@ def sync(
             reference_template=settings.xero.reference_template,
             line_amount_types=settings.xero.line_amount_types,
             billing=billing,
+            payment_terms=_terms(settings),
+            total_tolerance=settings.xero.total_tolerance,
         )
         return build_plan(g.jobs, g.ledger, ruleset, g.refs, g.snapshot, plan_settings, now())
 
@@ -95,6 +97,11 @@ def sync(
                 raise
             paths = _finish_run(settings, result, state, now)
     return SyncOutcome(result, paths)
+
+
+def _terms(settings: Settings) -> tuple[int, str] | None:
+    terms = settings.xero.payment_terms
+    return None if terms is None else (terms.day, terms.type)
 
 
 def _finish_run(settings: Settings, result: RunResult, state: State, now: Callable[[], datetime]) -> tuple[Path, Path]:

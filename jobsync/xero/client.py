@@ -133,12 +133,13 @@ class XeroClient:
         )
         accounts = self._read_accounts()
         rates = self._send("GET /TaxRates", self.api_url, lambda: self.accounting.get_tax_rates(t, **opts))
-        if self._cache is not None:
-            self.tracking_categories = self._read_tracking()
+        tracking = self._read_tracking() if self._cache is not None else None
+        self.tracking_categories = tracking or {}
         return XeroRefs(
             org=self._org(org_payload),
             accounts=_accounts(accounts),
             tax_rates=_tax_rates(rates.get("TaxRates") or []),
+            tracking=tracking,  # None: not read, so the planner does not check tracking
         )
 
     def _read_accounts(self) -> list[dict[str, Any]]:
@@ -159,7 +160,7 @@ class XeroClient:
         cached.save()
         return list(cached.rows.values())
 
-    def _read_tracking(self) -> dict[str, tuple[str, ...]]:
+    def _read_tracking(self) -> dict[str, tuple[str, ...]] | None:
         t, opts = self._tenant_id, self._opts()
         # 404: a Xero stand-in without the endpoint; real Xero answers an empty list.
         payload = self._send(
@@ -167,6 +168,8 @@ class XeroClient:
             self.api_url,
             _tolerating(404, lambda: self.accounting.get_tracking_categories(t, **opts)),
         )
+        if "TrackingCategories" not in payload:
+            return None  # the tolerated 404: nothing known, so nothing to check against
         return {
             str(c.get("Name")): tuple(
                 str(o.get("Name")) for o in c.get("Options") or () if (o.get("Status") or "ACTIVE") == "ACTIVE"
@@ -182,7 +185,10 @@ class XeroClient:
         if warning:
             self.warnings.append(warning)
         return XeroOrg(
-            name=raw.get("Name") or "", base_currency=raw.get("BaseCurrency") or "AUD", timezone=timezone
+            name=raw.get("Name") or "",
+            base_currency=raw.get("BaseCurrency") or "AUD",
+            timezone=timezone,
+            period_lock_date=wire.parse_date(raw.get("PeriodLockDate")),
         )
 
     # -- contacts -----------------------------------------------------------

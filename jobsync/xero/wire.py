@@ -85,6 +85,8 @@ def invoice_dict(draft: InvoiceDraft, contact_id: str) -> dict[str, Any]:
         body["Url"] = draft.url
     if draft.currency:
         body["CurrencyCode"] = draft.currency
+    if draft.branding_theme_id:
+        body["BrandingThemeID"] = draft.branding_theme_id
     body["LineItems"] = [_line_dict(line) for line in draft.lines]
     return body
 
@@ -209,7 +211,17 @@ def parse_contact(raw: Mapping[str, Any]) -> XeroContact:
         contact_number=raw.get("ContactNumber") or None,
         status=raw.get("ContactStatus") or "ACTIVE",
         phone=_phone(raw.get("Phones")),
+        payment_terms=_sales_terms(raw.get("PaymentTerms")),
+        merged_to_contact_id=raw.get("MergedToContactID") or None,
     )
+
+
+def _sales_terms(terms: Any) -> tuple[int, str] | None:
+    """A contact's own sales terms, PaymentTerms.Sales {Day, Type}; None when not set."""
+    sales = terms.get("Sales") if isinstance(terms, Mapping) else None
+    if not isinstance(sales, Mapping) or not sales.get("Type") or sales.get("Day") is None:
+        return None
+    return int(sales["Day"]), str(sales["Type"])
 
 
 def parse_invoice_ref(raw: Mapping[str, Any]) -> XeroInvoiceRef:
