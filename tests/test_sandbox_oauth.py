@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
-from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock
+from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock, free_port
 
 from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero_auth import DEMO_CLIENT_ID, DEMO_REDIRECT_URI
 
 REDIRECT = "http://localhost:8749/callback"
 SCOPES = "offline_access accounting.invoices accounting.contacts accounting.settings.read"
@@ -131,3 +136,20 @@ def test_unused_refresh_token_lapses_after_60_days(sb: XeroSandbox, clock: FakeC
     clock.advance(86400 + 1)
     answer = token(sb, grant_type="refresh_token", refresh_token=lapsing)
     assert answer.status_code == 400 and answer.json() == {"error": "invalid_grant"}
+
+
+def test_served_sandbox_registers_a_demo_app_for_auth_login(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    server = subprocess.Popen([sys.executable, "-m", "jobsync.sandbox.xero", "--port", str(port)],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        banner = [server.stdout.readline() for _ in range(2)]  # type: ignore[union-attr]
+        assert f"client_id {DEMO_CLIENT_ID}" in banner[1] and DEMO_REDIRECT_URI in banner[1]
+        query = urlencode({"response_type": "code", "client_id": DEMO_CLIENT_ID, "redirect_uri": DEMO_REDIRECT_URI,
+                           "scope": SCOPES, "state": "s1"})
+        answer = requests.get(f"http://127.0.0.1:{port}/identity/connect/authorize?{query}", allow_redirects=False)
+        assert answer.status_code == 302 and answer.headers["Location"].startswith(DEMO_REDIRECT_URI + "?code=")
+    finally:
+        server.terminate()
+        server.wait(5)

@@ -16,7 +16,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from jobsync.sandbox import xero_invoices
-from jobsync.sandbox.xero_auth import AuthRegistry
+from jobsync.sandbox.xero_auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI, AuthRegistry
 from jobsync.sandbox.xero_faults import Faults
 from jobsync.sandbox.xero_http import API_PREFIX, Exchange, Handler
 from jobsync.sandbox.xero_limits import GENEROUS, IdempotencyStore, RateLimiter, RateLimits
@@ -134,8 +134,11 @@ class XeroSandbox:
 def serve(port: int, data_dir: str | None) -> None:
     """Serve in the foreground until interrupted (`jobsync sandbox serve`)."""
     sandbox = XeroSandbox(port=port, data_dir=data_dir).start()
+    sandbox.add_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, (DEMO_REDIRECT_URI,))
     print(f"Xero sandbox on {sandbox.url}  (api_url {sandbox.api_url}, tenant {sandbox.tenant_id},"
           f" token 'sandbox')", flush=True)  # fmt: skip
+    print(f"OAuth app for `jobsync auth login`: client_id {DEMO_CLIENT_ID}, client_secret {DEMO_CLIENT_SECRET},"
+          f" redirect {DEMO_REDIRECT_URI}", flush=True)  # fmt: skip
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -21,6 +21,10 @@ FIXED_TOKEN = "sandbox"
 ACCESS_SECONDS = 1800
 REFRESH_GRACE_SECONDS = 1800  # a rotated refresh token stays usable this long after its first use
 REFRESH_LIFETIME_SECONDS = 60 * 24 * 3600
+# An app `jobsync sandbox serve` registers, so `jobsync auth login` can be rehearsed locally.
+DEMO_CLIENT_ID = "sandbox-app"
+DEMO_CLIENT_SECRET = "sandbox-secret"  # not a secret: the sandbox is loopback-only test data
+DEMO_REDIRECT_URI = "http://localhost:8749/callback"
 DEFAULT_SCOPE = "accounting.transactions accounting.contacts accounting.settings offline_access"
 
 
