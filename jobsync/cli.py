@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import typer
 
 from jobsync import cli_history, cli_setup, history, render, service
+from jobsync.cli_auth import auth_app
 from jobsync.cli_contacts import contacts_app
 from jobsync.cli_jobs import jobs_app
 from jobsync.cli_setup import VersionOpt
@@ -125,6 +126,7 @@ def status(
 
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(contacts_app, name="contacts")
+app.add_typer(auth_app, name="auth")
 app.command("history")(cli_history.history_cmd)
 app.command("report")(cli_history.report_cmd)
 

@@ -52,7 +52,8 @@ class XeroAuthSettings(_Frozen):
     token: str | None = None
     client_id: str | None = None
     client_secret: str | None = None
-    token_store: Path | None = None
+    token_store: Path | None = None  # default: beside the state file, <state>.tokens.toml
+    redirect_port: int = Field(default=8749, ge=1, le=65535)  # register http://localhost:PORT/callback
 
 
 class PaymentTermsSettings(_Frozen):

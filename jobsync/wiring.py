@@ -87,7 +87,7 @@ def token_provider(settings: Settings) -> Callable[[], str]:
 def tenant_id(settings: Settings) -> str:
     if settings.xero.tenant_id:
         return settings.xero.tenant_id
-    if settings.xero.auth.mode == "oauth":
+    if settings.xero.auth.mode in ("oauth", "client_credentials"):
         from jobsync.xero.token_store import stored_tenant
 
         tenant = stored_tenant(settings)
