@@ -54,6 +54,17 @@ def business_key(name: str | None) -> str:
     return _COPY_SUFFIX.sub("", text).strip()
 
 
+def company_key(name: str | None) -> str:
+    """Name without company suffix, punctuation or "&"/"and" differences, numbers kept.
+
+    The resolver uses this rather than `business_key`: "Strata Plan 1" and "Strata Plan 2"
+    are different clients, even though a trailing number can also mark a Xero copy.
+    """
+    text = unicodedata.normalize("NFKC", normalise_name(name)).replace("&", " and ")
+    text = _WS.sub(" ", _PUNCT.sub(" ", text)).strip()
+    return _SUFFIXES.sub("", text).strip()
+
+
 def normalise_email(email: str | None) -> str | None:
     value = (email or "").strip().casefold()
     return value or None
@@ -99,8 +110,8 @@ def decide(source: str, client: Client, snapshot: ContactSnapshot) -> ContactDec
             return _existing(base, found[0], how)
     # The same business under another spelling ("Acme Pty Ltd" vs "ACME Ltd.", "Ben 1"): creating a
     # new contact would make the duplicate `contacts dedupe` exists to clean up, so a person decides.
-    wanted = business_key(client.name)
-    lookalikes = [c for c in active if wanted and business_key(c.name) == wanted]
+    wanted = company_key(client.name)
+    lookalikes = [c for c in active if wanted and company_key(c.name) == wanted]
     if lookalikes:
         return _ambiguous(base, lookalikes)
     return base

@@ -130,3 +130,9 @@ def test_same_business_under_another_spelling_is_held_not_created_again() -> Non
     assert [c.contact_id for c in d.candidates] == ["id-acme"]
     other = decide("csv", Client("C10", "Acme Electrical Pty Ltd"), snap(existing))
     assert other.kind is DecisionKind.NEW
+
+
+def test_numbered_clients_are_not_lookalikes() -> None:
+    existing = XeroContact("id-sp1", "Strata Plan 1", "sp1@strata.example")
+    d = decide("csv", Client("C11", "Strata Plan 2", "sp2@strata.example"), snap(existing))
+    assert d.kind is DecisionKind.NEW
