@@ -225,6 +225,7 @@ class Skip:
     invoice_id: str | None = None
     invoice_number: str | None = None
     reason: str = "already invoiced"
+    changed_total: tuple[Decimal, Decimal] | None = None  # (invoiced, now) for a job edited since
 
 
 @dataclass(frozen=True)

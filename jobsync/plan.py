@@ -31,10 +31,12 @@ from jobsync.models import (
 from jobsync.money import invoice_totals, line_amount, line_tax, net_from_total, round2, unit_amount_for, unit_dp
 from jobsync.plan_checks import (
     HoldJob,
+    check_job,
     check_org,
     check_source_total,
     follow_merges,
     invoice_date,
+    line_amount_types,
     terms_for,
 )
 from jobsync.pricing import ClientPricing, client_pricing, compound_rate, job_discount_percent
@@ -117,10 +119,10 @@ def _plan_job(
     last = _stages(settings)[-1].name
     if last in confirmed:
         # Fully invoiced: checked before data problems so an invoiced job is never "held".
-        return [_skip(job, confirmed[last])]
-    _check_job(job)
+        return [_skip(job, confirmed[last], _changed(job, rules, refs, settings, confirmed))]
+    check_job(job)
     cp = client_pricing(rules.pricing, job)
-    lat = _line_amount_types(job, rules, settings, cp)
+    lat = line_amount_types(job, rules, settings.line_amount_types, cp)
     lines = _job_lines(job, rules, refs, lat)
     contact = _contact(job, snapshot)
     check_org(job, lines, refs, settings.org_timezone)
@@ -148,7 +150,28 @@ def _plan_job(
     return out
 
 
-def _skip(job: Job, entry: LedgerEntry) -> Skip:
+def _changed(
+    job: Job, rules: RuleSet, refs: XeroRefs, settings: PlanSettings, confirmed: Mapping[str, LedgerEntry]
+) -> tuple[Decimal, Decimal] | None:
+    """(invoiced, now) when an invoiced job's total has moved since; None when unchanged or unknown."""
+    totals = [e.total for e in confirmed.values()]
+    try:
+        check_job(job)
+        lat = line_amount_types(job, rules, settings.line_amount_types, client_pricing(rules.pricing, job))
+        lines = _job_lines(job, rules, refs, lat)
+    except HoldJob:
+        return None  # a job that no longer plans cleanly has no comparable total
+    if any(t is None for t in totals):
+        return None
+    _, _, now_total = invoice_totals(((ln.line_amount, ln.tax_amount) for ln in lines), lat)
+    was = sum(totals, Decimal("0"))  # type: ignore[arg-type]
+    # Stages each round their own tax: their sum may sit a cent per extra stage off one invoice's total.
+    slack = Decimal("0.01") * (len(totals) - 1)
+    return (was, now_total) if abs(now_total - was) > slack else None
+
+
+def _skip(job: Job, entry: LedgerEntry, changed: tuple[Decimal, Decimal] | None = None) -> Skip:
+    note = f"; changed since invoiced: total {changed[0]} → {changed[1]}" if changed else ""
     return Skip(
         job.source,
         job.id,
@@ -157,38 +180,13 @@ def _skip(job: Job, entry: LedgerEntry) -> Skip:
         entry.reference,
         entry.invoice_id,
         entry.invoice_number,
-        reason=f"already invoiced as {entry.invoice_number or entry.invoice_id or entry.reference}",
+        reason=f"already invoiced as {entry.invoice_number or entry.invoice_id or entry.reference}{note}",
+        changed_total=changed,
     )
 
 
 def _rule(settings: PlanSettings, name: str) -> StageRule:
     return next(s for s in _stages(settings) if s.name == name)
-
-
-def _check_job(job: Job) -> None:
-    if job.problems:
-        raise HoldJob(
-            "job data problems: " + "; ".join(job.problems),
-            f"correct the job in {job.source}; it is re-planned every run",
-        )
-    if job.client is None or not job.client.name.strip():
-        raise HoldJob("job has no client name", f"set the job's client in {job.source}")
-
-
-def _line_amount_types(job: Job, rules: RuleSet, settings: PlanSettings, cp: ClientPricing | None) -> str:
-    """The client's configured type; else Exclusive unless every billed line's price includes tax."""
-    if cp is not None and cp.line_amount_types is not None:
-        return cp.line_amount_types
-    if settings.line_amount_types == "NoTax":
-        return "NoTax"
-    kept = [ln for ln in job.lines if isinstance(map_line(rules, job, ln), MappedLine)]
-    inclusive = {ln.tax_inclusive for ln in kept}
-    if inclusive == {True, False}:
-        raise HoldJob(
-            "job mixes tax-inclusive and tax-exclusive prices",
-            f"make the job's prices all inclusive or all exclusive in {job.source}",
-        )
-    return "Inclusive" if inclusive == {True} else settings.line_amount_types
 
 
 def _job_lines(job: Job, rules: RuleSet, refs: XeroRefs, lat: str) -> list[DraftLine]:

@@ -15,6 +15,7 @@ from jobsync.contacts import client_key
 from jobsync.models import ContactDecision, ContactSnapshot, DraftLine, Job, XeroRefs
 from jobsync.money import invoice_totals
 from jobsync.pricing import ClientPricing
+from jobsync.rules import MappedLine, RuleSet, map_line
 
 
 class HoldJob(Exception):
@@ -106,3 +107,29 @@ def check_source_total(job: Job, lines: list[DraftLine], lat: str, tolerance: De
             f"(tolerance {tolerance})",
             "check the job's lines and the rules (discounts, exclusions, price lists)",
         )
+
+
+def check_job(job: Job) -> None:
+    if job.problems:
+        raise HoldJob(
+            "job data problems: " + "; ".join(job.problems),
+            f"correct the job in {job.source}; it is re-planned every run",
+        )
+    if job.client is None or not job.client.name.strip():
+        raise HoldJob("job has no client name", f"set the job's client in {job.source}")
+
+
+def line_amount_types(job: Job, rules: RuleSet, configured: str, cp: ClientPricing | None) -> str:
+    """The client's configured type; else Exclusive unless every billed line's price includes tax."""
+    if cp is not None and cp.line_amount_types is not None:
+        return cp.line_amount_types
+    if configured == "NoTax":
+        return "NoTax"
+    kept = [ln for ln in job.lines if isinstance(map_line(rules, job, ln), MappedLine)]
+    inclusive = {ln.tax_inclusive for ln in kept}
+    if inclusive == {True, False}:
+        raise HoldJob(
+            "job mixes tax-inclusive and tax-exclusive prices",
+            f"make the job's prices all inclusive or all exclusive in {job.source}",
+        )
+    return "Inclusive" if inclusive == {True} else configured

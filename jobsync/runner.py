@@ -243,7 +243,7 @@ def _create_batch(
             state.clear_hold(draft.source, draft.job_id)
             result.report.results.append(_created(draft, outcome.id, outcome.number, outcome.total))
             if options.email_invoices and draft.status == "AUTHORISED":
-                _email(gateway, outcome.id, result)
+                _email(gateway, state, draft, outcome.id, result)
         else:
             state.drop_in_flight(draft.source, draft.job_id, draft.stage)
             why = "; ".join(outcome.errors) or "Xero returned no InvoiceID"
@@ -251,11 +251,17 @@ def _create_batch(
     crashpoints.reach(crashpoints.AFTER_INVOICE_BATCH)
 
 
-def _email(gateway: XeroGateway, invoice_id: str, result: RunResult) -> None:
+def _email(gateway: XeroGateway, state: State, d: InvoiceDraft, invoice_id: str, result: RunResult) -> None:
+    """At most once per invoice: recorded before it is sent, so no rerun or crash sends it twice."""
+    if any(a.action == "emailed" and a.detail == invoice_id for a in state.actions(d.source, d.job_id)):
+        return
+    state.record_action("jobsync", "emailed", d.source, d.job_id, invoice_id)
     try:
         gateway.email_invoice(invoice_id)
     except (RetriableError, UnreachableError) as exc:
         result.report.errors.append(f"invoice {invoice_id} created but not emailed: {exc.message}")
+        return
+    result.report.extra.setdefault("emailed", []).append(invoice_id)
 
 
 def _created(d: InvoiceDraft, invoice_id: str, number: str | None, total: object) -> JobResult:

@@ -109,3 +109,31 @@ def test_three_stage_job_billed_across_three_runs(tmp_path: Path) -> None:
         assert len(sandbox.invoices()) == 3
         report = work.last_report()
         assert report["counts"]["created"] == 0
+
+
+def test_authorised_invoices_are_emailed_once_and_drafts_never(tmp_path: Path) -> None:
+    from jobsync.state import State
+
+    with XeroSandbox(port=0) as sandbox:
+        work = _setup(tmp_path, sandbox)
+        config = yaml.safe_load(work.config.read_text())
+        config["xero"].update(email_invoices=True, invoice_status="AUTHORISED")
+        # the deposit is AUTHORISED (emailed); the later stages are DRAFT (never emailed)
+        for stage in config["billing"]["stages"][1:]:
+            stage["invoice_status"] = "DRAFT"
+        work.config.write_text(yaml.safe_dump(config, sort_keys=False))
+        _jobs(work, "Work Order", "02/11/2026 09:00")
+        result = work.cli("run")
+        assert result.exit_code == 0, result.output
+        report = work.last_report()
+        dep = _invoice(sandbox, "2001-DEP")
+        assert dep.status == "AUTHORISED"
+        assert report["extra"]["emailed"] == [dep.invoice_id]
+        assert report["api_calls"].get("POST /Invoices/{InvoiceID}/Email") == 1
+        _jobs(work, "Completed", "20/11/2026 09:00")
+        assert work.cli("run").exit_code == 0
+        report = work.last_report()
+        assert report["counts"]["created"] == 2 and "POST /Invoices/{InvoiceID}/Email" not in report["api_calls"]
+        with State.open(work.path / "state.db") as state:
+            emailed = [a.detail for a in state.actions("csv", "J9") if a.action == "emailed"]
+        assert emailed == [dep.invoice_id]

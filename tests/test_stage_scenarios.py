@@ -157,3 +157,26 @@ def test_inclusive_staged_billing_at_nz_gst() -> None:
     assert (prog.stage, prog.total, prog.total_tax) == ("progress", D("460.00"), D("60.00"))
     assert final.stage == "final" and (final.total, final.total_tax) == (D("345.00"), D("45.00"))
     assert [x.line_amount for x in final.lines] == [D("1150.00"), D("-345.00"), D("-460.00")]
+
+
+def test_changed_since_invoiced_is_reported_on_the_skip() -> None:
+    entry = LedgerEntry("csv", "J1042", "final", "1042", LedgerState.CONFIRMED, "id-f", "INV-9", D("410.00"))
+    ledger = [(("csv", "J1042", "final"), entry)]
+    job = mkjob("1042", ln("labour", "1", "413.64"))  # 413.64 + GST 41.36 = 455.00
+    p = _plan(job, ledger=ledger, settings=SETTINGS)
+    [s] = p.skipped
+    assert s.changed_total == (D("410.00"), D("455.00"))
+    assert s.reason == "already invoiced as INV-9; changed since invoiced: total 410.00 → 455.00"
+    same = _plan(mkjob("1042", ln("labour", "1", "372.73")), ledger=ledger, settings=SETTINGS)
+    assert same.skipped[0].changed_total is None  # 372.73 + 37.27 = 410.00: unchanged
+
+
+def test_changed_since_invoiced_across_stages_allows_a_cent_per_stage() -> None:
+    # deposit 407.37 + progress 543.17 + final 407.39 = 1357.93 = the job as one invoice (e2e figures)
+    ledger = [_entry("deposit", "407.37", "INV-1"), _entry("progress", "543.17", "INV-2"),
+              _entry("final", "407.39", "INV-3")]
+    valve = ln("material", "2", "57.85", discount_rate=D("10"))
+    lines = (ln("labour", "8", "95"), ln("material", "3", "123.45"), valve)
+    assert _plan(mkjob("1042", *lines), ledger=ledger).skipped[0].changed_total is None
+    grown = _plan(mkjob("1042", *lines, ln("material", "1", "10")), ledger=ledger).skipped[0]
+    assert grown.changed_total == (D("1357.93"), D("1368.93"))
