@@ -13,166 +13,31 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
 from jobsync import crashpoints
 from jobsync.errors import LockedError
-from jobsync.models import LedgerEntry, LedgerState, Outcome, RunReport
+from jobsync.models import LedgerEntry, Outcome, RunReport
+from jobsync.state_rows import (
+    ActionRow,
+    HoldRow,
+    RunRow,
+    _chunks,
+    _ledger_entry,
+    _text,
+    _utc_now,
+    from_iso,
+    to_iso,
+)
+from jobsync.state_schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "HoldRow", "RunRow", "ActionRow"]
 
 HOLD_KINDS = ("held", "failed", "ignored")
 
-# SQLite's default limit on bound variables is 999 on older builds; stay well below it.
-_CHUNK = 500
-
-# Ordered: index i brings the schema from version i to i + 1. Only ever append.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE watermarks (
-        source TEXT PRIMARY KEY,
-        mark TEXT NOT NULL
-    );
-    CREATE TABLE ledger (
-        source TEXT NOT NULL,
-        job_id TEXT NOT NULL,
-        stage TEXT NOT NULL,
-        reference TEXT NOT NULL,
-        invoice_id TEXT,
-        invoice_number TEXT,
-        total TEXT,
-        idempotency_key TEXT,
-        state TEXT NOT NULL CHECK (state IN ('in_flight', 'confirmed')),
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (source, job_id, stage)
-    );
-    CREATE INDEX ledger_reference ON ledger (reference);
-    CREATE INDEX ledger_state ON ledger (source, state);
-    CREATE TABLE client_map (
-        client_key TEXT PRIMARY KEY,
-        contact_id TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE TABLE holds (
-        source TEXT NOT NULL,
-        job_id TEXT NOT NULL,
-        job_number TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('held', 'failed', 'ignored')),
-        reason TEXT NOT NULL,
-        since TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        PRIMARY KEY (source, job_id)
-    );
-    CREATE TABLE runs (
-        run_id TEXT PRIMARY KEY,
-        command TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        created INTEGER NOT NULL,
-        adopted INTEGER NOT NULL,
-        skipped INTEGER NOT NULL,
-        held INTEGER NOT NULL,
-        failed INTEGER NOT NULL,
-        exit_code INTEGER NOT NULL,
-        report_path TEXT
-    );
-    CREATE INDEX runs_started ON runs (started_at);
-    CREATE TABLE actions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        at TEXT NOT NULL,
-        who TEXT NOT NULL,
-        action TEXT NOT NULL,
-        source TEXT,
-        job_id TEXT,
-        detail TEXT
-    );
-    CREATE TABLE cache (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    """,
-]
-
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-@dataclass(frozen=True)
-class HoldRow:
-    source: str
-    job_id: str
-    job_number: str
-    kind: str  # one of HOLD_KINDS
-    reason: str
-    since: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class RunRow:
-    run_id: str
-    command: str
-    started_at: datetime
-    finished_at: datetime | None
-    created: int
-    adopted: int
-    skipped: int
-    held: int
-    failed: int
-    exit_code: int
-    report_path: str | None
-
-
-@dataclass(frozen=True)
-class ActionRow:
-    id: int
-    at: datetime
-    who: str
-    action: str
-    source: str | None
-    job_id: str | None
-    detail: str | None
-
-
-def to_iso(moment: datetime) -> str:
-    """Aware datetime → ISO 8601 in UTC; naive times are refused because their zone is a guess."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment!r}: state stores aware times only")
-    return moment.astimezone(UTC).isoformat()
-
-
-def from_iso(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
-
-
-def _text(amount: Decimal | None) -> str | None:
-    # Money is TEXT in SQLite: a REAL column would round cents.
-    return None if amount is None else str(amount)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _ledger_entry(row: sqlite3.Row) -> LedgerEntry:
-    return LedgerEntry(
-        source=row["source"],
-        job_id=row["job_id"],
-        stage=row["stage"],
-        reference=row["reference"],
-        state=LedgerState(row["state"]),
-        invoice_id=row["invoice_id"],
-        invoice_number=row["invoice_number"],
-        total=None if row["total"] is None else Decimal(row["total"]),
-        idempotency_key=row["idempotency_key"],
-    )
 
 
 class State:
