@@ -5,8 +5,8 @@ Money is always `Decimal`; times are always timezone-aware. Nothing here does I/
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import datetime as dt
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -226,6 +226,7 @@ class Skip:
     invoice_number: str | None = None
     reason: str = "already invoiced"
     changed_total: tuple[Decimal, Decimal] | None = None  # (invoiced, now) for a job edited since
+    update: InvoiceDraft | None = None  # with update_drafts: the invoice as it should now be, if still DRAFT
 
 
 @dataclass(frozen=True)

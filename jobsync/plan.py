@@ -58,6 +58,7 @@ class PlanSettings:
     currency: str | None = None  # None: the organisation's base currency
     payment_terms: tuple[int, str] | None = None  # (day, Xero term type); None: payment_terms_days after
     total_tolerance: Decimal | None = None  # hold when the source's own total differs by more; None: no check
+    update_drafts: bool = False  # re-plan the last invoice of a job edited since, for a still-DRAFT update
 
 
 def build_plan(
@@ -119,7 +120,9 @@ def _plan_job(
     last = _stages(settings)[-1].name
     if last in confirmed:
         # Fully invoiced: checked before data problems so an invoiced job is never "held".
-        return [_skip(job, confirmed[last], _changed(job, rules, refs, settings, confirmed))]
+        changed = _changed(job, rules, refs, settings, confirmed)
+        update = _redo_last(job, ledger, rules, refs, snapshot, settings, now) if changed else None
+        return [_skip(job, confirmed[last], changed, update)]
     check_job(job)
     cp = client_pricing(rules.pricing, job)
     lat = line_amount_types(job, rules, settings.line_amount_types, cp)
@@ -170,7 +173,32 @@ def _changed(
     return (was, now_total) if abs(now_total - was) > slack else None
 
 
-def _skip(job: Job, entry: LedgerEntry, changed: tuple[Decimal, Decimal] | None = None) -> Skip:
+def _redo_last(
+    job: Job,
+    ledger: Mapping[LedgerKey, LedgerEntry],
+    rules: RuleSet,
+    refs: XeroRefs,
+    snapshot: ContactSnapshot,
+    settings: PlanSettings,
+    now: datetime,
+) -> InvoiceDraft | None:
+    """The job's last invoice planned afresh (as if not yet sent), keeping its Reference."""
+    if not settings.update_drafts:
+        return None
+    last = _stages(settings)[-1].name
+    entry = ledger[(job.source, job.id, last)]
+    rest = {k: v for k, v in ledger.items() if k != (job.source, job.id, last)}
+    try:
+        out = _plan_job(job, rest, rules, refs, snapshot, settings, now)
+    except HoldJob:
+        return None  # the job no longer plans cleanly: reported as changed, left alone
+    draft = next((d for d in out if isinstance(d, InvoiceDraft) and d.stage == last), None)
+    return None if draft is None else replace(draft, reference=entry.reference)
+
+
+def _skip(
+    job: Job, entry: LedgerEntry, changed: tuple[Decimal, Decimal] | None = None, update: InvoiceDraft | None = None
+) -> Skip:
     note = f"; changed since invoiced: total {changed[0]} → {changed[1]}" if changed else ""
     return Skip(
         job.source,
@@ -182,6 +210,7 @@ def _skip(job: Job, entry: LedgerEntry, changed: tuple[Decimal, Decimal] | None 
         entry.invoice_number,
         reason=f"already invoiced as {entry.invoice_number or entry.invoice_id or entry.reference}{note}",
         changed_total=changed,
+        update=update,
     )
 
 

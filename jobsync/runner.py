@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from jobsync import crashpoints, watermark
+from jobsync.drafts_update import update_drafts
 from jobsync.errors import ExitCode, RetriableError, StoppedError, UnreachableError
 from jobsync.gather import Gathered, find_existing, gather
 from jobsync.models import (
@@ -81,6 +82,7 @@ def execute(
         _guard_volume(plan, options)
         _record_adopted(state, adopted, gathered)
         _apply(plan, gateway, state, result, options)
+        update_drafts(plan, gateway, state, report)  # only jobs re-planned under xero.update_drafts
         _record_holds(state, plan, report, {j.id for j, _ in gathered.ignored})
         report.watermark_after = _advance_mark(state, source.name, stored, gathered, report)
     else:

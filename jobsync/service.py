@@ -80,6 +80,7 @@ def sync(
             billing=billing,
             payment_terms=_terms(settings),
             total_tolerance=settings.xero.total_tolerance,
+            update_drafts=settings.xero.update_drafts,
         )
         return build_plan(g.jobs, g.ledger, ruleset, g.refs, g.snapshot, plan_settings, now())
 

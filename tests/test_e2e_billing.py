@@ -137,3 +137,60 @@ def test_authorised_invoices_are_emailed_once_and_drafts_never(tmp_path: Path) -
         with State.open(work.path / "state.db") as state:
             emailed = [a.detail for a in state.actions("csv", "J9") if a.action == "emailed"]
         assert emailed == [dep.invoice_id]
+
+
+def _edited(work: Workdir, *, more: bool, when: str) -> None:
+    rows = [f"J7,3001,Completed,{when},{CLIENT}labour,,Labour,2,100.00,,,"]
+    if more:
+        rows.append(f"J7,3001,Completed,{when},{CLIENT}material,,Extra valve,1,50.00,,,")
+    work.write_jobs(rows)
+
+
+def _reason(work: Workdir) -> str:
+    return next(r["reason"] for r in work.last_report()["results"] if r["job_number"] == "3001")
+
+
+def test_job_edited_after_invoicing_is_reported_and_a_draft_updated(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox)
+        _edited(work, more=False, when="20/11/2026 09:00")
+        assert work.cli("run").exit_code == 0
+        inv = _invoice(sandbox, "3001")
+        assert inv.total == D("220.00")  # 2 × 100.00 + GST 20.00
+
+        _edited(work, more=True, when="21/11/2026 09:00")  # 250.00 + GST 25.00 = 275.00
+        assert work.cli("run").exit_code == 0
+        changed = "changed since invoiced: total 220.00 → 275.00"
+        assert _reason(work) == f"already invoiced as {inv.invoice_number}; {changed}"
+        assert _invoice(sandbox, "3001").total == D("220.00")  # reported only: update_drafts is off
+
+        config = yaml.safe_load(work.config.read_text())
+        config["xero"]["update_drafts"] = True
+        work.config.write_text(yaml.safe_dump(config, sort_keys=False))
+        _edited(work, more=True, when="21/11/2026 10:00")
+        assert work.cli("run").exit_code == 0
+        assert _reason(work).endswith(f"draft {inv.invoice_number} updated to match (total 275.00)")
+        after = _invoice(sandbox, "3001")
+        assert (after.invoice_id, after.status, after.total) == (inv.invoice_id, "DRAFT", D("275.00"))
+        assert [li.line_amount for li in after.line_items] == [D("200.00"), D("50.00")]
+        assert len(sandbox.invoices()) == 1
+
+        _edited(work, more=True, when="21/11/2026 11:00")  # the ledger has the new total: nothing to say
+        assert work.cli("run").exit_code == 0
+        assert _reason(work) == f"already invoiced as {inv.invoice_number}"
+
+
+def test_an_authorised_invoice_is_never_updated(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox)
+        config = yaml.safe_load(work.config.read_text())
+        config["xero"].update(update_drafts=True, invoice_status="AUTHORISED")
+        work.config.write_text(yaml.safe_dump(config, sort_keys=False))
+        _edited(work, more=False, when="20/11/2026 09:00")
+        assert work.cli("run").exit_code == 0
+        inv = _invoice(sandbox, "3001")
+        _edited(work, more=True, when="21/11/2026 09:00")
+        assert work.cli("run").exit_code == 0
+        assert _reason(work).endswith(f"{inv.invoice_number} is AUTHORISED: not touched")
+        assert "POST /Invoices/{InvoiceID}" not in work.last_report()["api_calls"]
+        assert _invoice(sandbox, "3001").total == D("220.00")

@@ -182,3 +182,26 @@ def test_pricing_problems_reported_at_once_and_example_loads() -> None:
     pricing = load_rules(raw["rules"]).pricing
     assert pricing.labour_rate == D("95.00") and pricing.clients[0].prices == {"pipe-15": D("11.20")}
     assert pricing.clients[0].payment_terms == (20, "OFFOLLOWINGMONTH")
+
+
+def test_invoice_level_config_keys_load_and_are_checked(tmp_path: Path) -> None:
+    from jobsync.config import load_settings
+
+    env = {"XERO_TENANT_ID": "tenant-1", "XERO_ACCESS_TOKEN": "t"}
+    example = Path(__file__).parent.parent / "config.example.yaml"
+    s = load_settings(example, env=env)
+    assert (s.xero.update_drafts, s.xero.payment_terms, s.xero.total_tolerance) == (False, None, None)
+    raw = yaml.safe_load(example.read_text())
+    raw["xero"].update(payment_terms={"day": 31, "type": "OFCURRENTMONTH"}, total_tolerance="0.05", update_drafts=True)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    s = load_settings(path, env=env)
+    assert s.xero.payment_terms is not None and (s.xero.payment_terms.day, s.xero.payment_terms.type) == (
+        31, "OFCURRENTMONTH"
+    )
+    assert (s.xero.total_tolerance, s.xero.update_drafts) == (D("0.05"), True)
+    raw["xero"]["payment_terms"] = {"day": 20, "type": "NEXTMONTH"}
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path, env=env)
+    assert "payment_terms" in "\n".join(exc.value.problems)

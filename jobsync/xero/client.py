@@ -327,6 +327,20 @@ class XeroClient:
         )
         return wire.element_results(payload.get("Invoices") or [], len(drafts), "InvoiceID")
 
+    def update_invoice(self, invoice_id: str, draft: InvoiceDraft, contact_id: str) -> ElementResult:
+        body = self.invoice_body([draft], [contact_id])
+        key = self.idempotency_key(b"update " + invoice_id.encode() + b" " + body)
+        extra = {"unitdp": 4} if self._unitdp_default == 4 or draft.unitdp == 4 else {}
+        payload = self._send(
+            "POST /Invoices/{InvoiceID}",
+            f"{self.api_url}/Invoices/{invoice_id}",
+            lambda: self.accounting.update_invoice(
+                self._tenant_id, invoice_id, body, idempotency_key=key, **extra, **self._opts()
+            ),
+            create=True,
+        )
+        return wire.element_results(payload.get("Invoices") or [], 1, "InvoiceID")[0]
+
     def email_invoice(self, invoice_id: str) -> None:
         key = self.idempotency_key(b"email " + invoice_id.encode())
         self._send(

@@ -82,6 +82,9 @@ class XeroGateway(Protocol):
     def email_invoice(self, invoice_id: str) -> None:
         """Ask Xero to email an AUTHORISED invoice to its contact."""
 
+    def update_invoice(self, invoice_id: str, draft: InvoiceDraft, contact_id: str) -> ElementResult:
+        """Replace a DRAFT invoice's header and lines with `draft`'s (POST /Invoices/{InvoiceID})."""
+
     @property
     def tenant_id(self) -> str: ...
 
