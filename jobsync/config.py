@@ -82,6 +82,8 @@ class XeroSettings(_Frozen):
     total_tolerance: Decimal | None = Field(default=None, ge=0)
     # Bring a still-DRAFT invoice in line with a job edited after it was invoiced.
     update_drafts: bool = False
+    # Send invoices that come to 0.00 (warranty or goodwill jobs); negative totals are always held.
+    allow_zero_total: bool = False
 
     @field_validator("api_url", "identity_url")
     @classmethod

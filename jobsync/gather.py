@@ -103,4 +103,9 @@ def _snapshot(source_name: str, jobs: list[Job], gateway: XeroGateway, state: St
         if clients
         else []
     )
+    # An archived contact merged into another: read the survivor too, so the plan can follow the merge.
+    merged = {c.merged_to_contact_id for c in contacts if c.merged_to_contact_id}
+    merged -= {c.contact_id for c in contacts}
+    if merged:
+        contacts = [*contacts, *gateway.find_contacts(contact_ids=sorted(merged))]
     return ContactSnapshot(client_map=client_map, contacts=tuple(contacts))

@@ -59,6 +59,7 @@ class PlanSettings:
     payment_terms: tuple[int, str] | None = None  # (day, Xero term type); None: payment_terms_days after
     total_tolerance: Decimal | None = None  # hold when the source's own total differs by more; None: no check
     update_drafts: bool = False  # re-plan the last invoice of a job edited since, for a still-DRAFT update
+    allow_zero_total: bool = False  # send invoices that come to 0.00 (a warranty job, say); never negative ones
 
 
 def build_plan(
@@ -404,7 +405,9 @@ def _draft(
     terms: tuple[int, str],
 ) -> InvoiceDraft:
     subtotal, tax, total = invoice_totals(((ln.line_amount, ln.tax_amount) for ln in lines), lat)
-    if total <= 0:
+    # A zero final that nets earlier stages off still clears their liability account: it is sent.
+    clears = total == 0 and stage.final and bool(stage.earlier)
+    if total < 0 or (total == 0 and not clears and not settings.allow_zero_total):
         if stage.final and stage.earlier:
             reason = (
                 f"earlier stages billed more than the job's {stage.amount + _earlier_sum(stage)}: "

@@ -81,6 +81,7 @@ def sync(
             payment_terms=_terms(settings),
             total_tolerance=settings.xero.total_tolerance,
             update_drafts=settings.xero.update_drafts,
+            allow_zero_total=settings.xero.allow_zero_total,
         )
         return build_plan(g.jobs, g.ledger, ruleset, g.refs, g.snapshot, plan_settings, now())
 

@@ -194,3 +194,21 @@ def test_an_authorised_invoice_is_never_updated(tmp_path: Path) -> None:
         assert _reason(work).endswith(f"{inv.invoice_number} is AUTHORISED: not touched")
         assert "POST /Invoices/{InvoiceID}" not in work.last_report()["api_calls"]
         assert _invoice(sandbox, "3001").total == D("220.00")
+
+
+def test_due_date_follows_the_contacts_own_terms_in_xero(tmp_path: Path) -> None:
+    from xero_python.accounting import Bill, Contact, Contacts, PaymentTerm, PaymentTermType
+
+    with XeroSandbox(port=0) as sandbox:
+        terms = PaymentTerm(sales=Bill(day=20, type=PaymentTermType.OFFOLLOWINGMONTH))
+        contact = Contact(name="Terms Client", email_address="terms@client.example", payment_terms=terms)
+        xero_api(sandbox).create_contacts(sandbox.tenant_id, Contacts(contacts=[contact]))
+        work = make_workdir(tmp_path, sandbox)  # configured: 14 days after the invoice date
+        who = "C5,Terms Client,terms@client.example,,"
+        work.write_jobs([f"J5,4001,Completed,20/11/2026 09:00,{who}labour,,Labour,1,100.00,,,",
+                         f"J6,4002,Completed,20/11/2026 09:00,{CLIENT}labour,,Labour,1,100.00,,,"])
+        assert work.cli("run").exit_code == 0
+        own = _invoice(sandbox, "4001")
+        assert own.contact.name == "Terms Client"
+        assert (str(own.date), str(own.due_date)) == ("2026-11-20", "2026-12-20")  # the 20th of next month
+        assert str(_invoice(sandbox, "4002").due_date) == "2026-12-04"  # no terms of its own: 14 days

@@ -205,3 +205,34 @@ def test_invoice_level_config_keys_load_and_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_settings(path, env=env)
     assert "payment_terms" in "\n".join(exc.value.problems)
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def cache_get(self, key: str) -> str | None:
+        return self.data.get(key)
+
+    def cache_put(self, key: str, value: str) -> None:
+        self.data[key] = value
+
+
+def test_contact_terms_and_merges_survive_the_contact_snapshot() -> None:
+    import json
+
+    from jobsync.xero import wire
+    from jobsync.xero.contact_snapshot import ContactSnapshot as Copy
+
+    raw = {"ContactID": "id-old", "Name": "Old Co", "ContactStatus": "ARCHIVED", "MergedToContactID": "id-new",
+           "PaymentTerms": {"Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"}}, "UpdatedDateUTC": "/Date(0+0000)/"}
+    cache = _Cache()
+    copy = Copy(cache, "t")
+    copy.merge([raw], wire.parse_contact)
+    copy.save()
+    [c] = Copy(cache, "t").matching(contact_ids=["id-old"])
+    assert (c.status, c.payment_terms, c.merged_to_contact_id) == ("ARCHIVED", (20, "OFFOLLOWINGMONTH"), "id-new")
+    # a copy saved before terms were kept (five fields per contact) still reads
+    cache.data["xero:t:contacts"] = json.dumps({"mark": None, "contacts": {"id-x": ["X", None, None, "ACTIVE", None]}})
+    [x] = Copy(cache, "t").matching(contact_ids=["id-x"])
+    assert (x.name, x.payment_terms, x.merged_to_contact_id) == ("X", None, None)

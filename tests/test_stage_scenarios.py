@@ -180,3 +180,17 @@ def test_changed_since_invoiced_across_stages_allows_a_cent_per_stage() -> None:
     assert _plan(mkjob("1042", *lines), ledger=ledger).skipped[0].changed_total is None
     grown = _plan(mkjob("1042", *lines, ln("material", "1", "10")), ledger=ledger).skipped[0]
     assert grown.changed_total == (D("1357.93"), D("1368.93"))
+
+
+def test_zero_totals_held_unless_allowed_and_a_zero_final_clears_the_liability() -> None:
+    free = mkjob("1", ln("labour", "1", "80", discount_rate=D("100")))
+    assert "total is 0.00" in _plan(free, settings=SETTINGS).held[0].reason
+    [d] = _plan(free, settings=replace(SETTINGS, allow_zero_total=True)).drafts
+    assert d.total == D("0.00")
+    refund = mkjob("2", ln("labour", "-1", "80"))
+    assert "total is -88.00" in _plan(refund, settings=replace(SETTINGS, allow_zero_total=True)).held[0].reason
+    # deposit 300 + progress 700 billed a 1000.00 job in full: the final nets both off to exactly 0.00
+    ledger = [_entry("deposit", "330.00", "INV-1"), _entry("progress", "770.00", "INV-2")]
+    [final] = _plan(mkjob("1042", ln("labour", "1", "1000")), ledger=ledger).drafts
+    assert [x.line_amount for x in final.lines] == [D("1000.00"), D("-300.00"), D("-700.00")]
+    assert (final.subtotal, final.total_tax, final.total) == (D("0.00"), D("0.00"), D("0.00"))

@@ -28,7 +28,8 @@ def _fold(text: str | None) -> str:
 
 
 class ContactSnapshot:
-    """Contacts by ContactID as `[name, email, number, status, phone]`, plus the newest UpdatedDateUTC."""
+    """Contacts by ContactID as `[name, email, number, status, phone, terms day, terms type, merged to]`,
+    plus the newest UpdatedDateUTC."""
 
     def __init__(self, cache: KeyValueCache, tenant_id: str) -> None:
         self._cache = cache
@@ -51,7 +52,9 @@ class ContactSnapshot:
         """Fold one page of changed contacts in; `parse` turns a raw contact into a XeroContact."""
         for raw in page:
             c: XeroContact = parse(raw)
-            self.rows[c.contact_id.lower()] = [c.name, c.email, c.contact_number, c.status, c.phone]
+            terms = list(c.payment_terms) if c.payment_terms else [None, None]
+            self.rows[c.contact_id.lower()] = [c.name, c.email, c.contact_number, c.status, c.phone, *terms,
+                                               c.merged_to_contact_id]
         self.mark = newest(self.mark, page)
 
     def save(self) -> None:
@@ -72,7 +75,9 @@ class ContactSnapshot:
         mails = {_fold(e) for e in emails if e}
         wanted_names = {_fold(n) for n in names if n}
         found: list[XeroContact] = []
-        for cid, (name, email, number, status, phone) in self.rows.items():
+        for cid, row in self.rows.items():
+            # Rows saved before payment terms and merges were kept have five fields.
+            name, email, number, status, phone, day, kind, merged = (list(row) + [None] * 8)[:8]
             if (
                 cid in ids
                 or (number and _fold(number) in numbers)
@@ -81,6 +86,8 @@ class ContactSnapshot:
             ):
                 found.append(
                     XeroContact(contact_id=cid, name=name or "", email=email, contact_number=number,
-                                status=status or "ACTIVE", phone=phone)
+                                status=status or "ACTIVE", phone=phone,
+                                payment_terms=(int(day), str(kind)) if kind and day is not None else None,
+                                merged_to_contact_id=merged)
                 )
         return found
