@@ -95,6 +95,7 @@ class XeroTaxRate:
     name: str
     rate: Decimal  # effective rate in percent, e.g. Decimal("10.0000")
     status: str = "ACTIVE"
+    can_apply_to_revenue: bool = True  # False: a purchases-only rate, refused on a sales invoice
 
 
 @dataclass(frozen=True)

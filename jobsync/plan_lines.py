@@ -89,6 +89,9 @@ def tax_for(account_code: str, tax_type: str | None, refs: XeroRefs, problems: l
     if rate.status != "ACTIVE":
         problems.append(f"tax type {chosen!r} is {rate.status}, not ACTIVE")
         return None, None
+    if not rate.can_apply_to_revenue:
+        problems.append(f"tax type {chosen!r} ({rate.name}) cannot be used on a sales invoice")
+        return None, None
     return chosen, rate.rate
 
 

@@ -236,3 +236,16 @@ def test_contact_terms_and_merges_survive_the_contact_snapshot() -> None:
     cache.data["xero:t:contacts"] = json.dumps({"mark": None, "contacts": {"id-x": ["X", None, None, "ACTIVE", None]}})
     [x] = Copy(cache, "t").matching(contact_ids=["id-x"])
     assert (x.name, x.payment_terms, x.merged_to_contact_id) == ("X", None, None)
+
+
+def test_a_purchases_only_tax_type_is_held_before_any_write() -> None:
+    from jobsync.sandbox.xero import XeroSandbox
+    from jobsync.xero.client import XeroClient
+
+    with XeroSandbox(port=0) as sandbox:
+        refs = XeroClient(sandbox.api_url, sandbox.tenant_id, lambda: "sandbox").read_refs()
+    assert refs.tax_rates["INPUT"].can_apply_to_revenue is False and refs.tax_rates["OUTPUT"].can_apply_to_revenue
+    rules = load_rules({"lines": [], "default": {"account_code": "200", "tax_type": "INPUT"}})
+    p = build_plan([mkjob()], {}, rules, refs, EMPTY, SETTINGS, NOW)
+    assert p.drafts == ()
+    assert "tax type 'INPUT' (GST on Expenses) cannot be used on a sales invoice" in p.held[0].reason

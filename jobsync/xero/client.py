@@ -420,5 +420,6 @@ def _tax_rates(raw: Sequence[Mapping[str, Any]]) -> dict[str, XeroTaxRate]:
             name=r.get("Name") or "",
             rate=rate if rate is not None else Decimal(0),
             status=r.get("Status") or "ACTIVE",
+            can_apply_to_revenue=r.get("CanApplyToRevenue") is not False,
         )
     return rates
