@@ -100,6 +100,11 @@ def test_client_invoice_level_overrides() -> None:
     assert (d.line_amount_types, d.currency, d.branding_theme_id) == ("Inclusive", "NZD", "theme-1")
     assert d.total_tax == D("10.00")  # 110 inclusive at 10 %
     assert d.due_date == date(2026, 12, 20)  # invoice 2026-11-25: the 20th of the following month
+    from jobsync.xero import wire
+
+    body = wire.invoice_dict(d, "cid-1")
+    assert (body["BrandingThemeID"], body["CurrencyCode"], body["Url"]) == ("theme-1", "NZD", "https://jobs.example/1042")
+    assert (body["DueDate"], body["LineAmountTypes"]) == (date(2026, 12, 20), "Inclusive")
 
 
 @pytest.mark.parametrize(
