@@ -64,6 +64,15 @@ def plan_view(console: Console, plan: Plan, report: RunReport) -> None:
         for h in plan.held:
             table.add_row(h.job_number, h.reason, h.fix)
         console.print(table)
+    changed = [s for s in plan.skipped if s.changed_total is not None]
+    if changed:
+        table = Table(title="Changed since invoiced (the invoice is not changed unless xero.update_drafts)")
+        for col in ("job", "invoice", "invoiced", "now"):
+            table.add_column(col)
+        for s in changed:
+            was, now = s.changed_total  # type: ignore[misc]
+            table.add_row(s.job_number, s.invoice_number or s.reference, money(was), money(now))
+        console.print(table)
 
 
 def _draft_panel(d: InvoiceDraft) -> Panel:

@@ -163,6 +163,9 @@ def test_job_edited_after_invoicing_is_reported_and_a_draft_updated(tmp_path: Pa
         changed = "changed since invoiced: total 220.00 → 275.00"
         assert _reason(work) == f"already invoiced as {inv.invoice_number}; {changed}"
         assert _invoice(sandbox, "3001").total == D("220.00")  # reported only: update_drafts is off
+        preview = work.cli("preview")
+        assert "Changed since invoiced" in preview.output and "220.00" in preview.output
+        assert "275.00" in preview.output
 
         config = yaml.safe_load(work.config.read_text())
         config["xero"]["update_drafts"] = True
