@@ -297,7 +297,7 @@ class State:
             db.execute("DELETE FROM holds WHERE source = ? AND job_id = ?", (source, job_id))
 
     def holds(self, source: str | None = None, kind: str | None = None) -> list[HoldRow]:
-        sql, args = "SELECT * FROM holds WHERE 1 = 1", []
+        sql, args = "SELECT * FROM holds WHERE 1 = 1", list[object]()
         if source is not None:
             sql, args = sql + " AND source = ?", [*args, source]
         if kind is not None:
@@ -347,7 +347,7 @@ class State:
     def actions(
         self, source: str | None = None, job_id: str | None = None, limit: int = 100
     ) -> list[ActionRow]:
-        sql, args = "SELECT * FROM actions WHERE 1 = 1", []
+        sql, args = "SELECT * FROM actions WHERE 1 = 1", list[object]()
         if source is not None:
             sql, args = sql + " AND source = ?", [*args, source]
         if job_id is not None:

@@ -165,7 +165,7 @@ class _Parser:
             if self.take()[1] == ")":
                 break
         try:
-            return datetime(*numbers, tzinfo=UTC)  # type: ignore[misc]
+            return datetime(*numbers, tzinfo=UTC)  # type: ignore[misc, arg-type]
         except (TypeError, ValueError) as exc:
             raise WhereError(f"Invalid DateTime in where clause: {exc}") from exc
 

@@ -186,7 +186,9 @@ class ServiceM8Source:
         local = mark.astimezone(self.timezone()).replace(microsecond=0, tzinfo=None)
         raws: dict[str, Raw] = {}
         for status in self.statuses:
-            conditions = [("status", "eq", status), ("edit_date", "gt", str(local)), ("active", "eq", 1)]
+            conditions: list[tuple[str, str, str | int]] = [
+                ("status", "eq", status), ("edit_date", "gt", str(local)), ("active", "eq", 1)
+            ]
             for raw in self._list("job", conditions):
                 changed = self._time_field(raw, "edit_date", [])
                 if self._billable(raw) and changed is not None and changed > mark:
@@ -227,7 +229,7 @@ class ServiceM8Source:
         jobs = []
         for raw in raws:
             cid = str(raw.get("company_uuid") or "")
-            company = (company_rows.get(cid) or [None])[0]
+            company = next(iter(company_rows.get(cid) or []), None)
             billing = [c for c in contacts.get(cid, []) if str(c.get("type", "")).upper() == "BILLING"]
             jobs.append(self._job(raw, materials[str(raw["uuid"])], company, billing))
         return sorted(jobs, key=lambda j: (j.changed_at, j.id))
