@@ -1,0 +1,220 @@
+"""The settings model: every config key, its type, default and validation (pydantic, frozen)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class XeroAuthSettings(_Frozen):
+    mode: Literal["static_token", "oauth", "client_credentials"] = "static_token"
+    token: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    token_store: Path | None = None  # default: beside the state file, <state>.tokens.toml
+    redirect_port: int = Field(default=8749, ge=1, le=65535)  # register http://localhost:PORT/callback
+
+
+class PaymentTermsSettings(_Frozen):
+    """Xero's sales terms: e.g. {day: 20, type: OFFOLLOWINGMONTH}; {day: 31, type: OFCURRENTMONTH} is end of month."""
+
+    day: int = Field(ge=0)
+    type: Literal["DAYSAFTERBILLDATE", "DAYSAFTERBILLMONTH", "OFCURRENTMONTH", "OFFOLLOWINGMONTH"]
+
+
+class XeroSettings(_Frozen):
+    api_url: str = "https://api.xero.com/api.xro/2.0"
+    identity_url: str = "https://identity.xero.com"
+    tenant_id: str | None = None
+    auth: XeroAuthSettings = XeroAuthSettings()
+    invoice_status: Literal["DRAFT", "AUTHORISED"] = "DRAFT"
+    email_invoices: bool = False
+    payment_terms_days: int = Field(default=14, ge=0)
+    max_invoices_per_run: int = Field(default=200, ge=1)
+    # Invoice Reference; a non-final billing stage's suffix is appended.
+    reference_template: str = "{job.number}"
+    line_amount_types: Literal["Exclusive", "Inclusive", "NoTax"] = "Exclusive"
+    # Due-date terms by Xero's term types, used when the contact has none of its own in Xero;
+    # unset: payment_terms_days after the invoice date.
+    payment_terms: PaymentTermsSettings | None = None
+    # Hold a job whose invoice total differs from the job system's own total by more than this.
+    total_tolerance: Decimal | None = Field(default=None, ge=0)
+    # Bring a still-DRAFT invoice in line with a job edited after it was invoiced.
+    update_drafts: bool = False
+    # Send invoices that come to 0.00 (warranty or goodwill jobs); negative totals are always held.
+    allow_zero_total: bool = False
+
+    @field_validator("api_url", "identity_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"must be an http(s) URL (got {value!r})")
+        return value.rstrip("/")
+
+
+class ColumnSettings(_Frozen):
+    """Logical field → CSV header. Unknown logical names are rejected by extra='forbid'."""
+
+    job_id: str | None = None
+    job_number: str | None = None
+    status: str | None = None
+    completed_at: str | None = None
+    client_id: str | None = None
+    client_name: str | None = None
+    client_email: str | None = None
+    client_phone: str | None = None
+    line_kind: str | None = None
+    item_code: str | None = None
+    description: str | None = None
+    quantity: str | None = None
+    unit_price: str | None = None
+    discount_percent: str | None = None
+    tax_code: str | None = None
+    purchase_order: str | None = None
+    job_type: str | None = None
+    updated_at: str | None = None  # a "last modified" column; else completed_at is the change time
+
+
+REQUIRED_CSV_COLUMNS = ("job_number", "client_name", "description", "quantity", "unit_price")
+
+
+class RestSourceSettings(_Frozen):
+    """The generic REST source: where the jobs list lives and where each field is in its JSON."""
+
+    fields: dict[str, str]  # logical name (as in source.columns) -> dotted JSON path
+    auth: Literal["bearer", "api_key", "none"] = "bearer"
+    api_key_header: str = "X-API-Key"
+    lines_path: str = "lines"
+    list_path: str = "/jobs"
+    job_path: str = "/jobs/{id}"
+
+
+class ArofloSourceSettings(_Frozen):
+    """AroFlo's three encoded credentials and signing key (all from ${ENV_VARS}), and its daily call budget."""
+
+    uencoded: str
+    pencoded: str
+    org_encoded: str
+    secret_key: str
+    daily_budget: int = Field(default=2000, ge=1)
+    host_ip: str | None = None
+
+
+class SourceSettings(_Frozen):
+    type: Literal["csv", "servicem8", "rest", "simpro", "aroflo"]
+    name: str = ""  # defaults to the type (filled in by the validator below)
+    path: Path | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    start_from: datetime | None = None
+    statuses: tuple[str, ...] = ("Completed",)
+    timezone: str = "UTC"
+    overlap_minutes: int = Field(default=1440, ge=0)
+    columns: ColumnSettings = ColumnSettings()
+    rest: RestSourceSettings | None = None
+    aroflo: ArofloSourceSettings | None = None
+    skip_exported: bool = True  # skip jobs the platform marks as exported to accounting
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_and_dates(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if not data.get("name") and isinstance(data.get("type"), str):
+            data["name"] = data["type"]
+        zone = _zone_or_utc(data.get("timezone"))
+        data["start_from"] = _aware_start(data.get("start_from"), zone)
+        return data
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone (got {value!r}); e.g. Australia/Sydney") from None
+        return value
+
+    @field_validator("statuses")
+    @classmethod
+    def _some_status(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one status, e.g. [Completed]")
+        return value
+
+
+def _zone_or_utc(name: object) -> ZoneInfo:
+    # A bad zone is reported by the field validator; UTC here just lets start_from parse meanwhile.
+    try:
+        return ZoneInfo(name) if isinstance(name, str) else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _aware_start(value: object, zone: ZoneInfo) -> object:
+    """A date means midnight in the source's timezone; a naive datetime is read in that zone too."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value  # pydantic reports it with the key's line
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(0))
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value
+
+
+class StateSettings(_Frozen):
+    path: Path = Path("jobsync-state.db")
+
+
+class ReportSettings(_Frozen):
+    dir: Path = Path("reports")
+    keep_days: int = Field(default=90, ge=0)  # 0 keeps every report
+    minutes_per_invoice: int = Field(default=10, ge=0)  # for the "admin time saved" estimate
+
+
+class EmailSettings(_Frozen):
+    smtp_host: str
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    sender: str = Field(alias="from")
+    to: tuple[str, ...]
+    username: str | None = None
+    password: str | None = None
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class NotifySettings(_Frozen):
+    slack_webhook_url: str | None = None
+    webhook_url: str | None = None
+    email: EmailSettings | None = None
+    on: tuple[Literal["failure", "hold", "always", "token_expiry"], ...] = ("failure", "hold")
+    remind_hours: float = Field(default=24, gt=0)  # repeat an unchanged alert after this long
+
+
+class Settings(_Frozen):
+    xero: XeroSettings = XeroSettings()
+    source: SourceSettings
+    rules: dict[str, Any] = Field(default_factory=dict)
+    billing: dict[str, Any] | None = None  # staged billing; validated by billing.load_billing
+    state: StateSettings = StateSettings()
+    reports: ReportSettings = ReportSettings()
+    notify: NotifySettings | None = None
+    # Where the settings came from; not a config key (excluded from dumps and the hash).
+    config_path: Path | None = Field(default=None, exclude=True)
