@@ -24,6 +24,7 @@ AFTER_INVOICE_RESPONSE = "after_invoice_response"  # Xero created the invoices, 
 AFTER_INVOICE_CONFIRM = "after_invoice_confirm"  # one invoice's ledger row confirmed (reached per invoice)
 AFTER_INVOICE_BATCH = "after_invoice_batch"  # the whole batch confirmed in the ledger
 DURING_WATERMARK_WRITE = "during_watermark_write"  # inside the watermark transaction, before COMMIT
+DURING_TOKEN_SAVE = "during_token_save"  # a rotated token set received from Xero, not yet saved (OAuth only)
 
 POINTS: tuple[str, ...] = (
     AFTER_FETCH,
@@ -33,6 +34,7 @@ POINTS: tuple[str, ...] = (
     AFTER_INVOICE_CONFIRM,
     AFTER_INVOICE_BATCH,
     DURING_WATERMARK_WRITE,
+    DURING_TOKEN_SAVE,
 )
 
 ENV_AT = "JOBSYNC_CRASH_AT"

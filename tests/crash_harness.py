@@ -18,10 +18,16 @@ import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from jobsync import crashpoints
 from jobsync.sandbox.xero import XeroSandbox
+from jobsync.xero import token_store
+
+STATIC_AUTH = "{ mode: static_token, token: sandbox }"
+OAUTH_APP = ("jobsync-crash-app", "crash-secret")
+OAUTH_AUTH = f"{{ mode: oauth, client_id: {OAUTH_APP[0]}, client_secret: {OAUTH_APP[1]} }}"
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = ("Job ID,Job Number,Status,Completed At,Client ID,Client Name,Client Email,"
@@ -32,7 +38,7 @@ xero:
   api_url: {api_url}
   identity_url: {identity_url}
   tenant_id: {tenant_id}
-  auth: {{ mode: static_token, token: sandbox }}
+  auth: {auth}
 source:
   type: csv
   path: jobs.csv
@@ -137,13 +143,16 @@ def scenario(point: str, seed: int) -> Scenario:
 class Workdir:
     """A config, a CSV and a state file for one scenario, next to a sandbox it points at."""
 
-    def __init__(self, path: Path, sandbox: XeroSandbox) -> None:
+    def __init__(self, path: Path, sandbox: XeroSandbox, oauth: bool = False) -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         (path / "jobsync.yaml").write_text(
-            CONFIG.format(api_url=sandbox.api_url, identity_url=sandbox.identity_url, tenant_id=sandbox.tenant_id)
-        )
+            CONFIG.format(api_url=sandbox.api_url, identity_url=sandbox.identity_url, tenant_id=sandbox.tenant_id,
+                          auth=OAUTH_AUTH if oauth else STATIC_AUTH)
+        )  # fmt: skip
         self.log = path / "crash.log"
+        if oauth:
+            _expired_login(sandbox, path / "state.tokens.toml")
 
     def write_jobs(self, jobs: tuple[Job, ...]) -> None:
         rows = [row for job in jobs for row in job.rows()]
@@ -171,6 +180,23 @@ class Workdir:
             return list(db.execute("SELECT reference, invoice_id, state FROM ledger ORDER BY reference"))
 
 
+def _expired_login(sandbox: XeroSandbox, store: Path) -> None:
+    """A stored OAuth login whose access token has expired, so the next run must refresh and save.
+
+    The refresh token is issued by the sandbox's own registry: what `jobsync auth login` would
+    have stored, without driving the consent page in every scenario.
+    """
+    sandbox.add_client(*OAUTH_APP)
+    now = sandbox.now()
+    with sandbox.lock:
+        body = sandbox.auth._issue(OAUTH_APP[0], "offline_access accounting.transactions", now, refresh=True)
+    token_store.save(store, token_store.TokenSet(
+        mode="oauth", client_id=OAUTH_APP[0], access_token=body["access_token"],
+        expires_at=now - timedelta(minutes=5), scopes=tuple(body["scope"].split()),
+        refresh_token=body["refresh_token"], refresh_issued_at=now, tenant_id=sandbox.tenant_id,
+    ))  # fmt: skip
+
+
 def check(sandbox: XeroSandbox, work: Workdir, jobs: tuple[Job, ...]) -> tuple[list[str], list[str], list[str]]:
     """(duplicates, missing, problems): exactly-once, no duplicate contacts, ledger equals sandbox."""
     invoices = [i for i in sandbox.invoices() if i.get("Status") not in ("DELETED", "VOIDED")]
@@ -194,10 +220,13 @@ def run_pair(point: str, seed: int, base: Path) -> Outcome:
     """Warm up, crash at the point, maybe crash the rerun, rerun to completion, then check."""
     plan = scenario(point, seed)
     with XeroSandbox(port=0) as sandbox:
-        work = Workdir(base / f"{point}-{seed}", sandbox)
+        oauth = point == crashpoints.DURING_TOKEN_SAVE
+        work = Workdir(base / f"{point}-{seed}", sandbox, oauth=oauth)
         if plan.warmup:
             work.write_jobs(plan.warmup)
             assert work.run()[0] == 0, "warm-up run failed"
+            if oauth:  # the warm-up refreshed the token; let it expire again so the crash run refreshes
+                _expired_login(sandbox, work.path / "state.tokens.toml")
         work.write_jobs(plan.all_jobs)
         code, seen = work.run((point, plan.occurrence))
         fired = code == -signal.SIGKILL and seen[-1:] == [point] and seen.count(point) == plan.occurrence
