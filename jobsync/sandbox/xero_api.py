@@ -6,13 +6,19 @@ import json
 import math
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from jobsync.sandbox import xero_contacts, xero_invoices
-from jobsync.sandbox.xero_fields import ACCOUNT_FIELDS, CONTACT_FIELDS, INVOICE_FIELDS, TAX_RATE_FIELDS
+from jobsync.sandbox.xero_fields import (
+    ACCOUNT_FIELDS,
+    CONTACT_FIELDS,
+    INVOICE_FIELDS,
+    TAX_RATE_FIELDS,
+    TRACKING_CATEGORY_FIELDS,
+)
 from jobsync.sandbox.xero_json import loads, ms_date_plain, parse_date
 from jobsync.sandbox.xero_store import OrgState, snapshot
 from jobsync.sandbox.xero_taxrates import write_tax_rate
@@ -39,6 +45,10 @@ class Request:
 
     def csv(self, name: str) -> list[str]:
         return [v.strip() for v in self.query.get(name.lower(), "").split(",") if v.strip()]
+
+    def org_today(self) -> date:
+        """Overdue is judged on the organisation's calendar, not UTC's."""
+        return (self.now + xero_invoices.ORG_UTC_OFFSET).date()
 
 
 def envelope(name: str, items: list[Any], pagination: dict[str, int] | None = None) -> dict[str, Any]:
@@ -144,7 +154,9 @@ def contacts(req: Request, state: OrgState) -> Answer:
         key = parts[1].lower()
         found = state.contacts.get(key) or next(
             (c for c in state.contacts.values() if str(c.get("ContactNumber", "")).lower() == key), None)
-        return (200, envelope("Contacts", [snapshot(found)])) if found else not_found()
+        if not found:
+            return not_found()
+        return 200, envelope("Contacts", [xero_contacts.render(found, xero_contacts.balances(state, req.org_today()))])
     if method in ("PUT", "POST") and len(parts) <= 2:
         if len(parts) == 2 and parts[1].lower() not in state.contacts:
             return not_found()
@@ -159,7 +171,10 @@ def contacts(req: Request, state: OrgState) -> Answer:
 
 
 def _list_contacts(req: Request, state: OrgState) -> Answer:
-    rows = [snapshot(c) for c in state.contacts.values()]
+    # Balances cost a pass over the invoices: only paged lists carry them, and not with summaryOnly.
+    detailed = "page" in req.query and not req.flag("summaryOnly", False)
+    detail = xero_contacts.balances(state, req.org_today()) if detailed else None
+    rows = [xero_contacts.render(c, detail) for c in state.contacts.values()]
     ids = {i.lower() for i in req.csv("IDs")}
     if ids:
         rows = [c for c in rows if c["ContactID"] in ids]
@@ -227,15 +242,15 @@ def _list_invoices(req: Request, state: OrgState) -> Answer:
                                        for k in ("InvoiceNumber", "Reference"))]  # fmt: skip
     rows = _filtered(req, rows, INVOICE_FIELDS)
     page, pagination = _paged(req, rows)
-    if not paged:
-        # Xero lists line items only on paged requests.
+    if not paged or req.flag("summaryOnly", False):
+        # Xero lists line items only on paged requests, and never in a summaryOnly answer.
         for row in page:
             row.pop("LineItems", None)
     return 200, envelope("Invoices", page, pagination)
 
 
 def reference(req: Request, state: OrgState) -> Answer:
-    """Organisation, Accounts and TaxRates: read-only lists from the seed."""
+    """Organisation, Accounts, TaxRates and TrackingCategories: lists from the seed (tax rates writable)."""
     name = req.parts[0].lower()
     if name == "organisation" and req.method == "GET" and len(req.parts) == 1:
         return 200, envelope("Organisations", [snapshot(state.organisation)])
@@ -248,9 +263,28 @@ def reference(req: Request, state: OrgState) -> Answer:
     if name == "taxrates" and req.method == "GET" and len(req.parts) == 1:
         rates = [snapshot(t) for t in state.tax_rates]
         return 200, envelope("TaxRates", _filtered(req, rates, TAX_RATE_FIELDS))
+    if name == "trackingcategories" and req.method == "GET" and len(req.parts) <= 2:
+        return _tracking_categories(req, state)
     if name == "taxrates" and req.method in ("PUT", "POST") and len(req.parts) == 1:
         return _batch(req, "TaxRates", lambda e: write_tax_rate(state, e), "HasValidationErrors", True)
     return not_found()
+
+
+def _tracking_categories(req: Request, state: OrgState) -> Answer:
+    """Archived categories and options are left out unless includeArchived=true; DELETED ones never show."""
+    archived = req.flag("includeArchived", False)
+    shown = ("ACTIVE", "ARCHIVED") if archived else ("ACTIVE",)
+    rows = []
+    for category in state.tracking_categories:
+        if category.get("Status") not in shown:
+            continue
+        row = snapshot(category)
+        row["Options"] = [o for o in row.get("Options", []) if o.get("Status") in shown]
+        rows.append(row)
+    if len(req.parts) == 2:
+        rows = [r for r in rows if r["TrackingCategoryID"] == req.parts[1].lower()]
+        return (200, envelope("TrackingCategories", rows)) if rows else not_found()
+    return 200, envelope("TrackingCategories", _filtered(req, rows, TRACKING_CATEGORY_FIELDS))
 
 
 ROUTES: dict[str, Callable[[Request, OrgState], Answer]] = {
@@ -259,6 +293,7 @@ ROUTES: dict[str, Callable[[Request, OrgState], Answer]] = {
     "organisation": reference,
     "accounts": reference,
     "taxrates": reference,
+    "trackingcategories": reference,
 }
 
 

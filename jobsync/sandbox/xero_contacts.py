@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from jobsync.sandbox.xero_json import ms_date
+from jobsync.sandbox.xero_json import ms_date, parse_date
 from jobsync.sandbox.xero_store import OrgState, snapshot
 
 WRITABLE = (
@@ -111,3 +112,49 @@ def summary(contact: dict[str, Any]) -> dict[str, Any]:
             "LastName", "EmailAddress", "Addresses", "Phones", "ContactGroups", "ContactPersons",
             "HasValidationErrors")  # fmt: skip
     return {k: snapshot(contact[k]) for k in keys if k in contact}
+
+
+def merge(state: OrgState, source_id: str, target_id: str, now: datetime) -> None:
+    """What Xero's UI merge leaves behind (there is no API for it): the source archived, pointing at
+    the target, and its invoices moved to the target."""
+    source, target = state.contacts[source_id.lower()], state.contacts[target_id.lower()]
+    source.update({"ContactStatus": "ARCHIVED", "MergedToContactID": target["ContactID"],
+                   "UpdatedDateUTC": ms_date(now)})  # fmt: skip
+    for invoice in state.invoices.values():
+        if invoice["Contact"]["ContactID"] == source["ContactID"]:
+            invoice["Contact"] = {"ContactID": target["ContactID"]}
+    target["UpdatedDateUTC"] = ms_date(now)
+
+
+def balances(state: OrgState, today: date) -> dict[str, dict[str, Any]]:
+    """Each contact's raw outstanding and overdue amounts: AmountDue of its AUTHORISED invoices
+    (sales as AccountsReceivable, bills as AccountsPayable); overdue once the due day has passed."""
+    zero = Decimal("0.00")
+    out: dict[str, dict[str, Any]] = {}
+    for invoice in state.invoices.values():
+        if invoice.get("Status") != "AUTHORISED":
+            continue
+        side = "AccountsPayable" if invoice.get("Type") == "ACCPAY" else "AccountsReceivable"
+        sums = out.setdefault(invoice["Contact"]["ContactID"], _empty_balances())[side]
+        due = Decimal(invoice.get("AmountDue", zero))
+        sums["Outstanding"] += due
+        due_day = parse_date(invoice.get("DueDate"))
+        if due_day is not None and due_day.date() < today:
+            sums["Overdue"] += due
+    return out
+
+
+def _empty_balances() -> dict[str, Any]:
+    zero = Decimal("0.00")
+    return {side: {"Outstanding": zero, "Overdue": zero} for side in ("AccountsReceivable", "AccountsPayable")}
+
+
+def render(contact: dict[str, Any], detail: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """The contact as a GET answers it. Balances and MergedToContactID come only with `detail` (a paged
+    list or a single contact, as the spec says of MergedToContactID): `detail` is `balances()`'s result."""
+    out = snapshot(contact)
+    if detail is None:
+        out.pop("MergedToContactID", None)
+    else:
+        out["Balances"] = detail.get(contact["ContactID"]) or _empty_balances()
+    return out

@@ -8,6 +8,13 @@ from typing import Any
 
 DROP_BEFORE = "drop"  # close the connection without processing the request
 DROP_AFTER = "drop_after"  # process (commit) the request, then close without answering: the lost response
+INJECTED = "Injected fault"
+
+
+def validation_fault() -> dict[str, Any]:
+    """An injected 400 as Xero sends one: the spec's Error shape, which operations declaring 400 are checked against."""
+    return {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
+            "Elements": [{"ValidationErrors": [{"Message": INJECTED}]}]}  # fmt: skip
 
 
 @dataclass

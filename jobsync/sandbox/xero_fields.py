@@ -37,3 +37,8 @@ TAX_RATE_FIELDS = frozenset(
     displaytaxrate effectiverate name reporttaxtype status taxcomponents taxtype
     """.split()
 )
+TRACKING_CATEGORY_FIELDS = frozenset(
+    """
+    trackingcategoryid trackingoptionid name option status options
+    """.split()
+)

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 
 from jobsync.sandbox import xero_api, xero_oauth
 from jobsync.sandbox.xero_auth import problem
-from jobsync.sandbox.xero_faults import DROP_AFTER, DROP_BEFORE
+from jobsync.sandbox.xero_faults import DROP_AFTER, DROP_BEFORE, validation_fault
 from jobsync.sandbox.xero_json import dumps, loads
 from jobsync.sandbox.xero_limits import MAX_KEY_LENGTH, Cached, fingerprint, mismatch_body, too_long_body
 
@@ -236,5 +236,7 @@ def _fault_answer(status: int, retry_after: int) -> Answer:
         headers = {"Retry-After": str(retry_after), "X-Rate-Limit-Problem": "minute",
                    "X-MinLimit-Remaining": "0"}  # fmt: skip
         return Answer(429, problem(429, "Too Many Requests", "Rate limit exceeded: minute"), headers)
+    if status == 400:
+        return Answer(400, validation_fault())
     return Answer(status, problem(status, "Service Unavailable" if status == 503 else "Server Error",
                                   "Injected fault"))  # fmt: skip

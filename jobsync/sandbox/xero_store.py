@@ -26,6 +26,7 @@ class OrgState:
     tax_rates: list[dict[str, Any]]
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tracking_categories: list[dict[str, Any]] = field(default_factory=list)
     next_invoice_number: int = 1
     extra: dict[str, Any] = field(default_factory=dict)  # tokens, clients: whatever else persists
 
@@ -39,6 +40,7 @@ class OrgState:
             tax_rates=data["tax_rates"],
             contacts={c["ContactID"]: c for c in data.get("contacts", [])},
             invoices={i["InvoiceID"]: i for i in data.get("invoices", [])},
+            tracking_categories=data.get("tracking_categories", []),
             next_invoice_number=int(data.get("next_invoice_number", 1)),
             extra=data.get("extra", {}),
         )
@@ -52,6 +54,7 @@ class OrgState:
             "tax_rates": self.tax_rates,
             "contacts": list(self.contacts.values()),
             "invoices": list(self.invoices.values()),
+            "tracking_categories": self.tracking_categories,
             "next_invoice_number": self.next_invoice_number,
             "extra": self.extra,
         }
