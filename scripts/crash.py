@@ -2,7 +2,7 @@
 
     python scripts/crash.py [--seeds N] [--workers W]
 
-Every named crash point × N seeds (default 30, so 210 pairs). Each pair runs `jobsync run`
+Every named crash point × N seeds (default 30: 8 points, 240 pairs). Each pair runs `jobsync run`
 as a subprocess, SIGKILLs it at the point, reruns to completion and checks exactly-once.
 Prints each failing pair, then: pairs exercised, duplicates found, missing found, time.
 Exits 1 if any pair found a duplicate, a missing invoice, a point that never fired, or any
