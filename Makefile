@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench clean
+.PHONY: help install demo test lint bench crash clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ test: $(STAMP) ## run the whole test suite
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check jobsync tests
 	$(BIN)/mypy jobsync
+
+crash: $(STAMP) ## SIGKILL `jobsync run` at every crash point over 30 seeds, rerun, check exactly-once
+	$(BIN)/python scripts/crash.py --seeds 30
 
 bench: $(STAMP) ## print call-count, time and memory figures
 	$(BIN)/python -m benchmarks.run
