@@ -5,11 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from tests.e2e import Workdir, xero_api
-
 from jobsync.sandbox.aroflo import ArofloSandbox
 from jobsync.sandbox.simpro import SimproSandbox
 from jobsync.sandbox.xero import XeroSandbox
+from tests.e2e import Workdir, xero_api
 
 COMMON = """\
 xero:
