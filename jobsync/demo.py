@@ -15,85 +15,38 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from jobsync.samples import csv_source, sandbox_config
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
 from jobsync.sandbox.xero import XeroSandbox
 
 WORKDIR = Path("demo-work")
 
-CONFIG = """\
-# Written by `make demo`: the sandbox stands in for Xero.
-xero:
-  api_url: {api_url}
-  identity_url: {identity_url}
-  tenant_id: {tenant_id}
-  auth:
-    mode: static_token
-    token: sandbox
-  invoice_status: DRAFT
-  payment_terms_days: 14
-source:
-  type: csv
-  path: jobs.csv
-  start_from: 2026-11-01
-  statuses: [Completed]
-  timezone: Australia/Sydney
-  columns:
-    job_id: Job ID
-    job_number: Job Number
-    status: Status
-    completed_at: Completed At
-    client_id: Client ID
-    client_name: Client Name
-    client_email: Client Email
-    client_phone: Client Phone
-    line_kind: Line Type
-    item_code: Item Code
-    description: Description
-    quantity: Quantity
-    unit_price: Unit Price
-    discount_percent: Discount %
-    tax_code: Tax Code
-    purchase_order: PO Number
-rules:
-  lines:
-    - name: labour
-      when: {{ kind: labour }}
-      account_code: "205"
-      tax_type: OUTPUT
-    - name: call-out fee
-      when: {{ description: "call[- ]?out" }}
-      account_code: "260"
-      tax_type: OUTPUT
-    - name: materials
-      when: {{ kind: material }}
-      account_code: "210"
-      tax_type: OUTPUT
-  default:
-    account_code: "200"
-    tax_type: OUTPUT
-  subcontractors:
-    mode: passthrough
-    account_code: "215"
-    tax_type: OUTPUT
-    markup_percent: 10
-state:
-  path: jobsync-state.db
-reports:
-  dir: reports
-"""
+# The demo org's chart: labour and materials on their own sales accounts, subcontractors recharged.
+RULES = {
+    "lines": [
+        {"name": "labour", "when": {"kind": "labour"}, "account_code": "205", "tax_type": "OUTPUT"},
+        {"name": "call-out fee", "when": {"description": "call[- ]?out"}, "account_code": "260", "tax_type": "OUTPUT"},
+        {"name": "materials", "when": {"kind": "material"}, "account_code": "210", "tax_type": "OUTPUT"},
+    ],
+    "default": {"account_code": "200", "tax_type": "OUTPUT"},
+    "subcontractors": {"mode": "passthrough", "account_code": "215", "tax_type": "OUTPUT", "markup_percent": 10},
+}
+SYDNEY = {"start_from": "2026-11-01", "statuses": ["Completed"], "timezone": "Australia/Sydney"}
+
+
+def _config(sandbox: XeroSandbox, name: str, source: dict, **sections: object) -> Path:
+    path = WORKDIR / name
+    text = sandbox_config(sandbox.api_url, sandbox.identity_url, sandbox.tenant_id, source, RULES, **sections)
+    path.write_text(text)
+    return path
 
 
 def _servicem8_config(sandbox: XeroSandbox, sm8: ServiceM8Sandbox) -> Path:
     """The same rules, with the jobs read from the ServiceM8 emulator instead of a CSV."""
-    text = CONFIG.format(api_url=sandbox.api_url, identity_url=sandbox.identity_url, tenant_id=sandbox.tenant_id)
-    source_start, rules_start = text.index("source:"), text.index("rules:")
-    source = (f"source:\n  type: servicem8\n  base_url: {sm8.url}\n  api_key: {sm8.api_key}\n"
-              "  start_from: 2026-03-01\n  timezone: Australia/Sydney\n")
-    text = text[:source_start] + source + text[rules_start:]
-    text = text.replace("jobsync-state.db", "servicem8-state.db").replace("dir: reports", "dir: reports-servicem8")
-    path = WORKDIR / "servicem8.yaml"
-    path.write_text(text)
-    return path
+    source = {"type": "servicem8", "base_url": sm8.url, "api_key": sm8.api_key, "start_from": "2026-03-01",
+              "timezone": "Australia/Sydney"}
+    return _config(sandbox, "servicem8.yaml", source, state={"path": "servicem8-state.db"},
+                   reports={"dir": "reports-servicem8"})
 
 
 def _prepare(sandbox: XeroSandbox) -> Path:
@@ -102,10 +55,7 @@ def _prepare(sandbox: XeroSandbox) -> Path:
     WORKDIR.mkdir()
     sample = resources.files("jobsync.samples").joinpath("jobs.csv").read_bytes()
     (WORKDIR / "jobs.csv").write_bytes(sample)
-    config = WORKDIR / "jobsync.yaml"
-    config.write_text(CONFIG.format(api_url=sandbox.api_url, identity_url=sandbox.identity_url,
-                                    tenant_id=sandbox.tenant_id))
-    return config
+    return _config(sandbox, "jobsync.yaml", csv_source(**SYDNEY))
 
 
 def _run(config: Path, title: str) -> tuple[int, dict]:

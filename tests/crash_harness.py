@@ -22,50 +22,22 @@ from datetime import timedelta
 from pathlib import Path
 
 from jobsync import crashpoints
+from jobsync.samples import csv_header, csv_source, sandbox_config
 from jobsync.sandbox.xero import XeroSandbox
 from jobsync.xero import token_store
 
-STATIC_AUTH = "{ mode: static_token, token: sandbox }"
 OAUTH_APP = ("jobsync-crash-app", "crash-secret")
-OAUTH_AUTH = f"{{ mode: oauth, client_id: {OAUTH_APP[0]}, client_secret: {OAUTH_APP[1]} }}"
+OAUTH_AUTH = {"mode": "oauth", "client_id": OAUTH_APP[0], "client_secret": OAUTH_APP[1]}
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADER = ("Job ID,Job Number,Status,Completed At,Client ID,Client Name,Client Email,"
-          "Line Type,Description,Quantity,Unit Price")
-
-CONFIG = """\
-xero:
-  api_url: {api_url}
-  identity_url: {identity_url}
-  tenant_id: {tenant_id}
-  auth: {auth}
-source:
-  type: csv
-  path: jobs.csv
-  start_from: 2026-11-01
-  timezone: Australia/Sydney
-  overlap_minutes: 1440
-  columns:
-    job_id: Job ID
-    job_number: Job Number
-    status: Status
-    completed_at: Completed At
-    client_id: Client ID
-    client_name: Client Name
-    client_email: Client Email
-    line_kind: Line Type
-    description: Description
-    quantity: Quantity
-    unit_price: Unit Price
-rules:
-  lines:
-    - {{ name: labour, when: {{ kind: labour }}, account_code: "205", tax_type: OUTPUT }}
-  default: {{ account_code: "200", tax_type: OUTPUT }}
-state:
-  path: state.db
-reports:
-  dir: reports
-"""
+COLUMNS = ["job_id", "job_number", "status", "completed_at", "client_id", "client_name", "client_email",
+           "line_kind", "description", "quantity", "unit_price"]
+HEADER = csv_header(COLUMNS)
+SOURCE = csv_source(keys=COLUMNS, start_from="2026-11-01", timezone="Australia/Sydney", overlap_minutes=1440)
+RULES = {
+    "lines": [{"name": "labour", "when": {"kind": "labour"}, "account_code": "205", "tax_type": "OUTPUT"}],
+    "default": {"account_code": "200", "tax_type": "OUTPUT"},
+}
 
 # Clients already in the sandbox's seed org (matched by email), and clients jobsync must create.
 EXISTING = [("E1", "Harbour View Cafe Pty Ltd", "accounts@harbourviewcafe.example"),
@@ -147,9 +119,9 @@ class Workdir:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         (path / "jobsync.yaml").write_text(
-            CONFIG.format(api_url=sandbox.api_url, identity_url=sandbox.identity_url, tenant_id=sandbox.tenant_id,
-                          auth=OAUTH_AUTH if oauth else STATIC_AUTH)
-        )  # fmt: skip
+            sandbox_config(sandbox.api_url, sandbox.identity_url, sandbox.tenant_id, SOURCE, RULES,
+                           auth=OAUTH_AUTH if oauth else None)
+        )
         self.log = path / "crash.log"
         if oauth:
             _expired_login(sandbox, path / "state.tokens.toml")

@@ -15,53 +15,18 @@ from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 
 from jobsync.cli import app
+from jobsync.samples import csv_header, csv_source, sandbox_config
 
-HEADER = (
-    "Job ID,Job Number,Status,Completed At,Client ID,Client Name,Client Email,Client Phone,"
-    "Line Type,Item Code,Description,Quantity,Unit Price,Discount %,Tax Code,PO Number"
-)
+HEADER = csv_header()
 
-CONFIG = """\
-xero:
-  api_url: {api_url}
-  identity_url: {identity_url}
-  tenant_id: {tenant_id}
-  auth: {{ mode: static_token, token: sandbox }}
-  payment_terms_days: 14
-source:
-  type: csv
-  path: jobs.csv
-  {start_from}
-  timezone: Australia/Sydney
-  overlap_minutes: 1440
-  columns:
-    job_id: Job ID
-    job_number: Job Number
-    status: Status
-    completed_at: Completed At
-    client_id: Client ID
-    client_name: Client Name
-    client_email: Client Email
-    client_phone: Client Phone
-    line_kind: Line Type
-    item_code: Item Code
-    description: Description
-    quantity: Quantity
-    unit_price: Unit Price
-    discount_percent: Discount %
-    tax_code: Tax Code
-    purchase_order: PO Number
-rules:
-  lines:
-    - {{ name: labour, when: {{ kind: labour }}, account_code: "205", tax_type: OUTPUT }}
-    - {{ name: materials, when: {{ kind: material }}, account_code: "210", tax_type: OUTPUT }}
-  default: {{ account_code: "200", tax_type: OUTPUT }}
-  subcontractors: {{ mode: passthrough, account_code: "215", tax_type: OUTPUT, markup_percent: 10 }}
-state:
-  path: state.db
-reports:
-  dir: reports
-"""
+RULES = {
+    "lines": [
+        {"name": "labour", "when": {"kind": "labour"}, "account_code": "205", "tax_type": "OUTPUT"},
+        {"name": "materials", "when": {"kind": "material"}, "account_code": "210", "tax_type": "OUTPUT"},
+    ],
+    "default": {"account_code": "200", "tax_type": "OUTPUT"},
+    "subcontractors": {"mode": "passthrough", "account_code": "215", "tax_type": "OUTPUT", "markup_percent": 10},
+}
 
 
 @dataclass
@@ -85,10 +50,10 @@ class Workdir:
 
 
 def make_workdir(tmp_path: Path, sandbox: Any, start_from: str | None = "2026-11-01") -> Workdir:
-    line = f"start_from: {start_from}" if start_from else ""
+    extra = {"start_from": start_from} if start_from else {}
+    source = csv_source(timezone="Australia/Sydney", overlap_minutes=1440, **extra)
     tmp_path.joinpath("jobsync.yaml").write_text(
-        CONFIG.format(api_url=sandbox.api_url, identity_url=sandbox.identity_url,
-                      tenant_id=sandbox.tenant_id, start_from=line)
+        sandbox_config(sandbox.api_url, sandbox.identity_url, sandbox.tenant_id, source, RULES)
     )
     return Workdir(tmp_path)
 

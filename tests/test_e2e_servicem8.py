@@ -5,36 +5,26 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from jobsync.samples import sandbox_config
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
 from jobsync.sandbox.xero import XeroSandbox
 from tests.e2e import Workdir, xero_api
 
-CONFIG = """\
-xero:
-  api_url: {api_url}
-  identity_url: {identity_url}
-  tenant_id: {tenant_id}
-  auth: {{ mode: static_token, token: sandbox }}
-source:
-  type: servicem8
-  base_url: {sm8_url}
-  api_key: sm8-sandbox-key
-  start_from: 2026-03-01
-  timezone: Australia/Sydney
-rules:
-  lines:
-    - {{ name: labour, when: {{ kind: labour }}, account_code: "205", tax_type: OUTPUT }}
-    - {{ name: call-out, when: {{ description: "call[- ]?out" }}, account_code: "260", tax_type: OUTPUT }}
-    - {{ name: materials, when: {{ kind: material }}, account_code: "210", tax_type: OUTPUT }}
-  default: {{ account_code: "200", tax_type: OUTPUT }}
-state: {{ path: state.db }}
-reports: {{ dir: reports }}
-"""
+RULES = {
+    "lines": [
+        {"name": "labour", "when": {"kind": "labour"}, "account_code": "205", "tax_type": "OUTPUT"},
+        {"name": "call-out", "when": {"description": "call[- ]?out"}, "account_code": "260", "tax_type": "OUTPUT"},
+        {"name": "materials", "when": {"kind": "material"}, "account_code": "210", "tax_type": "OUTPUT"},
+    ],
+    "default": {"account_code": "200", "tax_type": "OUTPUT"},
+}
 
 
 def _workdir(tmp_path: Path, xero: XeroSandbox, sm8: ServiceM8Sandbox) -> Workdir:
+    source = {"type": "servicem8", "base_url": sm8.url, "api_key": "sm8-sandbox-key", "start_from": "2026-03-01",
+              "timezone": "Australia/Sydney"}
     (tmp_path / "jobsync.yaml").write_text(
-        CONFIG.format(api_url=xero.api_url, identity_url=xero.identity_url, tenant_id=xero.tenant_id, sm8_url=sm8.url)
+        sandbox_config(xero.api_url, xero.identity_url, xero.tenant_id, source, RULES)
     )
     return Workdir(tmp_path)
 

@@ -5,30 +5,25 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from jobsync.samples import sandbox_config
 from jobsync.sandbox.aroflo import ArofloSandbox
 from jobsync.sandbox.simpro import SimproSandbox
 from jobsync.sandbox.xero import XeroSandbox
 from tests.e2e import Workdir, xero_api
 
-COMMON = """\
-xero:
-  api_url: {api_url}
-  identity_url: {identity_url}
-  tenant_id: {tenant_id}
-  auth: {{ mode: static_token, token: sandbox }}
-rules:
-  lines:
-    - {{ name: labour, when: {{ kind: labour }}, account_code: "205", tax_type: OUTPUT }}
-    - {{ name: call-out, when: {{ description: "call[- ]?out" }}, account_code: "260", tax_type: OUTPUT }}
-  default: {{ account_code: "210", tax_type: OUTPUT }}
-state: {{ path: state.db }}
-reports: {{ dir: reports }}
-"""
+RULES = {
+    "lines": [
+        {"name": "labour", "when": {"kind": "labour"}, "account_code": "205", "tax_type": "OUTPUT"},
+        {"name": "call-out", "when": {"description": "call[- ]?out"}, "account_code": "260", "tax_type": "OUTPUT"},
+    ],
+    "default": {"account_code": "210", "tax_type": "OUTPUT"},
+}
 
 
-def _workdir(tmp_path: Path, xero: XeroSandbox, source: str) -> Workdir:
-    common = COMMON.format(api_url=xero.api_url, identity_url=xero.identity_url, tenant_id=xero.tenant_id)
-    (tmp_path / "jobsync.yaml").write_text(common + source)
+def _workdir(tmp_path: Path, xero: XeroSandbox, source: dict[str, object]) -> Workdir:
+    (tmp_path / "jobsync.yaml").write_text(
+        sandbox_config(xero.api_url, xero.identity_url, xero.tenant_id, source, RULES)
+    )
     return Workdir(tmp_path)
 
 
@@ -41,8 +36,8 @@ def _invoice(xero: XeroSandbox, reference: str):  # type: ignore[no-untyped-def]
 
 def test_simpro_job_becomes_a_draft_invoice(tmp_path: Path) -> None:
     with XeroSandbox(port=0) as xero, SimproSandbox(port=0).load_seed() as simpro:
-        source = (f"source:\n  type: simpro\n  base_url: {simpro.url}\n  api_key: {simpro.token}\n"
-                  "  start_from: 2026-03-01\n  timezone: Australia/Sydney\n")
+        source = {"type": "simpro", "base_url": simpro.url, "api_key": simpro.token, "start_from": "2026-03-01",
+                  "timezone": "Australia/Sydney"}
         result = _workdir(tmp_path, xero, source).cli("run")
         assert result.exit_code in (0, 1), result.output
         inv = _invoice(xero, "2001")
@@ -56,10 +51,10 @@ def test_simpro_job_becomes_a_draft_invoice(tmp_path: Path) -> None:
 
 def test_aroflo_task_becomes_a_draft_invoice(tmp_path: Path) -> None:
     with XeroSandbox(port=0) as xero, ArofloSandbox(port=0).load_seed() as aroflo:
-        source = (f"source:\n  type: aroflo\n  base_url: {aroflo.url}\n  start_from: 2026-03-01\n"
-                  "  timezone: Australia/Melbourne\n"
-                  f"  aroflo: {{ uencoded: {aroflo.uencoded}, pencoded: {aroflo.pencoded}, "
-                  f"org_encoded: {aroflo.org_encoded}, secret_key: {aroflo.secret_key} }}\n")
+        credentials = {"uencoded": aroflo.uencoded, "pencoded": aroflo.pencoded, "org_encoded": aroflo.org_encoded,
+                       "secret_key": aroflo.secret_key}
+        source = {"type": "aroflo", "base_url": aroflo.url, "start_from": "2026-03-01",
+                  "timezone": "Australia/Melbourne", "aroflo": credentials}
         result = _workdir(tmp_path, xero, source).cli("run")
         assert result.exit_code in (0, 1), result.output
         inv = _invoice(xero, "1036")
