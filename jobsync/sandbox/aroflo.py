@@ -23,15 +23,13 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from jobsync.sandbox.loopback import LoopbackServer, Reply, json_reply
 
 SEED_PATH = Path(__file__).parent / "data" / "aroflo_seed.json"
 MAX_PAGE_SIZE = 500
@@ -40,8 +38,6 @@ _OPS = ("NOT IN", "IN", "!=", "<=", ">=", "=", "<", ">")
 JOINS = {"material": "materials", "materials": "materials", "labour": "labours", "labours": "labours"}
 # WHERE field name -> task/client key (AroFlo filters on a few names that differ from the output keys).
 FIELDS = {"datetimerequested": "requestdate", "clientid": "clientid"}
-
-Reply = tuple[int, dict[str, str], bytes]
 
 
 def signature(secret: str, parts: list[str]) -> str:
@@ -53,7 +49,7 @@ def _opaque(n: int) -> str:
     return base64.b64encode(f"af-{n:06d}".encode()).decode()
 
 
-class ArofloSandbox:
+class ArofloSandbox(LoopbackServer):
     """Serve AroFlo-shaped data on loopback. Use as a context manager or start()/stop()."""
 
     def __init__(
@@ -69,46 +65,18 @@ class ArofloSandbox:
         clock: Callable[[], float] | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
-        self.port = port
+        super().__init__(port, clock)
         self.uencoded, self.pencoded, self.org_encoded = uencoded, pencoded, org_encoded
         self.secret_key = secret_key
         self.rate_per_second = rate_per_second
         self.daily_limit = daily_limit
         self.max_skew = max_skew
-        self.clock = clock or time.monotonic
         self.now = now or (lambda: datetime.now(UTC))
         self.tasks: dict[str, dict[str, Any]] = {}
         self.clients: dict[str, dict[str, Any]] = {}
         self.request_log: list[dict[str, Any]] = []
         self.used_today = 0
         self._next = 0
-        self._accepted: deque[float] = deque()
-        self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> ArofloSandbox:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> ArofloSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -207,14 +175,12 @@ class ArofloSandbox:
         if problem:
             return _reply(401, "-1", problem)
         now = self.clock()
-        while self._accepted and now - self._accepted[0] >= 1:
-            self._accepted.popleft()
-        if len(self._accepted) >= self.rate_per_second:
+        if self._window_full(now, self.rate_per_second, 1):
             status, extra, body = _reply(429, "6", "Too many requests per second")
             return status, {**extra, "Retry-After": "1"}, body
         if self.used_today >= self.daily_limit:
             return _reply(200, "7", "Daily API limit exceeded")
-        self._accepted.append(now)
+        self._accepted.append(now)  # counted only once past both limits: a refused call is not accepted
         self.used_today += 1
         if "text/json" not in headers.get("accept", ""):
             return _reply(406, "-1", "this emulator speaks JSON only: send Accept: text/json")
@@ -242,8 +208,7 @@ class ArofloSandbox:
         page = max(1, _int(single.get("page"), 1))
         chunk = rows[(page - 1) * size : page * size]
         body = {zone: chunk, "currentpageresults": len(chunk), "maxpageresults": size, "pagenumber": page}
-        return 200, {"Content-Type": "text/json"}, json.dumps({"status": "0", "statusmessage": "Login OK",
-                                                               "zoneresponse": body}).encode()  # fmt: skip
+        return json_reply({"status": "0", "statusmessage": "Login OK", "zoneresponse": body}, content_type="text/json")
 
 
 def _int(text: str | None, default: int) -> int:
@@ -278,37 +243,13 @@ def _clause(clause: str) -> Callable[[dict[str, Any]], bool] | None:
 
 
 def _reply(http: int, status: str, message: str) -> Reply:
-    return http, {"Content-Type": "text/json"}, json.dumps({"status": status, "statusmessage": message}).encode()
-
-
-def _handler_for(sandbox: ArofloSandbox) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # keep-alive replies must not wait on delayed ACKs
-
-        def do_GET(self) -> None:  # noqa: N802
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, extra, body = sandbox.handle(self.path, headers)
-            self.send_response(status)
-            for key, value in extra.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:  # keep test output quiet
-            pass
-
-    return Handler
+    return json_reply({"status": status, "statusmessage": message}, http, "text/json")
 
 
 def main() -> None:  # pragma: no cover - manual use: python -m jobsync.sandbox.aroflo
     with ArofloSandbox(port=8092).load_seed() as sandbox:
         print(f"AroFlo sandbox at {sandbox.url} (secret {sandbox.secret_key}); Ctrl-C stops it")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+        sandbox.wait_for_interrupt()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 import uuid as uuidlib
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
+
+from jobsync.sandbox.loopback import LoopbackServer, Reply, json_reply, text_reply
 
 RESOURCES = ("job", "jobmaterial", "company", "companycontact", "taxrate", "vendor", "material")
 NO_DATE = "0000-00-00 00:00:00"
@@ -40,7 +39,6 @@ _CONDITION = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*) (eq|ne|gt|lt) ('(?:[^']|'')*
 _AND = re.compile(r" and ", re.IGNORECASE)
 
 Condition = tuple[str, str, str]
-Reply = tuple[int, dict[str, str], bytes]
 
 # Field defaults per resource: what a fresh record looks like on the wire.
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -169,8 +167,11 @@ def matches(record: dict[str, Any], conditions: list[Condition]) -> bool:
     return all(_compare(record.get(f), op, v) for f, op, v in conditions)
 
 
-class ServiceM8Sandbox:
+class ServiceM8Sandbox(LoopbackServer):
     """Serve ServiceM8-shaped data on loopback. Use as a context manager or start()/stop()."""
+
+    base_path = "/api_1.0"
+    disable_nagle = False  # as this emulator always ran: its callers never needed the tuning
 
     def __init__(
         self,
@@ -180,43 +181,15 @@ class ServiceM8Sandbox:
         clock: Callable[[], float] | None = None,
         page_size: int = 5000,
     ) -> None:
-        self.port = port
+        super().__init__(port, clock)
         self.api_key = api_key
         self.rate_per_minute = rate_per_minute
         self.page_size = page_size
-        self.clock = clock or time.monotonic
         self.records: dict[str, dict[str, dict[str, Any]]] = {r: {} for r in RESOURCES}
         self.request_log: list[dict[str, Any]] = []
         self.ignored_filters: list[str] = []  # filters that could not be read, hence ignored
         self.honour_filters = True  # False: behave as if every filter were unreadable
         self._failures: deque[int] = deque()
-        self._accepted: deque[float] = deque()
-        self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> ServiceM8Sandbox:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> ServiceM8Sandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api_1.0"
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -272,15 +245,6 @@ class ServiceM8Sandbox:
 
     # -- serving ---------------------------------------------------------------------------------
 
-    def _rate_exceeded(self) -> bool:
-        now = self.clock()
-        while self._accepted and now - self._accepted[0] >= 60:
-            self._accepted.popleft()
-        if len(self._accepted) >= self.rate_per_minute:
-            return True
-        self._accepted.append(now)
-        return False
-
     def handle(self, path: str, headers: dict[str, str]) -> Reply:
         """Answer one GET: (status, headers, body)."""
         split = urlsplit(path)
@@ -294,19 +258,19 @@ class ServiceM8Sandbox:
 
     def _answer(self, path: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
         if headers.get("x-api-key") != self.api_key:
-            return _text(401, "Unauthorized: missing or invalid X-API-Key")
-        if self._rate_exceeded():
-            return _text(429, RATE_MESSAGE)
+            return text_reply(401, "Unauthorized: missing or invalid X-API-Key")
+        if self._rate_exceeded(self.rate_per_minute, 60):
+            return text_reply(429, RATE_MESSAGE)
         if self._failures:
             status = self._failures.popleft()
-            return _text(status, RATE_MESSAGE if status == 429 else "Internal Server Error")
+            return text_reply(status, RATE_MESSAGE if status == 429 else "Internal Server Error")
         m = re.fullmatch(r"/api_1\.0/([a-z]+)(?:/([0-9a-fA-F-]+))?\.json", path)
         if not m or m.group(1) not in RESOURCES:
-            return _text(404, "Not Found")
+            return text_reply(404, "Not Found")
         resource, uid = m.groups()
         if uid:
             record = self.records[resource].get(uid)
-            return _json(record) if record else _text(404, "Not Found")
+            return json_reply(record) if record else text_reply(404, "Not Found")
         return self._list(resource, params)
 
     def _list(self, resource: str, params: dict[str, str]) -> Reply:
@@ -319,12 +283,12 @@ class ServiceM8Sandbox:
                 rows = [r for r in rows if matches(r, conditions)]
         cursor = params.get("cursor")
         if cursor is None:
-            return _json(rows)
+            return json_reply(rows)
         if cursor != "-1":
             rows = [r for r in rows if r["uuid"] > cursor]
         page = rows[: self.page_size]
         extra = {"x-next-cursor": page[-1]["uuid"]} if len(rows) > len(page) else {}
-        status, headers, body = _json(page)
+        status, headers, body = json_reply(page)
         return status, {**headers, **extra}, body
 
 
@@ -338,41 +302,10 @@ def _query(raw: str) -> dict[str, str]:
     return out
 
 
-def _text(status: int, message: str) -> Reply:
-    return status, {"Content-Type": "text/plain; charset=utf-8"}, message.encode()
-
-
-def _json(data: Any) -> Reply:
-    return 200, {"Content-Type": "application/json"}, json.dumps(data).encode()
-
-
-def _handler_for(sandbox: ServiceM8Sandbox) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:  # noqa: N802
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, extra, body = sandbox.handle(self.path, headers)
-            self.send_response(status)
-            for key, value in extra.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:  # keep test output quiet
-            pass
-
-    return Handler
-
-
 def main() -> None:  # pragma: no cover - manual use: python -m jobsync.sandbox.servicem8
     with ServiceM8Sandbox(port=8089).load_seed() as sandbox:
         print(f"ServiceM8 sandbox at {sandbox.url} (X-API-Key: {sandbox.api_key}); Ctrl-C stops it")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+        sandbox.wait_for_interrupt()
 
 
 if __name__ == "__main__":  # pragma: no cover

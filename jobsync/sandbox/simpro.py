@@ -18,23 +18,19 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
+from jobsync.sandbox.loopback import LoopbackServer, Reply, json_reply
+
 SEED_PATH = Path(__file__).parent / "data" / "simpro_seed.json"
 MAX_PAGE_SIZE = 250
 ITEM_KINDS = ("catalogs", "labor", "oneOffs", "prebuilds", "serviceFees", "contractorJobs")
 _OPS = {"gt", "ge", "lt", "le", "ne"}
-
-Reply = tuple[int, dict[str, str], bytes]
 
 
 class _Refused(Exception):
@@ -95,7 +91,7 @@ def _money(ex: Any, rate: Any = 10, discount: Any = 0) -> dict[str, Any]:
         return {"ExTax": ex, "IncTax": ex, "ExDiscountExTax": ex, "ExDiscountIncTax": ex}
 
 
-class SimproSandbox:
+class SimproSandbox(LoopbackServer):
     """Serve simPRO-shaped data on loopback. Use as a context manager or start()/stop()."""
 
     def __init__(
@@ -107,46 +103,22 @@ class SimproSandbox:
         rate_per_second: int = 10,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self.port = port
+        super().__init__(port, clock)
         self.token = token
         self.company_id = company_id
         self.tz = ZoneInfo(timezone)
         self.rate_per_second = rate_per_second
-        self.clock = clock or time.monotonic
         self.jobs: dict[int, dict[str, Any]] = {}
         self.customers: dict[str, dict[int, dict[str, Any]]] = {"companies": {}, "individuals": {}}
         # job id -> section id -> {"section": {...}, "costCenters": {cc id -> {"cc": {...}, kind -> [items]}}}
         self.tree: dict[int, dict[int, dict[str, Any]]] = {}
         self.request_log: list[dict[str, Any]] = []
         self._next_id = 1000
-        self._accepted: deque[float] = deque()
-        self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> SimproSandbox:
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> SimproSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """The connector's `source.base_url`: the company root."""
-        return f"http://127.0.0.1:{self.port}/api/v1.0/companies/{self.company_id}"
+        return f"{self.origin}/api/v1.0/companies/{self.company_id}"
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -242,15 +214,6 @@ class SimproSandbox:
 
     # -- serving ---------------------------------------------------------------------------------
 
-    def _rate_exceeded(self) -> bool:
-        now = self.clock()
-        while self._accepted and now - self._accepted[0] >= 1:
-            self._accepted.popleft()
-        if len(self._accepted) >= self.rate_per_second:
-            return True
-        self._accepted.append(now)
-        return False
-
     def handle(self, path: str, headers: dict[str, str]) -> Reply:
         split = urlsplit(path)
         params = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -259,7 +222,7 @@ class SimproSandbox:
             self.request_log.append(entry)
             if headers.get("authorization") != f"Bearer {self.token}":
                 reply = _error(401, "Unauthorized")
-            elif self._rate_exceeded():
+            elif self._rate_exceeded(self.rate_per_second, 1):
                 reply = _error(429, "Rate limit exceeded: 10 requests per second")
                 reply[1]["Retry-After"] = "1"
             else:
@@ -310,14 +273,14 @@ class SimproSandbox:
         unknown = [c for c in wanted if c not in COLUMNS[resource]]
         if unknown:
             body = {"errors": [{"message": "Invalid columns found.", "value": unknown[0]}]}
-            raise _Refused((422, {"Content-Type": "application/json"}, json.dumps(body).encode()))
+            raise _Refused(json_reply(body, 422))
         return wanted
 
     def _one(self, resource: str, record: dict[str, Any] | None, params: dict[str, str]) -> Reply:
         if record is None:
             return _error(404, "Not found")
         columns = self._columns(resource, params) if "columns" in params else tuple(record)
-        return _json({k: record.get(k) for k in columns})
+        return json_reply({k: record.get(k) for k in columns})
 
     def _filter(self, rows: list[dict[str, Any]], params: dict[str, str]) -> list[dict[str, Any]]:
         for key, value in params.items():
@@ -337,7 +300,7 @@ class SimproSandbox:
         page = max(1, _int(params.get("page", "1")) or 1)
         pages = max(1, -(-len(rows) // size))
         chunk = rows[(page - 1) * size : page * size]
-        status, headers, body = _json([{k: r.get(k) for k in columns} for r in chunk])
+        status, headers, body = json_reply([{k: r.get(k) for k in columns} for r in chunk])
         return status, {**headers, "Result-Total": str(len(rows)), "Result-Pages": str(pages)}, body
 
 
@@ -371,41 +334,13 @@ def _instant(text: str, tz: ZoneInfo) -> datetime:
 
 
 def _error(status: int, message: str) -> Reply:
-    return status, {"Content-Type": "application/json"}, json.dumps({"errors": [{"message": message}]}).encode()
-
-
-def _json(data: Any) -> Reply:
-    return 200, {"Content-Type": "application/json"}, json.dumps(data).encode()
-
-
-def _handler_for(sandbox: SimproSandbox) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # keep-alive replies must not wait on delayed ACKs
-
-        def do_GET(self) -> None:  # noqa: N802
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, extra, body = sandbox.handle(self.path, headers)
-            self.send_response(status)
-            for key, value in extra.items():
-                self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:  # keep test output quiet
-            pass
-
-    return Handler
+    return json_reply({"errors": [{"message": message}]}, status)
 
 
 def main() -> None:  # pragma: no cover - manual use: python -m jobsync.sandbox.simpro
     with SimproSandbox(port=8091).load_seed() as sandbox:
         print(f"simPRO sandbox at {sandbox.url} (Bearer {sandbox.token}); Ctrl-C stops it")
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+        sandbox.wait_for_interrupt()
 
 
 if __name__ == "__main__":  # pragma: no cover
