@@ -38,28 +38,30 @@ class CallCounter:
 
 
 class RateLimiter:
-    """Keeps at most `per_minute` requests in any rolling 60 s window by waiting before sending.
+    """Keeps at most `limit` requests in any rolling `window` seconds (a minute unless told) by waiting before sending.
 
     Cheaper than meeting a 429: the platform may count refused requests against the daily quota.
     """
 
     def __init__(
         self,
-        per_minute: int,
+        limit: int,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        window: float = 60.0,
     ) -> None:
-        self.per_minute = per_minute
+        self.limit = limit
+        self.window = window
         self._clock = clock
         self._sleep = sleep
         self._sent: collections.deque[float] = collections.deque()
 
     def wait(self) -> None:
         now = self._clock()
-        while self._sent and now - self._sent[0] >= 60:
+        while self._sent and now - self._sent[0] >= self.window:
             self._sent.popleft()
-        if len(self._sent) >= self.per_minute:
-            self._sleep(60 - (now - self._sent[0]))
+        if len(self._sent) >= self.limit:
+            self._sleep(self.window - (now - self._sent[0]))
             self._sent.popleft()
             now = self._clock()
         self._sent.append(now)

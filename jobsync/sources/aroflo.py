@@ -34,23 +34,6 @@ ACCEPT = "text/json"
 Raw = dict[str, Any]
 
 
-class SecondLimiter(RateLimiter):
-    """At most `per_second` requests in any rolling second (AroFlo's doc says 1/s in one place, 3/s in another)."""
-
-    def __init__(self, per_second: int, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
-        super().__init__(per_second, clock=clock, sleep=sleep)
-
-    def wait(self) -> None:
-        now = self._clock()
-        while self._sent and now - self._sent[0] >= 1:
-            self._sent.popleft()
-        if len(self._sent) >= self.per_minute:
-            self._sleep(1 - (now - self._sent[0]))
-            self._sent.popleft()
-            now = self._clock()
-        self._sent.append(now)
-
-
 def sign(secret: str, parts: Sequence[str]) -> str:
     """HMAC-SHA512 over the '+'-joined request parts, hex."""
     return hmac.new(secret.encode(), "+".join(parts).encode(), hashlib.sha512).hexdigest()
@@ -98,7 +81,8 @@ class ArofloSource:
         self._sleep = sleep
         self._now = now
         self._counter = CallCounter()
-        self._limiter = SecondLimiter(rate_per_second, clock=clock, sleep=sleep)
+        # Per rolling second: AroFlo's doc says 1/s in one place, 3/s in another.
+        self._limiter = RateLimiter(rate_per_second, clock=clock, sleep=sleep, window=1)
         self._daily_remaining: int | None = None
         self._clients: dict[str, Raw | None] = {}
 

@@ -43,23 +43,6 @@ CUSTOMER_COLUMNS = ("ID", "Phone", "AltPhone", "Email", "Address", "BillingAddre
 Raw = dict[str, Any]
 
 
-class SecondLimiter(RateLimiter):
-    """At most `per_second` requests in any rolling second: simPRO's 10/s is shared by the whole build."""
-
-    def __init__(self, per_second: int, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
-        super().__init__(per_second, clock=clock, sleep=sleep)
-
-    def wait(self) -> None:
-        now = self._clock()
-        while self._sent and now - self._sent[0] >= 1:
-            self._sent.popleft()
-        if len(self._sent) >= self.per_minute:
-            self._sleep(1 - (now - self._sent[0]))
-            self._sent.popleft()
-            now = self._clock()
-        self._sent.append(now)
-
-
 class SimproSource:
     """Jobs in a billable stage with their cost-centre items and customer."""
 
@@ -89,7 +72,8 @@ class SimproSource:
         self._session.headers["Authorization"] = f"Bearer {token}"
         self._sleep = sleep
         self._counter = CallCounter()
-        self._limiter = SecondLimiter(rate_per_second, clock=clock, sleep=sleep)
+        # Per rolling second: simPRO's 10/s is shared by the whole build.
+        self._limiter = RateLimiter(rate_per_second, clock=clock, sleep=sleep, window=1)
         self._customers: dict[str, Client | None] = {}  # per run: a source object lives for one run
 
     @property
