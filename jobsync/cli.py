@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from jobsync import cli_history, cli_setup, history, render, service
+from jobsync import cli_history, cli_setup, history, logs, render, service
 from jobsync.cli_auth import auth_app
 from jobsync.cli_contacts import contacts_app
 from jobsync.cli_jobs import jobs_app
@@ -25,14 +25,22 @@ from jobsync.report import report_to_dict, write_private
 from jobsync.rules import load_rules
 
 app = typer.Typer(help="Completed jobs become Xero invoices, exactly once.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+                  pretty_exceptions_enable=False)
 sandbox_app = typer.Typer(help="The built-in local Xero sandbox.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 
 
 @app.callback()
-def _root(version: VersionOpt = False) -> None:
+def _root(
+    version: VersionOpt = False,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More on stderr (-vv: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", help="text, or json (one object per line).")] = "text",
+) -> None:
     """Completed jobs become Xero invoices, exactly once."""
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--log-format")
+    logs.configure(verbose, quiet, "json" if log_format == "json" else "text")
 
 
 cli_setup.register(app)  # init, doctor, schedule, rehearse, state backup/restore, config schema

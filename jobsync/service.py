@@ -6,6 +6,7 @@ returns values for the CLI to render. No printing here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from jobsync.billing import load_billing
 from jobsync.config import Settings, config_hash
 from jobsync.errors import JobsyncError
 from jobsync.gather import Gathered
-from jobsync.models import Plan
+from jobsync.models import Outcome, Plan
 from jobsync.plan import PlanSettings, build_plan
 from jobsync.report import write_report
 from jobsync.rules import load_rules
@@ -25,6 +26,8 @@ from jobsync.sources.base import JobSource
 from jobsync.state import HoldRow, RunRow, State
 from jobsync.wiring import build_gateway, build_source
 from jobsync.xero.gateway import XeroGateway
+
+log = logging.getLogger("jobsync.service")
 
 
 def utc_now() -> datetime:
@@ -85,6 +88,7 @@ def sync(
         )
         return build_plan(g.jobs, g.ledger, ruleset, g.refs, g.snapshot, plan_settings, now())
 
+    log.info("%s: source %s, state %s", "run" if apply else "preview", settings.source.name, settings.state.path)
     with State.open(settings.state.path) as state:
         if not apply:
             result = execute(source, gateway, state, plan_for, options, now, "preview")
@@ -109,6 +113,8 @@ def _terms(settings: Settings) -> tuple[int, str] | None:
 def _finish_run(settings: Settings, result: RunResult, state: State, now: Callable[[], datetime]) -> tuple[Path, Path]:
     """Report, alert, record and prune; a failed alert is written into the report, never lost."""
     report = result.report
+    counts = ", ".join(f"{o.value} {report.count(o)}" for o in Outcome)
+    log.info("run %s finished: %s; Xero calls %d", report.run_id, counts, sum(report.api_calls.values()))
     report.config_hash = config_hash(settings)
     history.enrich(report, settings.reports.minutes_per_invoice)
     paths = write_report(report, settings.reports.dir)

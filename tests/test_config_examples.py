@@ -39,3 +39,13 @@ def test_staged_billing_example_loads_with_a_final_remainder() -> None:
     assert policy is not None
     assert [s.name for s in policy.stages] == ["deposit", "progress", "final"]
     assert policy.stages[-1].remainder
+
+
+def test_the_committed_schema_is_the_one_the_settings_model_gives() -> None:
+    import json
+
+    from jobsync.init_config import settings_schema
+
+    committed = json.loads((EXAMPLE.parent / "docs" / "config.schema.json").read_text())
+    assert committed == settings_schema(), "run `jobsync config schema > docs/config.schema.json`"
+    assert EXAMPLE.read_text().startswith("# yaml-language-server: $schema=docs/config.schema.json")

@@ -194,3 +194,22 @@ def test_an_ignored_job_is_never_invoiced_even_when_it_comes_back(tmp_path: Path
         assert by_job["1005"]["outcome"] == "skipped" and "billed by hand" in by_job["1005"]["reason"]
         work.cli("run", "--since", "2026-11-01")
         assert "1005" not in [i.get("Reference") for i in sandbox.invoices()]
+
+
+def test_verbose_json_logs_go_to_stderr_and_leave_stdout_to_json(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox)
+        work.write_jobs(ROWS[:2])
+        done = subprocess.run(
+            [sys.executable, "-m", "jobsync.cli", "-v", "--log-format", "json", "run", "--json",
+             "--config", str(work.config)], capture_output=True, text=True, check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["counts"]["created"] == 1  # stdout is one JSON document
+        events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+        assert any("finished" in e["message"] and e["level"] == "info" for e in events)
+        assert "sandbox" not in done.stderr  # the token never reaches a log line
