@@ -7,7 +7,9 @@ A subclass provides a fixture `source_factory`: a callable that takes a sequence
 platform's own zone and format, so a timezone slip shows up as a wrong `changed_at`.
 
 Override `source_id` when the platform's job id is not `SeedJob.id` (e.g. a CSV keyed by number),
-and set `counts_calls = False` for a source that has no remote calls to count.
+and set `counts_calls = False` for a source that has no remote calls to count. A source checked against
+a loopback emulator builds its `source_factory` with `emulator_factory`, and drives the
+emulator's rate window and its own sleeps with one `FakeClock`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -127,6 +129,22 @@ def seed(number: str) -> SeedJob:
 
 
 SourceFactory = Callable[[Sequence[SeedJob]], Any]
+Emulator = TypeVar("Emulator")
+
+
+class FakeClock:
+    """Shared by the emulator's rate window and the connector's sleeps: waiting moves time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
 
 
 class JobSourceContract:
@@ -140,6 +158,20 @@ class JobSourceContract:
     @pytest.fixture
     def source(self, source_factory: SourceFactory) -> Any:
         return source_factory(CONTRACT_JOBS)
+
+    @staticmethod
+    def emulator_factory(
+        emulator: Emulator,
+        seed_into: Callable[[Emulator, Sequence[SeedJob]], None],
+        open_source: Callable[[Emulator], Any],
+    ) -> SourceFactory:
+        """A `source_factory` for a source read from a running emulator: seed the jobs into it, open a source."""
+
+        def factory(jobs: Sequence[SeedJob]) -> Any:
+            seed_into(emulator, jobs)
+            return open_source(emulator)
+
+        return factory
 
     @staticmethod
     def by_number(jobs: list[Job]) -> dict[str, Job]:

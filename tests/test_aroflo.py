@@ -11,28 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from source_contract import BILLABLE_STATUSES, MARK, JobSourceContract, SeedJob
+from source_contract import BILLABLE_STATUSES, MARK, FakeClock, JobSourceContract, SeedJob, SourceFactory
 
 from jobsync.errors import StoppedError, UnreachableError
 from jobsync.sandbox.aroflo import ArofloSandbox
 from jobsync.sources.aroflo import ArofloSource, sign
 
 MELBOURNE = ZoneInfo("Australia/Melbourne")
-
-
-class FakeClock:
-    """Shared by the emulator's rate window and the connector's sleeps: waiting moves time."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -80,12 +65,8 @@ def seed_into(sandbox: ArofloSandbox, jobs: Sequence[SeedJob]) -> None:
 
 class TestArofloContract(JobSourceContract):
     @pytest.fixture
-    def source_factory(self, sandbox: ArofloSandbox, clock: FakeClock):  # noqa: ANN201
-        def factory(jobs: Sequence[SeedJob]) -> ArofloSource:
-            seed_into(sandbox, jobs)
-            return make_source(sandbox, clock, statuses=BILLABLE_STATUSES)
-
-        return factory
+    def source_factory(self, sandbox: ArofloSandbox, clock: FakeClock) -> SourceFactory:
+        return self.emulator_factory(sandbox, seed_into, lambda s: make_source(s, clock, statuses=BILLABLE_STATUSES))
 
 
 @pytest.fixture

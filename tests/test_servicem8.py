@@ -12,28 +12,13 @@ from typing import Any
 import pytest
 import requests
 from jsonschema import Draft202012Validator
-from source_contract import BILLABLE_STATUSES, MARK, JobSourceContract, SeedJob
+from source_contract import BILLABLE_STATUSES, MARK, FakeClock, JobSourceContract, SeedJob, SourceFactory
 
 from jobsync.errors import UnreachableError
 from jobsync.sandbox.servicem8 import NO_DATE, ServiceM8Sandbox, parse_filter
 from jobsync.sources.servicem8 import ServiceM8Source, encode_filter
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "servicem8" / "api.json"
-
-
-class FakeClock:
-    """Shared by the emulator's rate window and the connector's sleeps: waiting moves time."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def local(dt: datetime | None, tz: str = "Australia/Sydney") -> str:
@@ -85,12 +70,8 @@ def make_source(sandbox: ServiceM8Sandbox, clock: FakeClock | None = None, **kw:
 
 class TestServiceM8Contract(JobSourceContract):
     @pytest.fixture
-    def source_factory(self, sandbox: ServiceM8Sandbox):  # noqa: ANN201
-        def factory(jobs: Sequence[SeedJob]) -> ServiceM8Source:
-            seed_into(sandbox, jobs)
-            return make_source(sandbox)
-
-        return factory
+    def source_factory(self, sandbox: ServiceM8Sandbox) -> SourceFactory:
+        return self.emulator_factory(sandbox, seed_into, make_source)
 
 
 @pytest.fixture

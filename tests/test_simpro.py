@@ -9,26 +9,11 @@ from typing import Any
 
 import pytest
 import requests
-from source_contract import BILLABLE_STATUSES, MARK, JobSourceContract, SeedJob
+from source_contract import BILLABLE_STATUSES, MARK, FakeClock, JobSourceContract, SeedJob, SourceFactory
 
 from jobsync.errors import UnreachableError
 from jobsync.sandbox.simpro import SimproSandbox
 from jobsync.sources.simpro import SimproSource
-
-
-class FakeClock:
-    """Shared by the emulator's rate window and the connector's sleeps: waiting moves time."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -84,12 +69,8 @@ class TestSimproContract(JobSourceContract):
         return job.number  # simPRO's job id is its job number
 
     @pytest.fixture
-    def source_factory(self, sandbox: SimproSandbox, clock: FakeClock):  # noqa: ANN201
-        def factory(jobs: Sequence[SeedJob]) -> SimproSource:
-            seed_into(sandbox, jobs)
-            return make_source(sandbox, clock, statuses=BILLABLE_STATUSES)
-
-        return factory
+    def source_factory(self, sandbox: SimproSandbox, clock: FakeClock) -> SourceFactory:
+        return self.emulator_factory(sandbox, seed_into, lambda s: make_source(s, clock, statuses=BILLABLE_STATUSES))
 
 
 @pytest.fixture
