@@ -3,7 +3,10 @@
 The sandboxes run in a child process (so tracemalloc and CPU time measure the
 client alone) with Xero's real limits (60/min, 5,000/day, 5 concurrent) on a
 simulated clock shared with the client: a 429's wait moves the clock instead of
-sleeping, so the wall time shown is the time at Xero's limits.
+sleeping, so the wall time shown (client CPU + rate-limit waits) is the time at
+Xero's limits. The traced 10,000-job run is the slowest part, so it runs in its own
+process alongside the rest; CPU and simulated times are per process, so running
+side by side does not change them.
 """
 
 from __future__ import annotations
@@ -37,27 +40,33 @@ BIG = 10_000
 MINUTE_LIMIT = 60
 
 
-def _serve(conn: Connection, offset: Any, jobs: int, lines: tuple[int, int]) -> None:
+def _serve(conn: Connection, offset: Any, jobs: int, lines: tuple[int, int], with_sm8: bool) -> None:
     scenario = build(jobs, lines=lines)
     clock = SimClock(offset)
     xero = XeroSandbox(clock=clock.now, rate_limits=RateLimits(day_seconds=86400.0)).start()
-    sm8 = ServiceM8Sandbox(rate_per_minute=1_000_000, clock=clock.monotonic).start()
     seed_xero(scenario, xero)
-    seed_servicem8(scenario, sm8)
-    conn.send((Servers(xero.api_url, xero.identity_url, xero.tenant_id, sm8.url), len(xero.contacts())))
+    sm8 = ServiceM8Sandbox(rate_per_minute=1_000_000, clock=clock.monotonic).start() if with_sm8 else None
+    if sm8 is not None:
+        seed_servicem8(scenario, sm8)
+    found = Servers(xero.api_url, xero.identity_url, xero.tenant_id, sm8.url if sm8 else None)
+    conn.send((found, len(xero.contacts())))
     while (msg := conn.recv()) != "stop":
         if msg == "invoices":
             conn.send(len(xero.state.invoices))
+        elif msg == "rate_limited":  # counted by the server: the referee for both clients
+            conn.send(sum(1 for _, _, status in xero.request_log if status == 429))
     xero.stop()
-    sm8.stop()
+    if sm8 is not None:
+        sm8.stop()
 
 
 @contextmanager
-def servers(jobs: int, lines: tuple[int, int] = (3, 8)) -> Iterator[tuple[Servers, int, SimClock, Connection]]:
+def servers(jobs: int, lines: tuple[int, int] = (3, 8),
+            with_sm8: bool = True) -> Iterator[tuple[Servers, int, SimClock, Connection]]:
     ctx = multiprocessing.get_context("fork")
     offset = ctx.Value("d", 0.0)
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_serve, args=(child, offset, jobs, lines), daemon=True)
+    proc = ctx.Process(target=_serve, args=(child, offset, jobs, lines, with_sm8), daemon=True)
     proc.start()
     found, in_xero = parent.recv()
     try:
@@ -68,29 +77,34 @@ def servers(jobs: int, lines: tuple[int, int] = (3, 8)) -> Iterator[tuple[Server
 
 
 def measure(kind: str, who: str, jobs: int, lines: tuple[int, int] = (3, 8)) -> tuple[Measure, int]:
-    with servers(jobs, lines) as (found, in_xero, clock, conn), tempfile.TemporaryDirectory() as tmp:
+    with servers(jobs, lines, kind == "servicem8") as (found, in_xero, clock, conn), \
+            tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_csv(build(jobs, lines=lines), work / "jobs.csv")
         run = run_jobsync if who == "jobsync" else run_baseline
         result = run(work, found, kind, clock)
         conn.send("invoices")
         result.extra["invoices_in_xero"] = conn.recv()
+        conn.send("rate_limited")
+        result.rate_limited = conn.recv()
         return result, in_xero
 
 
-def planning(jobs: int, lines: int) -> tuple[float, int, int]:
-    """(build_plan CPU seconds, drafts, peak bytes of gather + plan) over `jobs` jobs of `lines` lines.
+def planning(jobs: int, lines: int, trace: bool) -> tuple[float, int, int | None]:
+    """(build_plan CPU seconds, drafts, peak bytes of gather + plan or None) over `jobs` jobs of `lines` lines.
 
     The apply phase works 50 invoices at a time over the plan, so the plan's peak is the run's.
+    Time and memory come from separate runs: tracing every allocation slows planning several-fold.
     """
     scenario = build(jobs, lines=(lines, lines))
-    with servers(jobs, (lines, lines)) as (found, _, clock, _conn), tempfile.TemporaryDirectory() as tmp:
+    with servers(jobs, (lines, lines), False) as (found, _, clock, _conn), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_csv(scenario, work / "jobs.csv")
         settings = load_settings(write_config(work, found, "csv"), env={})
         gateway = XeroClient(found.xero_api_url, found.tenant_id, lambda: "sandbox", sleep=clock.sleep)
         rules = load_rules(settings.rules)
-        tracemalloc.start()
+        if trace:
+            tracemalloc.start()
         with State.open(work / "state.db") as state:
             gathered = gather(build_source(settings), gateway, state, MARK - timedelta(hours=1))
         plan_settings = PlanSettings(org_timezone=gathered.refs.org.timezone)
@@ -98,9 +112,26 @@ def planning(jobs: int, lines: int) -> tuple[float, int, int]:
         plan = build_plan(gathered.jobs, gathered.ledger, rules, gathered.refs, gathered.snapshot, plan_settings,
                           clock.now())
         cpu = time.process_time() - started
-        peak = tracemalloc.get_traced_memory()[1]
+        peak = tracemalloc.get_traced_memory()[1] if trace else None
         tracemalloc.stop()
         return cpu, len(plan.drafts), peak
+
+
+def _traced_planning(conn: Connection, jobs: int, lines: int) -> None:
+    conn.send(planning(jobs, lines, trace=True))
+
+
+@contextmanager
+def in_background(jobs: int, lines: int) -> Iterator[Connection]:
+    """A traced planning run in its own (non-daemon: it starts the sandboxes' process) process."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_traced_planning, args=(child, jobs, lines))
+    proc.start()
+    try:
+        yield parent
+    finally:
+        proc.join(600)
 
 
 # ---------------------------------------------------------------------------
@@ -121,54 +152,82 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def print_pair(kind: str, ours: Measure, base: Measure, floor: int) -> None:
+def _ratio(a: float, b: float, what: str) -> str:
+    return f"{a / b:.1f}x {what}" if b > 0 else "-"
+
+
+def pair_rows(ours: Measure, base: Measure, floor: int) -> list[tuple[str, str, str, str]]:
     endpoints = sorted(set(ours.xero_calls) | set(base.xero_calls))
-    rows: list[tuple[str, str, str, str]] = [
-        (f"Xero: {e}", str(ours.xero_calls.get(e, 0)), str(base.xero_calls.get(e, 0)), "") for e in endpoints
-    ]
-    rows += [
-        ("Xero calls, total", str(ours.total), str(base.total), f"{base.total / ours.total:.1f}x fewer"),
+    a, b = ours.sim_seconds / rate_floor(ours.total), base.sim_seconds / rate_floor(base.total)
+    against = f"time / floor: {a:.2f} / {b:.2f}"
+    rows = [(f"Xero: {e}", str(ours.xero_calls.get(e, 0)), str(base.xero_calls.get(e, 0)), "") for e in endpoints]
+    return rows + [
+        ("Xero calls, total", str(ours.total), str(base.total), _ratio(base.total, ours.total, "fewer")),
         ("  as a multiple of the minimum", f"{ours.total / floor:.2f}", f"{base.total / floor:.1f}",
          f"minimum {floor}"),
-        ("  of which answered 429", str(ours.rate_limited), str(base.rate_limited), ""),
+        ("  of which answered 429 (counted by the sandbox)", str(ours.rate_limited), str(base.rate_limited), ""),
         ("Job-system calls", str(sum(ours.source_calls.values())), str(sum(base.source_calls.values())), ""),
         ("Simulated wall time at Xero's limits", _duration(ours.sim_seconds), _duration(base.sim_seconds),
-         f"{base.sim_seconds / max(ours.sim_seconds, 1e-9):.0f}x shorter"),
-        ("  rate-limit floor (calls / 60 a min)", _duration(rate_floor(ours.total)), _duration(rate_floor(base.total)),
-         f"ratio {ours.sim_seconds / rate_floor(ours.total):.2f} / {base.sim_seconds / rate_floor(base.total):.2f}"),
+         _ratio(base.sim_seconds, ours.sim_seconds, "shorter")),
+        ("  of which rate-limit waits", _duration(ours.waited), _duration(base.waited), ""),
+        ("  rate-limit floor (calls at 60 a minute)", _duration(rate_floor(ours.total)),
+         _duration(rate_floor(base.total)), against),
         ("  days on the Starter tier (1,000/day)", str(-(-ours.total // 1000)), str(-(-base.total // 1000)), ""),
         ("CPU time (client process)", f"{ours.cpu_seconds:.2f} s", f"{base.cpu_seconds:.2f} s",
-         f"{base.cpu_seconds / max(ours.cpu_seconds, 1e-9):.1f}x"),
-        ("Peak memory (tracemalloc)", _mb(ours.peak_bytes), _mb(base.peak_bytes),
-         f"{(base.peak_bytes or 0) / max(ours.peak_bytes or 1, 1):.1f}x"),
+         _ratio(base.cpu_seconds, ours.cpu_seconds, "(baseline / jobsync)")),
+        ("Peak memory (tracemalloc, client)", _mb(ours.peak_bytes), _mb(base.peak_bytes),
+         _ratio(base.peak_bytes or 0, ours.peak_bytes or 0, "(baseline / jobsync)")),
         ("Invoices in Xero afterwards", str(ours.extra["invoices_in_xero"]), str(base.extra["invoices_in_xero"]), ""),
     ]
+
+
+def print_pair(kind: str, ours: Measure, base: Measure, floor: int) -> None:
     print(f"\n{kind} path, {JOBS} completed jobs ({round(JOBS * 0.3)} for clients new to Xero, 3-8 lines each)")
-    print(f"{'':44} {'jobsync':>10} {'baseline':>10}  ratio")
-    for label, a, b, note in rows:
-        print(f"{label:44} {a:>10} {b:>10}  {note}")
+    print(f"{'':50} {'jobsync':>10} {'baseline':>10}  ratio")
+    for label, a, b, note in pair_rows(ours, base, floor):
+        print(f"{label:50} {a:>10} {b:>10}  {note}")
+
+
+def print_scale(plan: dict[int, tuple[float, int]], peaks: dict[int, int]) -> tuple[float, float]:
+    """Planning time and peak memory at 1,000 and 10,000 jobs; returns peak bytes per 1,000 jobs at each."""
+    print("\nScale (csv path, jobsync, 10 lines a job; peak = gather + plan, the apply phase works 50 at a time)")
+    for jobs, (cpu, drafts) in sorted(plan.items()):
+        print(f"{f'Planning time, {jobs:,} jobs x 10 lines (build_plan CPU)':58} {cpu:.2f} s ({drafts} drafts)")
+    per = {jobs: peak / jobs * 1000 for jobs, peak in peaks.items()}
+    for jobs, peak in sorted(peaks.items()):
+        print(f"{f'Peak memory, {jobs:,} jobs':58} {_mb(peak)} ({_mb(int(per[jobs]))} per 1,000 jobs)")
+    return per[JOBS], per[BIG]
+
+
+HEADER = """\
+jobsync benchmark: Xero sandbox at Xero's real limits (60/min, 5,000/day, 5 concurrent) on a simulated clock.
+Baseline = the guide's n8n per-job pattern via xero-python (search contact, create if missing, create invoice).
+Simulated wall time = client CPU + rate-limit waits (each 429's Retry-After moves the shared clock instead of
+sleeping); the sandbox's own serving time is left out. Both clients run in full at real limits."""
 
 
 def main() -> int:
-    print("jobsync benchmark: Xero sandbox at Xero's real limits on a simulated clock; baseline = n8n per-job "
-          "pattern via xero-python (search contact, create if missing, create invoice)")
-    ok = True
-    for kind in ("csv", "servicem8"):
-        ours, in_xero = measure(kind, "jobsync", JOBS)
-        base, _ = measure(kind, "baseline", JOBS)
-        floor = minimum_calls(in_xero, round(JOBS * 0.3), JOBS)
-        print_pair(kind, ours, base, floor)
-        ok &= ours.total <= 1.1 * floor and base.total >= 50 * ours.total
-    plan_cpu, planned, big_peak = planning(BIG, 10)
-    _, _, small_peak = planning(JOBS, 10)
-    per_small, per_big = small_peak / JOBS * 1000, big_peak / BIG * 1000
-    print("\nScale (csv path, jobsync; 10 lines a job; peak = gather + plan, the apply phase works 50 at a time)")
-    print(f"{'Planning time, 10,000 jobs x 10 lines (build_plan CPU)':58} {plan_cpu:.2f} s ({planned} drafts)")
-    print(f"{'Peak memory, 1,000 jobs':58} {_mb(small_peak)} ({_mb(int(per_small))} per 1,000 jobs)")
-    print(f"{'Peak memory, 10,000 jobs':58} {_mb(big_peak)} ({_mb(int(per_big))} per 1,000 jobs)")
-    ok &= per_big <= per_small
-    print("\ntargets met" if ok else "\nTARGETS MISSED")
-    return 0 if ok else 1
+    print(HEADER)
+    targets: list[tuple[str, bool]] = []
+    with in_background(BIG, 10) as traced_big:
+        for kind in ("csv", "servicem8"):
+            ours, in_xero = measure(kind, "jobsync", JOBS)
+            base, _ = measure(kind, "baseline", JOBS)
+            floor = minimum_calls(in_xero, round(JOBS * 0.3), JOBS)
+            print_pair(kind, ours, base, floor)
+            targets += [(f"{kind}: Xero calls <= 1.1 x the minimum", ours.total <= 1.1 * floor),
+                        (f"{kind}: >= 50x fewer calls than the baseline", base.total >= 50 * ours.total),
+                        (f"{kind}: simulated time within 1.2x the rate-limit floor",
+                         ours.sim_seconds <= 1.2 * rate_floor(ours.total))]  # fmt: skip
+        plan = {n: planning(n, 10, trace=False)[:2] for n in (JOBS, BIG)}
+        small_peak = planning(JOBS, 10, trace=True)[2]
+        big_peak = traced_big.recv()[2]
+    per_small, per_big = print_scale(plan, {JOBS: small_peak or 0, BIG: big_peak or 0})
+    targets.append(("peak memory per 1,000 jobs at 10,000 <= at 1,000", per_big <= per_small))
+    print("\nTargets (issue 9)")
+    for label, met in targets:
+        print(f"  {'met   ' if met else 'MISSED'}  {label}")
+    return 0 if all(met for _, met in targets) else 1
 
 
 if __name__ == "__main__":
