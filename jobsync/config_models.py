@@ -53,6 +53,13 @@ class XeroSettings(_Frozen):
     update_drafts: bool = False
     # Send invoices that come to 0.00 (warranty or goodwill jobs); negative totals are always held.
     allow_zero_total: bool = False
+    # Client-side pacing within Xero's per-tenant limits (60 calls a minute, 5 in flight).
+    max_calls_per_minute: int = Field(default=60, ge=1)
+    max_calls_in_flight: int = Field(default=5, ge=1)
+    # Calls allowed a day (Starter-tier organisations get 1,000); the run stops with exit 5 before passing it.
+    daily_call_budget: int | None = Field(default=None, ge=1)
+    # A 429 asking to wait longer than this stops the run (exit 5) instead of parking it.
+    max_retry_after_seconds: float = Field(default=120.0, ge=0)
 
     @field_validator("api_url", "identity_url")
     @classmethod
@@ -88,15 +95,45 @@ class ColumnSettings(_Frozen):
 REQUIRED_CSV_COLUMNS = ("job_number", "client_name", "description", "quantity", "unit_price")
 
 
+class RestPagingSettings(_Frozen):
+    """How the REST source finds the next page (see jobsync/sources/rest_transport.py for each style)."""
+
+    style: Literal["next_page", "page", "offset", "cursor_header", "cursor_body"] = "next_page"
+    records_path: str = "jobs"  # JSON path to the list of jobs in a page; "" when the body is the list
+    page_size: int = Field(default=100, ge=1)
+    page_param: str = "page"
+    page_size_param: str | None = None
+    next_page_path: str = "next_page"
+    total_pages_header: str | None = None
+    total_pages_path: str | None = None
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    cursor_param: str = "cursor"
+    first_cursor: str | None = None
+    cursor_header: str = "X-Next-Cursor"
+    cursor_path: str = "next_cursor"
+
+
 class RestSourceSettings(_Frozen):
     """The generic REST source: where the jobs list lives and where each field is in its JSON."""
 
     fields: dict[str, str]  # logical name (as in source.columns) -> dotted JSON path
-    auth: Literal["bearer", "api_key", "none"] = "bearer"
+    auth: Literal["bearer", "api_key", "basic", "oauth2_client_credentials", "none"] = "bearer"
     api_key_header: str = "X-API-Key"
     lines_path: str = "lines"
     list_path: str = "/jobs"
     job_path: str = "/jobs/{id}"
+    # The list query; {since} is the watermark as ISO 8601 UTC ({since_date}, {since_epoch} also work).
+    list_query: dict[str, str] = Field(default_factory=lambda: {"updated_since": "{since}"})
+    paging: RestPagingSettings = RestPagingSettings()
+    lines_url: str | None = None  # e.g. /jobs/{id}/lines when lines are not nested in the job
+    client_url: str | None = None  # e.g. /customers/{id}, filled with fields.client_id
+    username: str | None = None  # auth: basic (password from ${ENV})
+    password: str | None = None
+    token_url: str | None = None  # auth: oauth2_client_credentials
+    client_id: str | None = None
+    client_secret: str | None = None
+    scope: str | None = None
 
 
 class ArofloSourceSettings(_Frozen):

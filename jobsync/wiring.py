@@ -13,6 +13,7 @@ from jobsync.errors import ConfigError
 from jobsync.sources.base import JobSource
 from jobsync.xero.auth import client_credentials_provider, static_token_provider
 from jobsync.xero.client import XeroClient
+from jobsync.xero.limiter import CallLimiter, Limits
 
 
 def build_source(settings: Settings) -> JobSource:
@@ -33,20 +34,28 @@ def build_source(settings: Settings) -> JobSource:
         return ServiceM8Source(base, src.api_key, statuses=src.statuses, name=src.name,
                                skip_exported=src.skip_exported)
     if src.type == "rest":
-        from jobsync.sources.rest import RestJobSource
-
-        if not src.base_url or src.rest is None:
-            raise ConfigError("source.type is rest but base_url or the rest: section is missing",
-                              ["set source.base_url and source.rest.fields (see config.example.yaml)"])
-        r = src.rest
-        return RestJobSource(src.base_url, r.fields, statuses=src.statuses, timezone=src.timezone, name=src.name,
-                             auth=r.auth, token=src.api_key, api_key_header=r.api_key_header,
-                             lines_path=r.lines_path, list_path=r.list_path, job_path=r.job_path)
+        return _rest(src)
     if src.type == "simpro":
         return _simpro(src)
     if src.type == "aroflo":
         return _aroflo(src)
     raise ConfigError(f"source.type {src.type!r} is not available", ["use csv, servicem8, rest, simpro or aroflo"])
+
+
+def _rest(src: SourceSettings) -> JobSource:
+    from jobsync.sources.rest import RestJobSource
+    from jobsync.sources.rest_transport import Paging, RestAuth
+
+    if not src.base_url or src.rest is None:
+        raise ConfigError("source.type is rest but base_url or the rest: section is missing",
+                          ["set source.base_url and source.rest.fields (see config.example.yaml)"])
+    r = src.rest
+    auth = RestAuth(r.auth, token=src.api_key, header=r.api_key_header, username=r.username, password=r.password,
+                    token_url=r.token_url, client_id=r.client_id, client_secret=r.client_secret, scope=r.scope)
+    return RestJobSource(src.base_url, r.fields, statuses=src.statuses, timezone=src.timezone, name=src.name,
+                         auth=auth, lines_path=r.lines_path, list_path=r.list_path, job_path=r.job_path,
+                         list_query=r.list_query, paging=Paging(**r.paging.model_dump()), lines_url=r.lines_url,
+                         client_url=r.client_url)
 
 
 def _simpro(src: SourceSettings) -> JobSource:
@@ -100,4 +109,8 @@ def tenant_id(settings: Settings) -> str:
 
 
 def build_gateway(settings: Settings) -> XeroClient:
-    return XeroClient(settings.xero.api_url, tenant_id(settings), token_provider(settings))
+    x = settings.xero
+    limits = Limits(per_minute=x.max_calls_per_minute, concurrent=x.max_calls_in_flight,
+                    daily_budget=x.daily_call_budget)
+    return XeroClient(x.api_url, tenant_id(settings), token_provider(settings),
+                      max_retry_after=x.max_retry_after_seconds, limiter=CallLimiter(limits))

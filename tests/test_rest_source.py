@@ -15,7 +15,9 @@ import pytest
 from source_contract import BILLABLE_STATUSES, SYDNEY, JobSourceContract, SeedJob, SourceFactory
 
 from jobsync.errors import ConfigError, UnreachableError
+from jobsync.sandbox import rest_jobs
 from jobsync.sources.rest import RestJobSource, lookup
+from jobsync.sources.rest_transport import Paging, RestAuth
 
 FIELDS = {
     "job_id": "id",
@@ -220,9 +222,9 @@ def test_paging_that_does_not_advance_is_refused(api: tuple[JobApi, str], monkey
 def test_config_problems_are_reported_together() -> None:
     fields = {k: v for k, v in FIELDS.items() if k != "quantity"} | {"colour": "c"}
     with pytest.raises(ConfigError) as caught:
-        RestJobSource("ftp://x", fields, auth="basic", statuses=[], timezone="Nowhere/Else")
+        RestJobSource("ftp://x", fields, auth="digest", statuses=[], timezone="Nowhere/Else")
     text = str(caught.value)
-    for key in ("source.fields.colour", "source.fields.quantity", "source.base_url", "source.auth",
+    for key in ("source.fields.colour", "source.fields.quantity", "source.base_url", "source.rest.auth",
                 "source.statuses", "source.timezone"):  # fmt: skip
         assert key in text
     with pytest.raises(ConfigError, match="source.api_key"):
@@ -265,3 +267,189 @@ class TestRestContract(JobSourceContract):
             return make(url, statuses=list(BILLABLE_STATUSES))
 
         return factory
+
+
+# -- paging and auth styles against jobsync.sandbox.rest_jobs ------------------
+
+SANDBOX_FIELDS = {
+    "job_id": "id", "job_number": "number", "status": "status", "completed_at": "completed_at",
+    "updated_at": "updated_at", "client_id": "customer.id", "client_name": "customer.name",
+    "client_email": "customer.email", "line_kind": "type", "description": "description",
+    "quantity": "quantity", "unit_price": "unit_price",
+}  # fmt: skip
+# The same API with lines and customers fetched from their own paths.
+APART_FIELDS = SANDBOX_FIELDS | {"client_id": "customer_id", "client_name": "name", "client_email": "email"}
+STYLE_PAGING = {
+    "cursor_header": Paging("cursor_header", records_path="data", cursor_header="X-Next-Cursor"),
+    "cursor_body": Paging("cursor_body", records_path="data", cursor_path="meta.next_cursor"),
+    "page": Paging("page", records_path="data", total_pages_header="X-Total-Pages"),
+    "page_body_total": Paging("page", records_path="data", total_pages_path="meta.total_pages"),
+    "offset": Paging("offset", records_path="data", page_size=2),
+}
+SANDBOX_AUTH = {
+    "bearer": RestAuth("bearer", token=rest_jobs.TOKEN),
+    "api_key": RestAuth("api_key", token=rest_jobs.API_KEY, header="X-Api-Key"),
+    "basic": RestAuth("basic", username=rest_jobs.USER, password=rest_jobs.PASSWORD),
+}
+
+
+def sandbox_job(n: int, updated: datetime, status: str = "completed") -> dict[str, Any]:
+    return {
+        "id": f"job-{n}", "number": f"J-{1000 + n}", "status": status,
+        "completed_at": updated.isoformat(), "updated_at": updated.isoformat(),
+        "customer": {"id": f"cust-{n % 2}", "name": f"Customer {n % 2}", "email": f"c{n % 2}@example.com"},
+        "line_items": [{"type": "labour", "description": "Labour", "quantity": "1.5", "unit_price": 90}],
+    }  # fmt: skip
+
+
+SANDBOX_JOBS = [sandbox_job(n, MARK + timedelta(hours=n)) for n in range(1, 6)]  # 5 jobs: 3 pages of 2
+
+
+def sandbox_source(api: rest_jobs.RestJobsApi, **kwargs: Any) -> RestJobSource:
+    kwargs.setdefault("statuses", ["completed"])
+    kwargs.setdefault("list_path", "/jobs")
+    kwargs.setdefault("auth", SANDBOX_AUTH["bearer"])
+    fields = kwargs.pop("fields", SANDBOX_FIELDS)
+    return RestJobSource(api.url, fields, sleep=lambda _s: None, timeout=5, **kwargs)
+
+
+@pytest.mark.parametrize("style", sorted(STYLE_PAGING))
+def test_each_paging_style_walks_three_pages(style: str) -> None:
+    with rest_jobs.RestJobsApi(SANDBOX_JOBS, paging=STYLE_PAGING[style].style) as api:
+        source = sandbox_source(api, paging=STYLE_PAGING[style])
+        jobs = source.changed_since(MARK + timedelta(minutes=30))
+        lists = [target for method, target, _ in api.requests if target.startswith("/v1/jobs?")]
+    assert [job.number for job in jobs] == ["J-1001", "J-1002", "J-1003", "J-1004", "J-1005"]
+    assert source.calls == {"GET /v1/jobs": 3} and len(lists) == 3
+    assert all("updated_since=2026-11-01T10%3A30%3A00Z" in target for target in lists)
+    follow = {"cursor_header": "cursor=2", "cursor_body": "cursor=2", "page": "page=2",
+              "page_body_total": "page=2", "offset": "offset=2"}[style]  # fmt: skip
+    assert follow in lists[1] and follow not in lists[0]
+
+
+def test_cursor_that_does_not_advance_is_refused() -> None:
+    with rest_jobs.RestJobsApi(SANDBOX_JOBS, paging="cursor_body") as api:
+        original = api._list
+
+        def same_cursor(query: dict[str, str]) -> Any:  # an API echoing the cursor it was given
+            status, headers, body = original(query)
+            return status, headers, {**body, "meta": {"next_cursor": query.get("cursor", "0")}}
+
+        api._list = same_cursor  # type: ignore[method-assign]
+        paging = Paging("cursor_body", records_path="data", cursor_path="meta.next_cursor", first_cursor="0")
+        with pytest.raises(UnreachableError, match="does not advance"):
+            sandbox_source(api, paging=paging).changed_since(MARK)
+
+
+@pytest.mark.parametrize("style", sorted(SANDBOX_AUTH))
+def test_each_static_auth_style_is_accepted_and_a_wrong_secret_named(style: str) -> None:
+    with rest_jobs.RestJobsApi(SANDBOX_JOBS, auth=style) as api:
+        paging = STYLE_PAGING["cursor_body"]
+        assert len(sandbox_source(api, paging=paging, auth=SANDBOX_AUTH[style]).changed_since(MARK)) == 5
+        wrong = {"bearer": RestAuth("bearer", token="nope"), "api_key": RestAuth("api_key", token="nope"),
+                 "basic": RestAuth("basic", username=rest_jobs.USER, password="nope")}[style]  # fmt: skip
+        setting = "source.rest.password" if style == "basic" else "source.api_key"
+        with pytest.raises(UnreachableError, match=setting):
+            sandbox_source(api, paging=paging, auth=wrong).changed_since(MARK)
+
+
+def test_oauth2_client_credentials_token_is_cached_until_it_expires() -> None:
+    now = [1000.0]
+    with rest_jobs.RestJobsApi(SANDBOX_JOBS, auth="oauth2_client_credentials", token_lifetime=600,
+                            paging="offset") as api:
+        auth = RestAuth("oauth2_client_credentials", token_url=api.token_url, client_id=rest_jobs.CLIENT_ID,
+                        client_secret=rest_jobs.CLIENT_SECRET, scope="jobs.read")  # fmt: skip
+        source = sandbox_source(api, paging=STYLE_PAGING["offset"], auth=auth, clock=lambda: now[0])
+        assert len(source.changed_since(MARK)) == 5
+        assert api.issued == ["oauth-1"]  # three pages, one token
+        now[0] += 600 - 61  # just inside the margin before expiry: still the cached token
+        source.changed_since(MARK)
+        assert api.issued == ["oauth-1"]
+        now[0] += 2
+        source.changed_since(MARK)
+        assert api.issued == ["oauth-1", "oauth-2"]
+        assert source.calls["POST /oauth/token"] == 2
+        bad = RestAuth("oauth2_client_credentials", token_url=api.token_url, client_id="x", client_secret="y")
+        with pytest.raises(UnreachableError, match="source.rest.client_secret"):
+            sandbox_source(api, paging=STYLE_PAGING["offset"], auth=bad).changed_since(MARK)
+
+
+def test_lines_and_client_fetched_from_their_own_paths_once_per_client() -> None:
+    with rest_jobs.RestJobsApi(SANDBOX_JOBS, nested=False) as api:
+        api.throttle = 1  # a 429 first: waited out, not fatal
+        source = sandbox_source(api, fields=APART_FIELDS, paging=STYLE_PAGING["cursor_body"],
+                                lines_url="/jobs/{id}/lines", lines_path="data", client_url="/customers/{id}")
+        jobs = source.changed_since(MARK)
+    assert [(job.client.name if job.client else None) for job in jobs] == [f"Customer {n % 2}" for n in range(1, 6)]
+    assert jobs[0].client is not None and jobs[0].client.email == "c1@example.com"
+    assert all(job.problems == () for job in jobs)
+    assert [(ln.kind, ln.quantity, ln.unit_price) for ln in jobs[2].lines] == [("labour", Decimal("1.5"), 90)]
+    assert source.calls == {"GET /v1/jobs": 4, "GET /v1/customers/cust-0": 1, "GET /v1/customers/cust-1": 1,
+                            **{f"GET /v1/jobs/job-{n}/lines": 1 for n in range(1, 6)}}  # fmt: skip
+
+
+def test_new_config_problems_name_their_keys() -> None:
+    with pytest.raises(ConfigError) as caught:
+        RestJobSource("https://x", SANDBOX_FIELDS, auth=RestAuth("oauth2_client_credentials", client_id="c"),
+                      paging=Paging("sideways"), list_query={"since": "{watermark}"}, lines_url="/lines")  # fmt: skip
+    text = str(caught.value)
+    for key in ("source.rest.token_url", "source.rest.client_secret", "source.rest.paging.style",
+                "source.rest.list_query", "source.rest.lines_url"):  # fmt: skip
+        assert key in text
+
+
+class TestRestSandboxContract(JobSourceContract):
+    """The contract again, over cursor-header paging with lines and clients on their own paths."""
+
+    @pytest.fixture
+    def source_factory(self) -> Iterator[SourceFactory]:
+        api = rest_jobs.RestJobsApi(nested=False, paging="cursor_header").start()
+
+        def as_job(job: SeedJob) -> dict[str, Any]:
+            completed = job.completed_at.astimezone(SYDNEY).isoformat() if job.completed_at else None
+            return {
+                "id": job.id, "number": job.number, "status": job.status, "completed_at": completed,
+                "updated_at": job.changed_at.astimezone(SYDNEY).isoformat(),
+                "customer": {"id": job.client_id, "name": job.client_name, "email": job.client_email},
+                "line_items": [{"type": line.kind, "description": line.description, "quantity": line.quantity,
+                                "unit_price": line.unit_price} for line in job.lines],
+            }  # fmt: skip
+
+        def factory(seeds: Sequence[SeedJob]) -> RestJobSource:
+            api.jobs = [as_job(job) for job in seeds]
+            return sandbox_source(api, fields=APART_FIELDS, statuses=list(BILLABLE_STATUSES),
+                                  paging=STYLE_PAGING["cursor_header"], lines_url="/jobs/{id}/lines",
+                                  lines_path="data", client_url="/customers/{id}")  # fmt: skip
+
+        yield factory
+        api.stop()
+
+
+def test_config_example_rest_sources_load_and_build(tmp_path: Any) -> None:
+    """Both commented REST examples in config.example.yaml, uncommented, load and build a RestJobSource."""
+    from pathlib import Path
+
+    from jobsync.config import load_settings
+    from jobsync.wiring import build_source
+
+    text = (Path(__file__).resolve().parents[1] / "config.example.yaml").read_text()
+    blocks = text.split("  #   type: rest\n")[1:]
+    assert len(blocks) == 2
+    built = []
+    for block in blocks:
+        body = ["  type: rest"]
+        for line in block.splitlines():
+            if not line.startswith("  #   "):
+                break
+            body.append("  " + line[len("  #   "):])
+        config = tmp_path / "c.yaml"
+        config.write_text("xero: {tenant_id: t, auth: {mode: static_token, token: x}}\n"
+                          "rules: {default: {account_code: '200'}}\nsource:\n" + "\n".join(body))
+        env = {"JOBS_API_TOKEN": "t", "FIELDJOBS_CLIENT_ID": "id", "FIELDJOBS_CLIENT_SECRET": "s"}
+        built.append(build_source(load_settings(config, env)))
+    assert all(isinstance(source, RestJobSource) for source in built)
+    oauth = built[1]
+    assert (oauth.auth.mode, oauth.auth.client_secret, oauth.paging.style) == ("oauth2_client_credentials", "s",
+                                                                                 "cursor_body")  # fmt: skip
+    assert oauth.paging.cursor_param == "page[cursor]" and oauth.client_url == "/customers/{id}"
+    assert oauth.list_query == {"filter[updated_at][gt]": "{since}", "status": "completed"}
