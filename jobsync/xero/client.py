@@ -24,6 +24,7 @@ from jobsync.models import InvoiceDraft, XeroAccount, XeroContact, XeroOrg, Xero
 from jobsync.xero import keys, retry, wire
 from jobsync.xero.contact_snapshot import ContactSnapshot
 from jobsync.xero.gateway import ElementResult, NewContact, XeroInvoiceRef
+from jobsync.xero.limiter import CallLimiter
 from jobsync.xero.refcache import CachedAccounts, KeyValueCache, modified_since_header
 from jobsync.xero.timezones import to_iana
 from jobsync.xero.transport import build_api_client
@@ -32,7 +33,6 @@ BATCH_LIMIT = 50  # Xero's documented maximum elements per create request
 PAGE_SIZE = 1000  # Xero's maximum pageSize
 MAX_PAGES = 10_000  # a guard against a server that never returns a short page
 ALL_STATUSES = ["DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED"]
-LIMIT_HEADERS = ("x-minlimit-remaining", "x-daylimit-remaining", "x-appminlimit-remaining")
 
 
 class XeroClient:
@@ -50,6 +50,7 @@ class XeroClient:
         unitdp_default: int = 2,
         max_retry_after: float = 120.0,
         cache: KeyValueCache | None = None,
+        limiter: CallLimiter | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._tenant_id = tenant_id
@@ -61,6 +62,8 @@ class XeroClient:
         parts = urlsplit(self.api_url)
         self.host_url = f"{parts.scheme}://{parts.netloc}"
         self._calls: Counter[str] = Counter()
+        # Paces calls within Xero's per-tenant limits and stops a run before a day's calls run out.
+        self.limiter = limiter or CallLimiter(sleep=sleep)
         self.limits: dict[str, int] = {}  # last seen X-*Limit-Remaining, by lower-case header name
         self.warnings: list[str] = []  # e.g. an organisation timezone we could not map
         self.tracking_categories: dict[str, tuple[str, ...]] = {}  # active options by category name
@@ -71,6 +74,7 @@ class XeroClient:
     def use_cache(self, cache: KeyValueCache) -> None:
         """Keep reference data and the contact snapshot in `cache` (the run's state file)."""
         self._cache = cache
+        self.limiter.use_cache(cache, self._tenant_id)
 
     # -- gateway properties -------------------------------------------------
 
@@ -89,20 +93,15 @@ class XeroClient:
     # -- plumbing -----------------------------------------------------------
 
     def _observe(self, headers: Mapping[str, str]) -> None:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        for name in LIMIT_HEADERS:
-            if name in lowered:
-                try:
-                    self.limits[name] = int(lowered[name])
-                except ValueError:
-                    pass
+        self.limits.update(self.limiter.observe(headers))
 
     def _send(self, label: str, url: str, call: Callable[[], Any], *, create: bool = False) -> Any:
         """One logical request: counted per attempt, retried per policy, JSON-decoded."""
 
         def attempt() -> Any:
-            self._calls[label] += 1
-            response = call()
+            with self.limiter.slot(label):
+                self._calls[label] += 1
+                response = call()
             self._observe(dict(response.headers))
             return wire.decode(response.data)
 

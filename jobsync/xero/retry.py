@@ -146,6 +146,12 @@ def _wait_for_status(
     asked = retry_after_seconds(headers)
     if status == 429:
         problem = headers.get("x-rate-limit-problem", "unknown")
+        if problem.lower() in ("day", "daily"):
+            # Xero's day limit resets hours away: no run should wait for it (legacy docs say "Daily").
+            raise StoppedError(
+                f"Xero's day rate limit for this organisation was reached during {label}. Nothing is lost: "
+                "the next run continues once Xero's day resets (see xero.daily_call_budget)",
+            )
         if asked is not None and asked > policy.max_retry_after:
             raise StoppedError(
                 f"Xero's {problem} rate limit was reached during {label}; it asks to wait {asked:.0f}s, "
