@@ -167,7 +167,22 @@ def report_to_markdown(report: RunReport) -> str:
         lines += ["## API calls", ""]
         rows: list[list[object]] = [[k, n] for k, n in sorted(report.api_calls.items())]
         lines += _table(["Endpoint", "Calls"], rows + [["total", sum(report.api_calls.values())]])
+    lines += _headroom(report)
     return "\n".join(lines).rstrip() + "\n"
+
+
+_LIMIT_NAMES = {
+    "x-minlimit-remaining": "calls left this minute",
+    "x-daylimit-remaining": "calls left today",
+    "x-appminlimit-remaining": "app calls left this minute (all organisations)",
+}
+
+
+def _headroom(report: RunReport) -> list[str]:
+    """Xero's remaining limits as last seen: how close this run came to a 429 or a stopped day."""
+    seen = report.extra.get("rate_limits") or {}
+    rows = [[_LIMIT_NAMES[k], seen[k]] for k in _LIMIT_NAMES if k in seen]
+    return ["## Rate-limit headroom", "", *_table(["Xero limit", "Remaining"], rows)] if rows else []
 
 
 # ---------------------------------------------------------------------------

@@ -88,6 +88,8 @@ def execute(
     else:
         report.results.extend(_planned_results(plan))
     report.api_calls = _merge_calls(gateway.calls, source.calls)
+    # Headroom left in Xero's per-tenant limits, from the last answer's X-*Limit-Remaining headers.
+    report.extra["rate_limits"] = dict(getattr(gateway, "limits", None) or {})
     report.finished_at = now()
     result.exit_code = _exit_code(report)
     return result

@@ -129,3 +129,14 @@ def test_unsafe_run_id_stays_in_directory(tmp_path: Path) -> None:
     report = RunReport(run_id="../../evil", command="run", started_at=T0)
     json_path, _ = write_report(report, tmp_path / "r")
     assert json_path.parent == tmp_path / "r"
+
+
+def test_markdown_shows_the_rate_limit_headroom_last_seen_and_json_keeps_it() -> None:
+    report = sample()
+    report.extra["rate_limits"] = {"x-minlimit-remaining": 57, "x-daylimit-remaining": 4890}
+    md = report_to_markdown(report)
+    assert "## Rate-limit headroom" in md
+    assert "| calls left this minute | 57 |" in md and "| calls left today | 4890 |" in md
+    assert "all organisations" not in md  # a header Xero did not send is not shown as a number
+    assert report_to_dict(report)["extra"]["rate_limits"] == {"x-minlimit-remaining": 57, "x-daylimit-remaining": 4890}
+    assert "Rate-limit headroom" not in report_to_markdown(sample())  # nothing seen: no section

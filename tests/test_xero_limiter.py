@@ -6,6 +6,7 @@ so a minute of pacing takes no wall time and every wait is exact.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.error
@@ -197,3 +198,11 @@ def test_a_run_over_budget_exits_5_creates_nothing_and_the_next_day_bills_each_j
         done = CliRunner().invoke(app, ["run", "--config", str(work.path / "jobsync.yaml")])
         assert done.exit_code == 0, done.output
         assert sorted(i["Reference"] for i in sb.invoices()) == ["300", "301", "302"]
+        # The report keeps the headroom Xero's last answer showed: a day of 10,000,000 less the calls made.
+        newest = max((work.path / "reports").glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+        report = json.loads(newest.read_text())
+        calls = sum(report["api_calls"].values())
+        left = report["extra"]["rate_limits"]["x-daylimit-remaining"]
+        assert 10_000_000 - 4 - calls <= left < 10_000_000 - calls  # this run's calls and some of the first's
+        markdown = max((work.path / "reports").glob("*.md"), key=lambda p: p.stat().st_mtime_ns).read_text()
+        assert f"| calls left today | {left} |" in markdown
