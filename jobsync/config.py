@@ -244,8 +244,9 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[KeyPath, str]]:
         if not source.get("path"):
             problems.append((("source", "path"), "required for a csv source: the export file to read"))
         columns = _section(source, "columns")
+        line_columns = _section(source, "line_columns")  # with a lines file, line fields are mapped there
         for name in REQUIRED_CSV_COLUMNS:
-            if not columns.get(name):
+            if not columns.get(name) and not (source.get("lines_path") and line_columns.get(name)):
                 problems.append((("source", "columns", name), "required for a csv source: its CSV header"))
     if xero.get("email_invoices") is True and xero.get("invoice_status", "DRAFT") != "AUTHORISED":
         problems.append(
@@ -325,7 +326,9 @@ def _resolve_paths(settings: Settings, config_path: Path) -> Settings:
     return settings.model_copy(
         update={
             "xero": settings.xero.model_copy(update={"auth": auth}),
-            "source": settings.source.model_copy(update={"path": fix(settings.source.path)}),
+            "source": settings.source.model_copy(
+                update={"path": fix(settings.source.path), "lines_path": fix(settings.source.lines_path)}
+            ),
             "state": StateSettings(path=fix(settings.state.path)),  # type: ignore[arg-type]
             "reports": ReportSettings(dir=fix(settings.reports.dir)),  # type: ignore[arg-type]
             "config_path": config_path.resolve(),

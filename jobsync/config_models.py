@@ -161,6 +161,12 @@ class SourceSettings(_Frozen):
     rest: RestSourceSettings | None = None
     aroflo: ArofloSourceSettings | None = None
     skip_exported: bool = True  # skip jobs the platform marks as exported to accounting
+    # CSV with lines in a file of their own, joined on job number (line_columns.job_number).
+    lines_path: Path | None = None
+    line_columns: ColumnSettings = ColumnSettings()
+    # strptime format for the date columns, or one per logical column ({completed_at: "%m/%d/%Y"}).
+    date_format: str | dict[str, str] | None = None
+    prices_include_tax: bool = False  # the export's unit prices include GST/VAT
 
     @model_validator(mode="before")
     @classmethod

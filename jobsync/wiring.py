@@ -24,7 +24,10 @@ def build_source(settings: Settings) -> JobSource:
         if src.path is None:
             raise ConfigError("source.type is csv but source.path is not set", ["set source.path to the export"])
         columns = {k: v for k, v in src.columns.model_dump().items() if v}
-        return CsvJobSource(src.path, columns, statuses=src.statuses, timezone=src.timezone, name=src.name)
+        line_columns = {k: v for k, v in src.line_columns.model_dump().items() if v}
+        return CsvJobSource(src.path, columns, statuses=src.statuses, timezone=src.timezone, name=src.name,
+                            lines_path=src.lines_path, line_columns=line_columns, date_format=src.date_format,
+                            prices_include_tax=src.prices_include_tax)
     if src.type == "servicem8":
         from jobsync.sources.servicem8 import ServiceM8Source
 

@@ -339,3 +339,139 @@ class TestCsvContract(JobSourceContract):
             return CsvJobSource(path, columns, BILLABLE_STATUSES, "Australia/Sydney")
 
         return factory
+
+
+# -- exports from other programs: encodings, delimiters, date formats, two files -----------
+
+SAMPLES = Path(__file__).resolve().parents[1] / "jobsync" / "samples"
+# Illustrative layouts: Tradify has no public API and documents no export schema, and WorkflowMax's
+# columns follow its API's field names (Job No., Client, Client Order Number, State); neither is a
+# verbatim copy of a real export, so map the headers your own export has.
+TRADIFY_SOURCE = {
+    "type": "csv", "path": str(SAMPLES / "tradify_export.csv"), "timezone": "Pacific/Auckland",
+    "date_format": "%d/%m/%Y", "prices_include_tax": False,
+    "columns": {"job_number": "Job Number", "status": "Job Status", "client_name": "Customer Name",
+                "client_email": "Customer Email", "client_phone": "Customer Phone",
+                "completed_at": "Completed Date", "purchase_order": "Order Number", "line_kind": "Item Type",
+                "item_code": "Item Code", "description": "Description", "quantity": "Quantity",
+                "unit_price": "Unit Price"},
+}  # fmt: skip
+WORKFLOWMAX_SOURCE = {
+    "type": "csv", "path": str(SAMPLES / "workflowmax_export.csv"), "timezone": "Pacific/Auckland",
+    "date_format": "%d %b %Y", "prices_include_tax": True,
+    "columns": {"job_number": "Job No.", "client_name": "Client", "purchase_order": "Client Order Number",
+                "status": "State", "completed_at": "Completed Date", "line_kind": "Cost Type",
+                "description": "Description", "quantity": "Quantity", "unit_price": "Unit Price"},
+}  # fmt: skip
+
+
+def built_source(tmp_path: Path, source_section: dict[str, object]) -> CsvJobSource:
+    """A CsvJobSource built the way `jobsync run` builds it: YAML config -> settings -> wiring."""
+    from jobsync.config import load_settings
+    from jobsync.wiring import build_source
+
+    config = tmp_path / "jobsync.yaml"
+    doc = {"xero": {"tenant_id": "t", "auth": {"mode": "static_token", "token": "x"}},
+           "rules": {"default": {"account_code": "200"}}, "source": source_section}  # fmt: skip
+    config.write_text(yaml.safe_dump(doc))
+    source = build_source(load_settings(config, {}))
+    assert isinstance(source, CsvJobSource)
+    return source
+
+
+def test_tradify_sample_loads_through_the_config(tmp_path: Path) -> None:
+    jobs = {job.number: job for job in built_source(tmp_path, TRADIFY_SOURCE).changed_since(EPOCH)}
+    assert sorted(jobs) == ["J0101", "J0102"]  # J0103 is still in progress
+    dental = jobs["J0101"]
+    assert dental.problems == () and dental.purchase_order == "PO-7781"
+    assert dental.client is not None and dental.client.email == "accounts@ponsonbydental.example"
+    assert [(ln.kind, ln.quantity, ln.unit_price, ln.tax_inclusive) for ln in dental.lines] == [
+        ("labour", Decimal("2.5"), Decimal("95.00"), False), ("material", Decimal("20"), Decimal("3.40"), False)
+    ]  # fmt: skip
+    assert dental.completed_at is not None and dental.completed_at.date().isoformat() == "2026-03-04"
+    assert jobs["J0102"].lines[0].unit_price == Decimal("1450.00")
+
+
+def test_workflowmax_sample_loads_through_the_config(tmp_path: Path) -> None:
+    """A UTF-8-with-BOM, semicolon-separated export with "06 Mar 2026" dates and GST-inclusive prices."""
+    jobs = {job.number: job for job in built_source(tmp_path, WORKFLOWMAX_SOURCE).changed_since(EPOCH)}
+    assert sorted(jobs) == ["J000231", "J000232"]
+    survey = jobs["J000231"]
+    assert survey.problems == () and survey.purchase_order == "HA-2026-03"
+    assert survey.completed_at == datetime(2026, 3, 6, tzinfo=ZoneInfo("Pacific/Auckland"))
+    assert [(ln.kind, ln.unit_price, ln.tax_inclusive) for ln in survey.lines] == [
+        ("labour", Decimal("165.00"), True), ("other", Decimal("48.30"), True)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"),
+    [("utf-8", ","), ("utf-8-sig", ";"), ("utf-16", "\t"), ("cp1252", ";"), ("cp1252", "\t")],
+)
+def test_encoding_and_delimiter_are_detected(tmp_path: Path, encoding: str, delimiter: str) -> None:
+    header = ["Job Number", "Customer", "Completed", "Description", "Quantity", "Unit Price"]
+    lines = [header, ["J-1", "Café Crème", "05/03/2026", "Pipe, copper; 15mm", "2", "12.50"]]
+    path = tmp_path / "export.csv"
+    with path.open("w", encoding=encoding, newline="") as handle:
+        csv.writer(handle, delimiter=delimiter).writerows(lines)
+    columns = {"job_number": "Job Number", "client_name": "Customer", "completed_at": "Completed",
+               "description": "Description", "quantity": "Quantity", "unit_price": "Unit Price"}  # fmt: skip
+    [job] = CsvJobSource(path, columns).changed_since(EPOCH)
+    assert job.client is not None and job.client.name == "Café Crème"
+    assert job.lines[0].description == "Pipe, copper; 15mm" and job.lines[0].quantity == Decimal("2")
+
+
+def test_date_format_per_column_reads_us_dates(tmp_path: Path) -> None:
+    path = tmp_path / "us.csv"
+    path.write_text("Job,Client,Done,Modified,Item,Qty,Price\nJ-1,Acme,03/04/2026,2026-03-05T08:00:00Z,Fix,1,10\n")
+    columns = {"job_number": "Job", "client_name": "Client", "completed_at": "Done", "updated_at": "Modified",
+               "description": "Item", "quantity": "Qty", "unit_price": "Price"}  # fmt: skip
+    [job] = CsvJobSource(path, columns, date_format={"completed_at": "%m/%d/%Y"}).changed_since(EPOCH)
+    assert job.completed_at is not None and job.completed_at.date().isoformat() == "2026-03-04"  # 4 March
+    assert job.changed_at == datetime(2026, 3, 5, 8, tzinfo=UTC)  # ISO still reads without a format
+    path.write_text("Job,Client,Done,Modified,Item,Qty,Price\nJ-1,Acme,13/04/2026,,Fix,1,10\n")
+    [bad] = CsvJobSource(path, columns, date_format={"completed_at": "%m/%d/%Y"}).changed_since(EPOCH)
+    assert bad.problems == ("row 2: Done '13/04/2026' is not a date (expected %m/%d/%Y)",)
+
+
+def test_jobs_file_joined_to_lines_file_on_job_number(tmp_path: Path) -> None:
+    jobs_path, lines_path = tmp_path / "jobs.csv", tmp_path / "lines.csv"
+    jobs_path.write_text("Job No,Client,Status,Completed\nJ-1,Acme,Completed,01/03/2026\n"
+                         "J-2,Beta Ltd,Completed,02/03/2026\nJ-3,Gamma,Completed,02/03/2026\n")  # fmt: skip
+    lines_path.write_text("Job,Item,Qty,Price\nJ-2,Tap washer,4,2.50\nJ-1,Call-out,1,80\nJ-1,Labour,2,95\n"
+                          "J-9,Orphan line,1,1\n")  # fmt: skip
+    source = CsvJobSource(
+        jobs_path, {"job_number": "Job No", "client_name": "Client", "status": "Status", "completed_at": "Completed"},
+        lines_path=lines_path, line_columns={"job_number": "Job", "description": "Item", "quantity": "Qty",
+                                             "unit_price": "Price"},
+    )  # fmt: skip
+    jobs = {job.number: job for job in source.changed_since(EPOCH)}
+    assert [ln.description for ln in jobs["J-1"].lines] == ["Call-out", "Labour"]
+    assert [(ln.quantity, ln.unit_price) for ln in jobs["J-2"].lines] == [(Decimal("4"), Decimal("2.50"))]
+    assert jobs["J-3"].lines == ()  # no lines: the planner holds it
+    assert "J-9" not in jobs and jobs["J-1"].client is not None and jobs["J-1"].client.name == "Acme"
+    assert source.calls == {"read jobs.csv": 1, "read lines.csv": 1}
+    with pytest.raises(ConfigError, match="source.line_columns.job_number"):
+        CsvJobSource(jobs_path, {"job_number": "Job No", "client_name": "Client"}, lines_path=lines_path,
+                     line_columns={"description": "Item", "quantity": "Qty", "unit_price": "Price"})  # fmt: skip
+
+
+def test_the_same_export_synced_twice_invoices_each_job_once(tmp_path: Path) -> None:
+    """Re-exported old rows are not billed again: the ledger, through the real service and Xero sandbox."""
+    from jobsync.config import load_settings
+    from jobsync.samples import sandbox_config
+    from jobsync.sandbox.xero import XeroSandbox
+    from jobsync.service import sync
+
+    section = TRADIFY_SOURCE | {"start_from": "2026-03-01"}
+    rules = {"default": {"account_code": "200", "tax_type": "OUTPUT"}}
+    with XeroSandbox(port=0) as xero:
+        config = tmp_path / "jobsync.yaml"
+        config.write_text(sandbox_config(xero.api_url, xero.identity_url, xero.tenant_id, section, rules))
+        settings = load_settings(config, {})
+        first = sync(settings, apply=True)
+        assert len(xero.invoices()) == 2
+        second = sync(settings, apply=True, since=datetime(2026, 3, 1, tzinfo=UTC))  # the whole file again
+        invoices = xero.invoices()
+    assert sorted(i["Reference"] for i in invoices) == ["J0101", "J0102"]
+    assert first.result is not None and second.result is not None

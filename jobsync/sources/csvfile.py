@@ -16,13 +16,20 @@ Choices worth knowing:
   file's modification time, i.e. "it changed no later than the export did".
 - Job-level values (status, dates, client, PO) come from the job's first row
   that has them, so exports that fill them only on a job's first row work too.
+- Two-file exports (`source.lines_path` with `source.line_columns`): each line
+  row is joined to its job's row on job number; a job without lines still
+  becomes a (held) job, and lines of a job absent from the jobs file are ignored
+  because that job is not in the export's selection.
+- Encoding and delimiter are detected (see csv_reading); `source.date_format`
+  (one strptime format, or one per logical column) is tried before the default
+  dd/mm/yyyy and ISO forms, so a US export's 03/04 is read as 4 March.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -30,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jobsync.errors import ConfigError
 from jobsync.models import Client, Job, JobLine
+from jobsync.sources.csv_reading import column_index, join_lines, normalise_name, read_table
 
 COLUMN_KEYS = (
     "job_id", "job_number", "status", "completed_at", "client_id", "client_name", "client_email",
@@ -59,11 +67,6 @@ _DATE_HINT = "expected dd/mm/yyyy, dd/mm/yyyy HH:MM or ISO yyyy-mm-dd[THH:MM[+hh
 Row = tuple[str, dict[str, str]]  # (where, e.g. "row 7"; logical name -> cell text)
 
 
-def normalise_name(text: str) -> str:
-    """Casefold and collapse whitespace: the default client id and header comparison key."""
-    return " ".join(text.split()).casefold()
-
-
 def normalise_kind(text: str) -> str:
     """Map an export's line type onto one of `LINE_KINDS`; anything unknown is "other"."""
     return _KIND_ALIASES.get(normalise_name(text), "other")
@@ -87,11 +90,15 @@ def parse_decimal(raw: str) -> Decimal:
     return value
 
 
-def parse_datetime(raw: str, tz: ZoneInfo) -> datetime:
-    """Parse a dd/mm/yyyy or ISO date/time; naive values are local to `tz`. Raise ValueError."""
+def parse_datetime(raw: str, tz: ZoneInfo, fmt: str | None = None) -> datetime:
+    """Parse `fmt`, else a dd/mm/yyyy or ISO date/time; naive values are local to `tz`. Raise ValueError."""
     text = raw.strip()
     value: datetime | None = None
-    if _ISO_START.match(text):
+    if fmt and not _ISO_START.match(text):
+        # Only ISO may stand in for the configured format: falling back to dd/mm/yyyy would
+        # silently read a US 13/04 as 13 April when the user said "%m/%d/%Y".
+        value = datetime.strptime(text, fmt)
+    elif _ISO_START.match(text):
         value = datetime.fromisoformat(text)
     else:
         for fmt in _DMY_FORMATS:
@@ -114,11 +121,21 @@ class JobBuilder:
     An `updated_at` cell, when present, is the change timestamp; else `completed_at` is.
     """
 
-    def __init__(self, name: str, titles: Mapping[str, str], statuses: Sequence[str], tz: ZoneInfo) -> None:
+    def __init__(
+        self,
+        name: str,
+        titles: Mapping[str, str],
+        statuses: Sequence[str],
+        tz: ZoneInfo,
+        date_formats: Mapping[str, str] | None = None,
+        tax_inclusive: bool = False,
+    ) -> None:
         self.name = name
         self.titles = dict(titles)
         self.statuses = tuple(statuses)
         self.tz = tz
+        self.date_formats = dict(date_formats or {})
+        self.tax_inclusive = tax_inclusive
         self._billable = {normalise_name(s) for s in statuses}
 
     def is_billable(self, job: Job) -> bool:
@@ -154,9 +171,10 @@ class JobBuilder:
             if raw := cells.get(key):
                 try:
                     # Kept in the source's zone so .date() is the local date.
-                    return True, parse_datetime(raw, self.tz).astimezone(self.tz)
+                    return True, parse_datetime(raw, self.tz, self.date_formats.get(key)).astimezone(self.tz)
                 except ValueError:
-                    problems.append(f"{where}: {self.titles[key]} {raw!r} is not a date ({_DATE_HINT})")
+                    hint = f"expected {self.date_formats[key]}" if key in self.date_formats else _DATE_HINT
+                    problems.append(f"{where}: {self.titles[key]} {raw!r} is not a date ({hint})")
                     return True, None
         return False, None
 
@@ -215,6 +233,7 @@ class JobBuilder:
             tax_code=cells.get("tax_code") or None,
             hours=quantity if labour else None,
             rate=unit_price if labour else None,
+            tax_inclusive=self.tax_inclusive,
         )
 
     def _number(self, row: Row, key: str, problems: list[str], optional: bool = False) -> Decimal | None:
@@ -241,7 +260,7 @@ class JobBuilder:
 
 
 class CsvJobSource:
-    """Jobs from a CSV export; implements `JobSource`."""
+    """Jobs from a CSV export (one file, or a jobs file and a lines file); implements `JobSource`."""
 
     def __init__(
         self,
@@ -250,20 +269,40 @@ class CsvJobSource:
         statuses: Sequence[str] = ("Completed",),
         timezone: str = "UTC",
         name: str = "csv",
+        *,
+        lines_path: Path | None = None,
+        line_columns: Mapping[str, str] | None = None,
+        date_format: str | Mapping[str, str] | None = None,
+        prices_include_tax: bool = False,
     ) -> None:
         self.path = Path(path)
+        self.lines_path = Path(lines_path) if lines_path else None
         self.name = name
         # An empty mapping value means "this export has no such column".
-        self.columns = {key: value.strip() for key, value in columns.items() if value and value.strip()}
+        self.columns = _mapped(columns)
+        self.line_columns = _mapped(line_columns or {})
         self._calls: dict[str, int] = {}
-        problems = [f"source.columns.{key}: unknown column key" for key in self.columns
-                    if key not in COLUMN_KEYS]  # fmt: skip
-        problems += [f"source.columns.{key} is required: name the export's header for it"
-                     for key in REQUIRED_COLUMNS if key not in self.columns]  # fmt: skip
-        problems += check_statuses_and_zone(statuses, timezone)
+        problems = self._config_problems() + check_statuses_and_zone(statuses, timezone)
         if problems:
             raise ConfigError("the CSV source is misconfigured", problems)
-        self.builder = JobBuilder(name, self.columns, statuses, ZoneInfo(timezone))
+        formats = {k: date_format for k in ("completed_at", "updated_at")} if isinstance(date_format, str) else {}
+        formats |= dict(date_format) if isinstance(date_format, Mapping) else {}
+        titles = self.line_columns | self.columns  # a job-level header wins in problem texts
+        self.builder = JobBuilder(name, titles, statuses, ZoneInfo(timezone), formats, prices_include_tax)
+
+    def _config_problems(self) -> list[str]:
+        problems = [f"source.columns.{key}: unknown column key" for key in self.columns
+                    if key not in COLUMN_KEYS]  # fmt: skip
+        problems += [f"source.line_columns.{key}: unknown column key" for key in self.line_columns
+                     if key not in COLUMN_KEYS]  # fmt: skip
+        mapped = self.columns | self.line_columns
+        problems += [f"source.columns.{key} is required: name the export's header for it"
+                     for key in REQUIRED_COLUMNS if key not in mapped]  # fmt: skip
+        if self.lines_path and "job_number" not in self.line_columns:
+            problems.append("source.line_columns.job_number is required: the lines file's job number header")
+        if self.line_columns and not self.lines_path:
+            problems.append("source.line_columns is set but source.lines_path is not: name the lines file")
+        return problems
 
     # -- JobSource -------------------------------------------------------------
 
@@ -282,53 +321,46 @@ class CsvJobSource:
     # -- reading ---------------------------------------------------------------
 
     def _read_jobs(self) -> list[Job]:
-        key = f"read {self.path.name}"
-        self._calls[key] = self._calls.get(key, 0) + 1
-        try:
-            with self.path.open(encoding="utf-8-sig", newline="") as handle:
-                groups = self._group_rows(csv.reader(handle))
-            modified = datetime.fromtimestamp(self.path.stat().st_mtime, tz=UTC)
-        except FileNotFoundError as exc:
-            raise ConfigError(f"CSV export not found: {self.path}",
-                              ["set source.path to the export file"]) from exc  # fmt: skip
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise ConfigError(f"cannot read the CSV export {self.path}: {exc}",
-                              ["check source.path; the file must be UTF-8 CSV"]) from exc  # fmt: skip
+        groups = self._group_rows(self._rows(self.path, self.columns, "source.path"))
+        modified = datetime.fromtimestamp(self.path.stat().st_mtime, tz=UTC)
+        if self.lines_path is not None:
+            lines = self._rows(self.lines_path, self.line_columns, "source.lines_path")
+            groups = join_lines(groups, lines)
+            modified = max(modified, datetime.fromtimestamp(self.lines_path.stat().st_mtime, tz=UTC))
         return [self.builder.build(job_id, rows, modified) for job_id, rows in groups.items()]
 
-    def _group_rows(self, reader: Iterator[list[str]]) -> dict[str, list[Row]]:
-        header = next(reader, None)
-        if header is None:
-            raise ConfigError(f"the CSV export {self.path} is empty", ["export it again with a header row"])
-        index = self._column_index(header)
+    def _rows(self, path: Path, columns: Mapping[str, str], setting: str) -> list[Row]:
+        """Each non-blank record of `path` as (where, logical name -> cell)."""
+        key = f"read {path.name}"
+        self._calls[key] = self._calls.get(key, 0) + 1
+        try:
+            table = read_table(path)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"CSV export not found: {path}", [f"set {setting} to the export file"]) from exc
+        except (OSError, csv.Error) as exc:
+            raise ConfigError(f"cannot read the CSV export {path}: {exc}", [f"check {setting}"]) from exc
+        if not table:
+            raise ConfigError(f"the CSV export {path} is empty", ["export it again with a header row"])
+        index = column_index(path, table[0], columns, setting.replace("path", "columns"), REQUIRED_COLUMNS)
+        rows = []
+        for number, record in enumerate(table[1:], start=2):
+            if any(cell.strip() for cell in record):  # spreadsheets leave blank lines at the end
+                cells = {k: record[i].strip() if i < len(record) else "" for k, i in index.items()}
+                rows.append((f"{path.name} row {number}" if self.lines_path else f"row {number}", cells))
+        return rows
+
+    @staticmethod
+    def _group_rows(rows: list[Row]) -> dict[str, list[Row]]:
         groups: dict[str, list[Row]] = {}  # dicts keep first-seen order
-        for number, record in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in record):
-                continue  # spreadsheets leave blank lines at the end
-            row = {key: record[i].strip() if i < len(record) else "" for key, i in index.items()}
+        for where, row in rows:
             # A row with neither id nor number still becomes a (held) job, so it is reported.
-            job_id = row.get("job_id") or row.get("job_number") or f"row-{number}"
-            groups.setdefault(job_id, []).append((f"row {number}", row))
+            job_id = row.get("job_id") or row.get("job_number") or f"row-{where.rsplit(' ', 1)[-1]}"
+            groups.setdefault(job_id, []).append((where, row))
         return groups
 
-    def _column_index(self, header: list[str]) -> dict[str, int]:
-        positions: dict[str, int] = {}
-        for i, title in enumerate(header):
-            positions.setdefault(normalise_name(title), i)
-        index: dict[str, int] = {}
-        problems = []
-        for key, title in self.columns.items():
-            if normalise_name(title) in positions:
-                index[key] = positions[normalise_name(title)]
-                continue
-            fix = "" if key in REQUIRED_COLUMNS else ", or remove the key if the export has no such column"
-            problems.append(
-                f"no column {title!r} for source.columns.{key}: set it to the export's header{fix}"
-            )
-        if problems:
-            found = ", ".join(repr(title) for title in header)
-            raise ConfigError(f"{self.path.name}: the header lacks mapped columns (it has {found})", problems)
-        return index
+
+def _mapped(columns: Mapping[str, str | None]) -> dict[str, str]:
+    return {key: value.strip() for key, value in columns.items() if value and value.strip()}
 
 
 def check_statuses_and_zone(statuses: Sequence[str], timezone: str) -> list[str]:
