@@ -163,8 +163,10 @@ class Paging:
 
     def first_params(self) -> dict[str, Any]:
         if self.style in ("next_page", "page"):
-            sized = self.style == "page" and self.page_size_param
-            return {self.page_param: 1} | ({self.page_size_param: self.page_size} if sized else {})
+            first: dict[str, Any] = {self.page_param: 1}
+            if self.style == "page" and self.page_size_param:
+                first[self.page_size_param] = self.page_size
+            return first
         if self.style == "offset":
             return {self.offset_param: 0, self.limit_param: self.page_size}
         return {self.cursor_param: self.first_cursor} if self.first_cursor else {}
