@@ -15,6 +15,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +27,7 @@ from jobsync.models import XeroRefs
 from jobsync.rules import RuleSet, load_rules
 from jobsync.state import State
 from jobsync.wiring import build_gateway
+from jobsync.xero.token_store import token_status, utc_now
 
 OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
 
@@ -156,16 +158,75 @@ def check_source(settings: Settings) -> Check:
 # ---------------------------------------------------------------------------
 
 
+class _Scratch(dict[str, str]):
+    """A throwaway cache: with one, the client also reads TrackingCategories (doctor writes no state)."""
+
+    def cache_get(self, key: str) -> str | None:
+        return self.get(key)
+
+    def cache_put(self, key: str, value: str) -> None:
+        self[key] = value
+
+
 def check_xero(settings: Settings, report: Report) -> XeroRefs | None:
     name = "Xero tenant reachable, token accepted"
     try:
-        refs = build_gateway(settings).read_refs()
+        gateway = build_gateway(settings)
+        gateway.use_cache(_Scratch())
+        refs = gateway.read_refs()
     except JobsyncError as exc:
         fix = exc.problems[0] if exc.problems else "check xero.api_url, xero.tenant_id and the token"
         report.add(Check(name, FAIL, exc.message, fix))
         return None
     report.add(Check(name, OK, f"organisation {refs.org.name!r} ({refs.org.base_currency})"))
     return refs
+
+
+def check_token_lapse(settings: Settings, now: datetime, warn_days: float = 14) -> Check | None:
+    """oauth only: a refresh token unused for 60 days lapses and every run then fails until a new login."""
+    if settings.xero.auth.mode != "oauth":
+        return None
+    name = "Xero refresh token not near its 60-day lapse"
+    status = token_status(settings, now)
+    if status is None:
+        return Check(name, FAIL, "no token store: never logged in", "run `jobsync auth login`")
+    days = status.refresh_days_left
+    if days is None:
+        return Check(name, OK, "the token store records no lapse date")
+    if days <= 0:
+        return Check(name, FAIL, f"the refresh token lapsed on {status.refresh_lapses_at:%Y-%m-%d}",
+                     "run `jobsync auth login`")  # fmt: skip
+    if days < warn_days:
+        return Check(name, WARN, f"the refresh token lapses in {days:.1f} days unless a run refreshes it",
+                     "check the schedule runs (`jobsync schedule`), or run `jobsync run` now")  # fmt: skip
+    return Check(name, OK, f"{days:.0f} days left (every run renews it)")
+
+
+def tracking_problems(ruleset: RuleSet, refs: XeroRefs) -> list[str]:
+    """Fixed category/option pairs the rules name that Xero lacks or has archived (field-fed options vary per job)."""
+    if refs.tracking is None:
+        return []
+    problems: list[str] = []
+    for rule in (*ruleset.lines, ruleset.default):
+        for t in rule.tracking:
+            options = refs.tracking.get(t.category)
+            if options is None:
+                problems.append(f"rule {rule.name!r}: tracking category {t.category!r} does not exist or is archived")
+            elif t.option is not None and t.option not in options:
+                problems.append(f"rule {rule.name!r}: tracking option {t.category}={t.option!r} "
+                                "does not exist or is archived")  # fmt: skip
+    return list(dict.fromkeys(problems))
+
+
+def check_tracking(settings: Settings, refs: XeroRefs) -> Check:
+    name = "rule tracking categories and options exist and are active"
+    if refs.tracking is None:
+        return Check(name, SKIP, "this Xero server offers no TrackingCategories to check against")
+    problems = tracking_problems(load_rules(settings.rules), refs)
+    if problems:
+        return Check(name, FAIL, "; ".join(problems),
+                     "add or restore it in Xero (Accounting › Advanced › Tracking categories), or change the rule")
+    return Check(name, OK, f"{len(refs.tracking)} active categories in the organisation")
 
 
 def rule_references(ruleset: RuleSet) -> list[tuple[str, str | None, str | None]]:
@@ -334,6 +395,10 @@ def run_checks(
         report.add(Check("Xero tenant reachable, token accepted", SKIP, needs_secrets))
     if refs is not None:
         report.add(check_references(settings, refs))
+        report.add(check_tracking(settings, refs))
+    lapse = check_token_lapse(settings, utc_now())
+    if lapse is not None:
+        report.add(lapse)
     report.add(check_state(settings.state.path))
     report.add(check_reports(settings.reports.dir))
     report.add(check_notify(settings, send_test) if secrets_ok else Check("notifications", SKIP, needs_secrets))

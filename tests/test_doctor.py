@@ -7,7 +7,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,8 @@ from jobsync.init_config import Answers, write_config
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
 from jobsync.sandbox.xero import XeroSandbox
 from jobsync.state import State
+from jobsync.xero import token_store
+from tests import oauth_support
 from tests.receivers import http_receiver
 
 SAMPLE = Path(__file__).resolve().parents[1] / "jobsync" / "samples" / "jobs.csv"
@@ -208,3 +210,49 @@ def test_servicem8_key_accepted_then_refused(tmp_path: Path, sandbox: XeroSandbo
         env["SERVICEM8_API_KEY"] = "wrong"
         (failed,) = _failed(doctor.run_checks(config, env))
         assert failed.name == "job system reachable" and "refused the API key" in failed.detail
+
+
+def test_tracking_categories_and_options_the_rules_name_must_exist_and_be_active(
+    tmp_path: Path, sandbox: XeroSandbox
+) -> None:
+    config, env = _setup(tmp_path, sandbox)
+    text = config.read_text()
+    good = "      tax_type: OUTPUT\n    - name: materials"
+    tracked = ("      tax_type: OUTPUT\n      tracking: [{category: Region, option: North}, "
+               "{category: Crew, field: crew}]\n    - name: materials")  # fmt: skip
+    config.write_text(text.replace(good, tracked, 1))
+    report = doctor.run_checks(config, env)
+    assert report.ok, _failed(report)
+    assert _by_name(report)["rule tracking categories and options exist and are active"].status == doctor.OK
+    # The sandbox has Crew=Green archived and the whole Department category archived.
+    bad = ("      tax_type: OUTPUT\n      tracking: [{category: Crew, option: Green}, {category: Department, "
+           "option: Service}]\n    - name: materials")  # fmt: skip
+    config.write_text(text.replace(good, bad, 1))
+    (failed,) = _failed(doctor.run_checks(config, env))
+    assert failed.name == "rule tracking categories and options exist and are active"
+    assert "rule 'labour': tracking option Crew='Green' does not exist or is archived" in failed.detail
+    assert "rule 'labour': tracking category 'Department' does not exist or is archived" in failed.detail
+    assert "Tracking categories" in failed.fix
+
+
+def test_refresh_token_near_its_60_day_lapse_warns_and_a_lapsed_one_fails(tmp_path: Path, sandbox: XeroSandbox) -> None:
+    settings = oauth_support.settings_for(tmp_path, sandbox)
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    name = "Xero refresh token not near its 60-day lapse"
+    missing = doctor.check_token_lapse(settings, now)
+    assert missing is not None and missing.status == doctor.FAIL and "auth login" in missing.fix
+
+    def stored(days_ago: float) -> doctor.Check | None:
+        token_store.save(token_store.store_path(settings), token_store.TokenSet(
+            mode="oauth", client_id="app", access_token="a", expires_at=now, refresh_token="r",
+            refresh_issued_at=now - timedelta(days=days_ago), tenant_id=sandbox.tenant_id))  # fmt: skip
+        return doctor.check_token_lapse(settings, now)
+
+    assert stored(1) == doctor.Check(name, doctor.OK, "59 days left (every run renews it)")
+    near = stored(50)
+    assert near is not None and near.status == doctor.WARN and "10.0 days" in near.detail
+    lapsed = stored(61)
+    assert lapsed is not None and lapsed.status == doctor.FAIL and lapsed.fix == "run `jobsync auth login`"
+    # A static token has no refresh token to lapse: the check is not shown at all.
+    config, env = _setup(tmp_path / "static", sandbox)
+    assert name not in _by_name(doctor.run_checks(config, env))
