@@ -249,6 +249,7 @@ class NotifySettings(_Frozen):
     email: EmailSettings | None = None
     on: tuple[Literal["failure", "hold", "always", "token_expiry"], ...] = ("failure", "hold")
     remind_hours: float = Field(default=24, gt=0)  # repeat an unchanged alert after this long
+    token_expiry_days: int = Field(default=14, ge=1)  # on: [token_expiry] alerts when the refresh token lapses sooner
 
 
 class Settings(_Frozen):

@@ -30,6 +30,7 @@ from jobsync.report import OUTCOME_ORDER
 from jobsync.state import State
 
 CACHE_KEY = "notify:alert"
+TOKEN_CACHE_KEY = "notify:token_expiry"  # the lapse date last alerted about
 DEFAULT_REMIND_AFTER = timedelta(hours=24)
 FIRST_JOBS = 5  # how many held/failed jobs a message names before "and N more"
 TIMEOUT_SECONDS = 10.0
@@ -300,3 +301,33 @@ def notify_error(
     report = RunReport(run_id=run_id, command=command, started_at=now, finished_at=now)
     report.errors.append(error.message)
     return notify_run(settings, report, None, state, now)
+
+
+def notify_token_expiry(
+    settings: NotifySettings | None,
+    refresh_lapses_at: datetime | None,
+    state: State,
+    now: datetime,
+    timeout: float = TIMEOUT_SECONDS,
+) -> list[str]:
+    """With `on: [token_expiry]`: alert once when the refresh token lapses within `token_expiry_days`.
+
+    Once per lapse date: a refresh rotates the token and moves the date, which re-arms the alert.
+    """
+    if settings is None or "token_expiry" not in settings.on or not channels(settings) or refresh_lapses_at is None:
+        return []
+    days_left = (refresh_lapses_at - now).total_seconds() / 86400
+    stamp = refresh_lapses_at.isoformat()
+    if days_left >= settings.token_expiry_days or state.cache_get(TOKEN_CACHE_KEY) == stamp:
+        return []
+    when = f"lapsed on {refresh_lapses_at:%Y-%m-%d}" if days_left <= 0 else (
+        f"lapses in {days_left:.1f} days ({refresh_lapses_at:%Y-%m-%d})")
+    subject = f"jobsync: the Xero refresh token {when}"
+    fix = "jobsync auth login   (or let a scheduled `jobsync run` refresh it before then)"
+    text = f"{subject}\nWithout it every run fails until someone logs in again.\nFix: {fix}"
+    payload = {"event": "jobsync.token_expiry", "status": "token_expiry", "days_left": round(days_left, 1),
+               "refresh_lapses_at": stamp, "fix": [fix], "text": text}
+    sent, problems = deliver(settings, Message("alert", "token_expiry", subject, text, payload), timeout)
+    if sent:
+        state.cache_put(TOKEN_CACHE_KEY, stamp)  # only a delivered alert counts as said
+    return problems

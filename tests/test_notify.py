@@ -11,7 +11,7 @@ import pytest
 from jobsync.config import NotifySettings, load_settings
 from jobsync.errors import JobsyncError
 from jobsync.models import JobResult, Outcome, RunReport
-from jobsync.notify import Memory, decide, fingerprint, notify_error, notify_run
+from jobsync.notify import Memory, decide, fingerprint, notify_error, notify_run, notify_token_expiry
 from jobsync.sandbox.xero import XeroSandbox
 from jobsync.service import sync
 from jobsync.state import State
@@ -177,3 +177,38 @@ def test_go_live_check_disconnected_xero_raises_an_alert_end_to_end(tmp_path: Pa
             notify_run(notify, outcome.result.report, outcome.report_paths[0], state, NOW + timedelta(hours=1))
         assert http.posts[-1][1]["event"] == "jobsync.recovered"
         assert str(outcome.report_paths[0]) in http.posts[-1][1]["text"]
+
+
+def test_refresh_token_near_its_lapse_alerts_once_per_token_and_only_when_asked(state: State) -> None:
+    lapses = NOW + timedelta(days=10)
+    with http_receiver() as http:
+        quiet = _settings(http)  # `on` without token_expiry: nothing is sent
+        assert notify_token_expiry(quiet, lapses, state, NOW) == [] and http.posts == []
+        settings = _settings(http, on=("failure", "token_expiry"))
+        assert notify_token_expiry(settings, NOW + timedelta(days=20), state, NOW) == []  # 20 days: not yet
+        assert http.posts == []
+        assert notify_token_expiry(settings, lapses, state, NOW) == []
+        hook = [body for path, body in http.posts if path == "/hook"]
+        slack = [body for path, body in http.posts if path == f"/services/{SLACK_SECRET}"]
+        assert len(hook) == 1 and len(slack) == 1
+        assert hook[0]["event"] == "jobsync.token_expiry" and hook[0]["days_left"] == 10.0
+        assert "lapses in 10.0 days" in slack[0]["text"] and "jobsync auth login" in slack[0]["text"]
+        notify_token_expiry(settings, lapses, state, NOW + timedelta(days=1))
+        assert len(http.posts) == 2  # the same token is not alerted about again
+        # A rotated token that is again near its lapse (runs stopped refreshing it) alerts again.
+        notify_token_expiry(settings, lapses + timedelta(days=3), state, NOW + timedelta(days=3))
+        assert len(http.posts) == 4
+        custom = NotifySettings.model_validate({**settings.model_dump(by_alias=True), "token_expiry_days": 30})
+        assert notify_token_expiry(custom, NOW + timedelta(days=20), state, NOW) == []
+        assert len(http.posts) == 6
+
+
+def test_a_token_alert_nobody_received_is_reported_and_retried(state: State) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings = NotifySettings.model_validate({"webhook_url": f"{dead}/hook", "on": ["token_expiry"]})
+    problems = notify_token_expiry(settings, NOW + timedelta(days=2), state, NOW, timeout=1)
+    assert problems == ["notify: webhook not delivered: ConnectionError"]
+    with http_receiver() as http:
+        retry = NotifySettings.model_validate({"webhook_url": f"{http.url}/hook", "on": ["token_expiry"]})
+        assert notify_token_expiry(retry, NOW + timedelta(days=2), state, NOW) == []
+        assert len(http.posts) == 1
