@@ -396,7 +396,8 @@ def run_checks(
     if refs is not None:
         report.add(check_references(settings, refs))
         report.add(check_tracking(settings, refs))
-    lapse = check_token_lapse(settings, utc_now())
+    warn_days = settings.notify.token_expiry_days if settings.notify is not None else 14
+    lapse = check_token_lapse(settings, utc_now(), warn_days)
     if lapse is not None:
         report.add(lapse)
     report.add(check_state(settings.state.path))
