@@ -119,12 +119,24 @@ def _finish_run(settings: Settings, result: RunResult, state: State, now: Callab
     history.enrich(report, settings.reports.minutes_per_invoice)
     paths = write_report(report, settings.reports.dir)
     problems = notify.notify_run(settings.notify, report, paths[0], state, now())
+    problems += _token_expiry_alert(settings, state, now())
     if problems:
         report.errors.extend(problems)
         paths = write_report(report, settings.reports.dir)
     state.record_run(report, int(result.exit_code), str(paths[0]))
     history.prune_reports(settings.reports.dir, settings.reports.keep_days, now())
     return paths
+
+
+def _token_expiry_alert(settings: Settings, state: State, at: datetime) -> list[str]:
+    """A cron job paused for 60 days loses its Xero login: warn while there is time to act."""
+    if settings.xero.auth.mode != "oauth":
+        return []
+    from jobsync.xero.token_store import token_status
+
+    status_now = token_status(settings, at)
+    lapses_at = status_now.refresh_lapses_at if status_now else None
+    return notify.notify_token_expiry(settings.notify, lapses_at, state, at)
 
 
 def freshness(settings: Settings, max_age: timedelta, now: Callable[[], datetime] = utc_now) -> tuple[bool, str]:
