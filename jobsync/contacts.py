@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from jobsync.models import Client, ContactDecision, ContactSnapshot, DecisionKind, XeroContact
 
@@ -70,8 +70,36 @@ def normalise_email(email: str | None) -> str | None:
     return value or None
 
 
-def _active(snapshot: ContactSnapshot) -> list[XeroContact]:
-    return [c for c in snapshot.contacts if c.status == "ACTIVE"]
+@dataclass(frozen=True)
+class ContactIndex:
+    """Active contacts by each key the resolver matches on, plus every contact by id."""
+
+    by_id: dict[str, XeroContact]
+    by_number: dict[str, list[XeroContact]]
+    by_email: dict[str, list[XeroContact]]
+    by_name: dict[str, list[XeroContact]]
+    by_company: dict[str, list[XeroContact]]
+
+    @classmethod
+    def of(cls, contacts: tuple[XeroContact, ...]) -> ContactIndex:
+        index = cls({c.contact_id: c for c in contacts}, {}, {}, {}, {})
+        for c in contacts:
+            if c.status != "ACTIVE":
+                continue  # archived or merged contacts never receive a new invoice
+            for table, key in ((index.by_number, c.contact_number), (index.by_email, normalise_email(c.email)),
+                               (index.by_name, normalise_name(c.name)), (index.by_company, company_key(c.name))):
+                if key:
+                    table.setdefault(key, []).append(c)
+        return index
+
+
+def indexed(snapshot: ContactSnapshot) -> ContactSnapshot:
+    """The snapshot with its lookup index built (once; `replace` keeps it)."""
+    return snapshot if snapshot.index is not None else replace(snapshot, index=ContactIndex.of(snapshot.contacts))
+
+
+def _index(snapshot: ContactSnapshot) -> ContactIndex:
+    return snapshot.index if isinstance(snapshot.index, ContactIndex) else ContactIndex.of(snapshot.contacts)
 
 
 def decide(source: str, client: Client, snapshot: ContactSnapshot) -> ContactDecision:
@@ -84,44 +112,29 @@ def decide(source: str, client: Client, snapshot: ContactSnapshot) -> ContactDec
         email=(client.email or "").strip() or None,
         phone=client.phone,
     )
-    active = _active(snapshot)
-
-    mapped_id = snapshot.client_map.get(key)
-    if mapped_id:
-        # An archived (or merged away) mapped contact is not used: carry on matching.
-        hit = [c for c in active if c.contact_id == mapped_id]
-        if hit:
-            return _existing(base, hit[0], "map")
-
-    steps: tuple[tuple[str, Callable[[XeroContact], bool] | None], ...] = (
-        ("contact_number", lambda c: c.contact_number is not None and c.contact_number == key),
-        ("email", _email_test(client.email)),
-        ("name", lambda c: normalise_name(c.name) == normalise_name(client.name)),
+    index = _index(snapshot)
+    mapped = index.by_id.get(snapshot.client_map.get(key) or "")
+    # An archived (or merged away) mapped contact is not used: carry on matching.
+    if mapped is not None and mapped.status == "ACTIVE":
+        return _existing(base, mapped, "map")
+    steps = (
+        ("contact_number", index.by_number.get(key, [])),
+        ("email", index.by_email.get(normalise_email(client.email) or "", [])),
+        ("name", index.by_name.get(normalise_name(client.name), [])),
     )
-    for how, test in steps:
-        if test is None:
-            continue
-        found = [c for c in active if test(c)]
+    for how, found in steps:
         if len(found) > 1:
             return _ambiguous(base, found)
         if found:
             if how == "name" and _emails_differ(client.email, found[0].email):
                 return _ambiguous(base, found)
             return _existing(base, found[0], how)
-    # The same business under another spelling ("Acme Pty Ltd" vs "ACME Ltd.", "Ben 1"): creating a
-    # new contact would make the duplicate `contacts dedupe` exists to clean up, so a person decides.
-    wanted = company_key(client.name)
-    lookalikes = [c for c in active if wanted and company_key(c.name) == wanted]
+    # The same business under another spelling ("Acme Pty Ltd" vs "ACME Ltd."): creating a new
+    # contact would make the duplicate `contacts dedupe` exists to clean up, so a person decides.
+    lookalikes = index.by_company.get(company_key(client.name), [])
     if lookalikes:
         return _ambiguous(base, lookalikes)
     return base
-
-
-def _email_test(email: str | None) -> Callable[[XeroContact], bool] | None:
-    wanted = normalise_email(email)
-    if wanted is None:
-        return None
-    return lambda c: normalise_email(c.email) == wanted
 
 
 def _emails_differ(a: str | None, b: str | None) -> bool:

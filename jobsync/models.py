@@ -134,6 +134,9 @@ class ContactSnapshot:
 
     client_map: dict[str, str]  # "{source}:{client id}" -> ContactID
     contacts: tuple[XeroContact, ...]
+    # Lookup tables over `contacts` (contacts.ContactIndex), built once per plan by contacts.indexed()
+    # so resolving each job is a few dict lookups rather than a scan of every contact.
+    index: Any = field(default=None, compare=False, repr=False)
 
 
 # ---------------------------------------------------------------------------

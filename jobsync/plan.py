@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from jobsync.billing import BillingPolicy, Stage, StageRule, stages_for
-from jobsync.contacts import decide, describe_candidates
+from jobsync.contacts import decide, describe_candidates, indexed
 from jobsync.models import (
     ContactDecision,
     ContactSnapshot,
@@ -77,6 +77,7 @@ def build_plan(
     skipped: list[Skip] = []
     held: list[Hold] = []
     seen = 0
+    snapshot = indexed(snapshot)  # one index for every job, not a scan of all contacts per job
     for job in jobs:
         seen += 1
         try:

@@ -11,8 +11,8 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from jobsync.contacts import client_key
-from jobsync.models import ContactDecision, ContactSnapshot, DraftLine, Job, XeroRefs
+from jobsync.contacts import ContactIndex, client_key, indexed
+from jobsync.models import ContactDecision, ContactSnapshot, DraftLine, Job, XeroContact, XeroRefs
 from jobsync.money import invoice_totals
 from jobsync.pricing import ClientPricing
 from jobsync.rules import MappedLine, RuleSet, map_line
@@ -32,6 +32,12 @@ def invoice_date(job: Job, timezone: str) -> date:
     return when.astimezone(ZoneInfo(timezone)).date()
 
 
+def contact_by_id(snapshot: ContactSnapshot) -> dict[str, XeroContact]:
+    index = indexed(snapshot).index
+    assert isinstance(index, ContactIndex)
+    return index.by_id
+
+
 def follow_merges(job: Job, snapshot: ContactSnapshot) -> ContactSnapshot:
     """Point a client mapped to an archived contact at the contact it was merged into.
 
@@ -41,7 +47,7 @@ def follow_merges(job: Job, snapshot: ContactSnapshot) -> ContactSnapshot:
     assert job.client is not None
     key = client_key(job.source, job.client)
     mapped = snapshot.client_map.get(key)
-    by_id = {c.contact_id: c for c in snapshot.contacts}
+    by_id = contact_by_id(snapshot)
     seen: set[str] = set()
     contact = by_id.get(mapped or "")
     while contact is not None and contact.status != "ACTIVE" and contact.contact_id not in seen:
@@ -63,7 +69,8 @@ def terms_for(
     contact: ContactDecision, snapshot: ContactSnapshot, cp: ClientPricing | None, default: tuple[int, str]
 ) -> tuple[int, str]:
     """The contact's own sales terms in Xero, else the client's configured ones, else the default."""
-    own = next((c.payment_terms for c in snapshot.contacts if c.contact_id == contact.contact_id), None)
+    own_contact = contact_by_id(snapshot).get(contact.contact_id or "")
+    own = own_contact.payment_terms if own_contact is not None else None
     if contact.contact_id and own is not None:
         return own
     if cp is not None and cp.payment_terms is not None:
