@@ -14,6 +14,7 @@ import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from jobsync.samples import csv_source, sandbox_config
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
@@ -31,10 +32,9 @@ RULES = {
     "default": {"account_code": "200", "tax_type": "OUTPUT"},
     "subcontractors": {"mode": "passthrough", "account_code": "215", "tax_type": "OUTPUT", "markup_percent": 10},
 }
-SYDNEY = {"start_from": "2026-11-01", "statuses": ["Completed"], "timezone": "Australia/Sydney"}
 
 
-def _config(sandbox: XeroSandbox, name: str, source: dict, **sections: object) -> Path:
+def _config(sandbox: XeroSandbox, name: str, source: dict[str, Any], **sections: Any) -> Path:
     path = WORKDIR / name
     text = sandbox_config(sandbox.api_url, sandbox.identity_url, sandbox.tenant_id, source, RULES, **sections)
     path.write_text(text)
@@ -55,7 +55,9 @@ def _prepare(sandbox: XeroSandbox) -> Path:
     WORKDIR.mkdir()
     sample = resources.files("jobsync.samples").joinpath("jobs.csv").read_bytes()
     (WORKDIR / "jobs.csv").write_bytes(sample)
-    return _config(sandbox, "jobsync.yaml", csv_source(**SYDNEY))
+    return _config(sandbox, "jobsync.yaml", csv_source(
+        start_from="2026-11-01", statuses=["Completed"], timezone="Australia/Sydney"
+    ))
 
 
 def _run(config: Path, title: str) -> tuple[int, dict]:

@@ -160,17 +160,17 @@ def _changed(
     job: Job, rules: RuleSet, refs: XeroRefs, settings: PlanSettings, confirmed: Mapping[str, LedgerEntry]
 ) -> tuple[Decimal, Decimal] | None:
     """(invoiced, now) when an invoiced job's total has moved since; None when unchanged or unknown."""
-    totals = [e.total for e in confirmed.values()]
+    totals = [e.total for e in confirmed.values() if e.total is not None]
+    if len(totals) != len(confirmed):
+        return None  # an invoice recorded without its total (e.g. marked invoiced by hand): nothing to compare
     try:
         check_job(job)
         lat = line_amount_types(job, rules, settings.line_amount_types, client_pricing(rules.pricing, job))
         lines = job_lines(job, rules, refs, lat)
     except HoldJob:
         return None  # a job that no longer plans cleanly has no comparable total
-    if any(t is None for t in totals):
-        return None
     _, _, now_total = invoice_totals(((ln.line_amount, ln.tax_amount) for ln in lines), lat)
-    was = sum(totals, Decimal("0"))  # type: ignore[arg-type]
+    was = sum(totals, Decimal("0"))
     # Stages each round their own tax: their sum may sit a cent per extra stage off one invoice's total.
     slack = Decimal("0.01") * (len(totals) - 1)
     return (was, now_total) if abs(now_total - was) > slack else None

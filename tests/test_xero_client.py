@@ -715,3 +715,14 @@ def test_sandbox_lost_response_is_replayed_not_recreated(sandbox: Any) -> None:
     stored = _by_reference(sandbox)["J-DROP"]
     assert len(stored) == 1 and results[0].ok and results[0].id == stored[0]["InvoiceID"]
     assert client.calls["PUT /Invoices"] == 2
+
+
+def test_retry_after_as_an_http_date_without_a_zone_is_read_as_gmt() -> None:
+    from datetime import UTC, datetime
+
+    from jobsync.xero.retry import retry_after_seconds
+
+    now = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds({"retry-after": "Wed, 25 Nov 2026 12:00:30 -0000"}, now) == 30.0
+    assert retry_after_seconds({"retry-after": "Wed, 25 Nov 2026 12:00:30 GMT"}, now) == 30.0
+    assert retry_after_seconds({"retry-after": "7"}, now) == 7.0

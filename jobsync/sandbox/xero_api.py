@@ -123,7 +123,7 @@ def _batch(req: Request, name: str, writer: Writer, ok_flag: str, summarize: boo
     try:
         data = loads(req.body or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return 400, error(14, "PostDataInvalidException", f"Invalid JSON in request body: {exc.msg}")
+        return 400, error(14, "PostDataInvalidException", f"Invalid JSON in request body: {getattr(exc, 'msg', exc)}")
     elements = data.get(name, [data]) if isinstance(data, dict) else data
     if not isinstance(elements, list):
         return 400, error(14, "PostDataInvalidException", f"{name} must be a list.")

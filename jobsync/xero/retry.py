@@ -62,6 +62,8 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None)
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # an HTTP-date is GMT; "-0000" parses naive
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
