@@ -161,14 +161,9 @@ class XeroClient:
 
     def _read_tracking(self) -> dict[str, tuple[str, ...]] | None:
         t, opts = self._tenant_id, self._opts()
-        # 404: a Xero stand-in without the endpoint; real Xero answers an empty list.
         payload = self._send(
-            "GET /TrackingCategories",
-            self.api_url,
-            _tolerating(404, lambda: self.accounting.get_tracking_categories(t, **opts)),
+            "GET /TrackingCategories", self.api_url, lambda: self.accounting.get_tracking_categories(t, **opts)
         )
-        if "TrackingCategories" not in payload:
-            return None  # the tolerated 404: nothing known, so nothing to check against
         return {
             str(c.get("Name")): tuple(
                 str(o.get("Name")) for o in c.get("Options") or () if (o.get("Status") or "ACTIVE") == "ACTIVE"
