@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from decimal import Decimal
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,13 +19,13 @@ from xero_python.accounting import AccountingApi
 from xero_python.exceptions import HTTPStatusException
 
 from jobsync.errors import RejectedError
-from jobsync.models import InvoiceDraft, XeroAccount, XeroContact, XeroOrg, XeroRefs, XeroTaxRate
+from jobsync.models import InvoiceDraft, XeroContact, XeroOrg, XeroRefs
 from jobsync.xero import keys, retry, wire
 from jobsync.xero.contact_snapshot import ContactSnapshot
 from jobsync.xero.gateway import ElementResult, NewContact, XeroInvoiceRef
 from jobsync.xero.limiter import CallLimiter
 from jobsync.xero.refcache import CachedAccounts, KeyValueCache, modified_since_header
-from jobsync.xero.timezones import to_iana
+from jobsync.xero.refs_parse import accounts_by_code, organisation, tax_rates_by_type, tracking_options
 from jobsync.xero.transport import build_api_client
 
 BATCH_LIMIT = 50  # Xero's documented maximum elements per create request
@@ -136,8 +135,8 @@ class XeroClient:
         self.tracking_categories = tracking or {}
         return XeroRefs(
             org=self._org(org_payload),
-            accounts=_accounts(accounts),
-            tax_rates=_tax_rates(rates.get("TaxRates") or []),
+            accounts=accounts_by_code(accounts),
+            tax_rates=tax_rates_by_type(rates.get("TaxRates") or []),
             tracking=tracking,  # None: not read, so the planner does not check tracking
         )
 
@@ -164,26 +163,13 @@ class XeroClient:
         payload = self._send(
             "GET /TrackingCategories", self.api_url, lambda: self.accounting.get_tracking_categories(t, **opts)
         )
-        return {
-            str(c.get("Name")): tuple(
-                str(o.get("Name")) for o in c.get("Options") or () if (o.get("Status") or "ACTIVE") == "ACTIVE"
-            )
-            for c in payload.get("TrackingCategories") or ()
-            if c.get("Name") and (c.get("Status") or "ACTIVE") == "ACTIVE"
-        }
+        return tracking_options(payload)
 
     def _org(self, payload: Mapping[str, Any]) -> XeroOrg:
-        orgs = payload.get("Organisations") or [{}]
-        raw = orgs[0]
-        timezone, warning = to_iana(raw.get("Timezone"))
+        org, warning = organisation(payload)
         if warning:
             self.warnings.append(warning)
-        return XeroOrg(
-            name=raw.get("Name") or "",
-            base_currency=raw.get("BaseCurrency") or "AUD",
-            timezone=timezone,
-            period_lock_date=wire.parse_date(raw.get("PeriodLockDate")),
-        )
+        return org
 
     # -- contacts -----------------------------------------------------------
 
@@ -385,35 +371,3 @@ def _tolerating(status: int, call: Callable[[], Any]) -> Callable[[], Any]:
             return _NoContent()
 
     return attempt
-
-
-def _accounts(raw: Sequence[Mapping[str, Any]]) -> dict[str, XeroAccount]:
-    # Bank accounts may have no Code; invoices can only name coded accounts.
-    return {
-        a["Code"]: XeroAccount(
-            code=a["Code"],
-            name=a.get("Name") or "",
-            status=a.get("Status") or "ACTIVE",
-            tax_type=a.get("TaxType"),
-        )
-        for a in raw
-        if a.get("Code")
-    }
-
-
-def _tax_rates(raw: Sequence[Mapping[str, Any]]) -> dict[str, XeroTaxRate]:
-    rates: dict[str, XeroTaxRate] = {}
-    for r in raw:
-        if not r.get("TaxType"):
-            continue
-        rate = wire.to_decimal(r.get("EffectiveRate"))
-        if rate is None:
-            rate = wire.to_decimal(r.get("DisplayTaxRate"))
-        rates[r["TaxType"]] = XeroTaxRate(
-            tax_type=r["TaxType"],
-            name=r.get("Name") or "",
-            rate=rate if rate is not None else Decimal(0),
-            status=r.get("Status") or "ACTIVE",
-            can_apply_to_revenue=r.get("CanApplyToRevenue") is not False,
-        )
-    return rates
