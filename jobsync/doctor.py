@@ -24,7 +24,8 @@ from jobsync.config import Settings, load_settings, resolve_config_path
 from jobsync.errors import ConfigError, JobsyncError
 from jobsync.http import make_session
 from jobsync.models import XeroRefs
-from jobsync.rules import RuleSet, load_rules
+from jobsync.rule_refs import reference_problems, rule_references, tracking_problems
+from jobsync.rules import load_rules
 from jobsync.state import State
 from jobsync.wiring import build_gateway
 from jobsync.xero.token_store import token_status, utc_now
@@ -202,22 +203,6 @@ def check_token_lapse(settings: Settings, now: datetime, warn_days: float = 14) 
     return Check(name, OK, f"{days:.0f} days left (every run renews it)")
 
 
-def tracking_problems(ruleset: RuleSet, refs: XeroRefs) -> list[str]:
-    """Fixed category/option pairs the rules name that Xero lacks or has archived (field-fed options vary per job)."""
-    if refs.tracking is None:
-        return []
-    problems: list[str] = []
-    for rule in (*ruleset.lines, ruleset.default):
-        for t in rule.tracking:
-            options = refs.tracking.get(t.category)
-            if options is None:
-                problems.append(f"rule {rule.name!r}: tracking category {t.category!r} does not exist or is archived")
-            elif t.option is not None and t.option not in options:
-                problems.append(f"rule {rule.name!r}: tracking option {t.category}={t.option!r} "
-                                "does not exist or is archived")  # fmt: skip
-    return list(dict.fromkeys(problems))
-
-
 def check_tracking(settings: Settings, refs: XeroRefs) -> Check:
     name = "rule tracking categories and options exist and are active"
     if refs.tracking is None:
@@ -227,31 +212,6 @@ def check_tracking(settings: Settings, refs: XeroRefs) -> Check:
         return Check(name, FAIL, "; ".join(problems),
                      "add or restore it in Xero (Accounting › Advanced › Tracking categories), or change the rule")
     return Check(name, OK, f"{len(refs.tracking)} active categories in the organisation")
-
-
-def rule_references(ruleset: RuleSet) -> list[tuple[str, str | None, str | None]]:
-    """(rule name, account code, tax type) for every rule, the default and the subcontractor policy."""
-    refs = [(r.name, r.account_code, r.tax_type) for r in (*ruleset.lines, ruleset.default) if not r.exclude]
-    subs = ruleset.subcontractors
-    if subs is not None and subs.mode == "passthrough":
-        refs.append(("subcontractors", subs.account_code, subs.tax_type))
-    return refs
-
-
-def reference_problems(ruleset: RuleSet, refs: XeroRefs) -> list[str]:
-    problems: list[str] = []
-    for rule, code, tax in rule_references(ruleset):
-        account = refs.accounts.get(code) if code else None
-        if code and account is None:
-            problems.append(f"rule {rule!r}: account {code} does not exist")
-        elif account is not None and account.status != "ACTIVE":
-            problems.append(f"rule {rule!r}: account {code} is {account.status}")
-        rate = refs.tax_rates.get(tax) if tax else None
-        if tax and rate is None:
-            problems.append(f"rule {rule!r}: tax type {tax} does not exist")
-        elif rate is not None and rate.status != "ACTIVE":
-            problems.append(f"rule {rule!r}: tax type {tax} is {rate.status}")
-    return list(dict.fromkeys(problems))
 
 
 def check_references(settings: Settings, refs: XeroRefs) -> Check:
