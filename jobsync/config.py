@@ -49,6 +49,7 @@ __all__ = [
     "XeroAuthSettings",
     "XeroSettings",
     "config_hash",
+    "env_references",
     "load_settings",
     "redacted_settings",
     "resolve_config_path",
@@ -339,6 +340,32 @@ def _resolve_paths(settings: Settings, config_path: Path) -> Settings:
 # ---------------------------------------------------------------------------
 # Dumps and hash
 # ---------------------------------------------------------------------------
+
+
+def env_references(text: str) -> list[tuple[str, bool]]:
+    """Every ${VAR} the config's values use, in file order, with whether it has a `:-default`.
+
+    Read from the parsed YAML, so a ${VAR} mentioned in a comment is not asked for.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    found: dict[str, bool] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str):
+            for m in _ENV_REF.finditer(node):
+                found[m.group(1)] = found.get(m.group(1), True) and m.group(2) is not None
+
+    walk(data)
+    return list(found.items())
 
 
 def redacted_settings(settings: Settings) -> dict[str, Any]:

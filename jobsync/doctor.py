@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 import socket
 import stat
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from jobsync import notify
-from jobsync.config import Settings, load_settings, resolve_config_path
+from jobsync.config import Settings, env_references, load_settings, resolve_config_path
 from jobsync.errors import ConfigError, JobsyncError
 from jobsync.http import make_session
 from jobsync.models import XeroRefs
@@ -32,7 +31,6 @@ from jobsync.xero.token_store import token_status, utc_now
 
 OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}")
 
 
 @dataclass(frozen=True)
@@ -66,12 +64,7 @@ class Report:
 
 def unset_variables(text: str, env: Mapping[str, str]) -> list[str]:
     """${VARS} the config needs (no `:-default`) that the environment lacks, in file order."""
-    seen: list[str] = []
-    for match in _ENV_REF.finditer(text):
-        name = match.group(1)
-        if match.group(2) is None and name not in env and name not in seen:
-            seen.append(name)
-    return seen
+    return [name for name, has_default in env_references(text) if not has_default and name not in env]
 
 
 def check_config(path: Path, env: Mapping[str, str], report: Report) -> tuple[Settings | None, bool]:

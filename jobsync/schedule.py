@@ -9,7 +9,6 @@ boot) with a `RandomizedDelaySec`, so many installs do not hit Xero on the same 
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -17,10 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobsync.config import env_references
 from jobsync.errors import ConfigError
 
 UNIT_NAME = "jobsync"
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}")
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def make_plan(
     if not config.is_file():
         raise ConfigError(f"config file not found: {config}", ["run `jobsync init` first, or pass --config PATH"])
     check_interval(every_minutes)
-    variables = tuple(dict.fromkeys(_ENV_REF.findall(config.read_text(encoding="utf-8-sig"))))
+    variables = tuple(name for name, _ in env_references(config.read_text(encoding="utf-8-sig")))
     return Plan(
         executable=(executable or find_executable()).absolute(),
         config=config.resolve(),

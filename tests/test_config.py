@@ -223,3 +223,10 @@ def test_start_from_is_aware_datetime_type(tmp_path: Path) -> None:
     )
     assert s.source.start_from == datetime(2026, 1, 1, tzinfo=UTC)
     assert s.source.start_from.utcoffset() == timedelta(0)
+
+
+def test_env_references_come_from_values_not_comments() -> None:
+    from jobsync.config import env_references
+
+    text = "# write ${IN_A_COMMENT} for secrets\nxero:\n  token: ${TOKEN}  # not ${ALSO_COMMENT}\n  x: ${OPT:-}\n"
+    assert env_references(text) == [("TOKEN", False), ("OPT", True)]
