@@ -14,6 +14,14 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import requests
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+)
 
 from jobsync import __version__ as _version
 from jobsync.errors import UnreachableError
@@ -138,29 +146,41 @@ def request_with_retries(
     host = urlsplit(url).netloc or url
     who = f"{platform} ({host})" if platform else host
     attempts = 1 + (max_retries if method in IDEMPOTENT else 0)
-    response: requests.Response | None = None
-    for attempt in range(attempts):
-        if attempt:
-            sleep(_wait_for(response, attempt - 1))
+
+    def once() -> requests.Response:
         if limiter is not None:
             limiter.wait()
         _count(counter, method, url)
-        try:
-            response = session.request(method, url, timeout=timeout, **kw)  # type: ignore[arg-type]
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            response = None
-            if attempt == attempts - 1:
-                raise UnreachableError(
-                    f"Cannot reach {who} after {attempts} attempt(s): {type(exc).__name__}"
-                ) from exc
-            continue
+        response = session.request(method, url, timeout=timeout, **kw)  # type: ignore[arg-type]
         if response.status_code in (401, 403):
             raise UnreachableError(
                 f"{who} refused the credentials (HTTP {response.status_code}): check {credentials_setting}"
             )
-        if response.status_code not in RETRY_STATUSES or method not in IDEMPOTENT:
-            return response
-    assert response is not None
-    raise UnreachableError(
-        f"{who} still answers HTTP {response.status_code} after {attempts} attempts: try again later"
+        return response
+
+    def wait(state: RetryCallState) -> float:
+        outcome = state.outcome
+        previous = outcome.result() if outcome is not None and not outcome.failed else None
+        return _wait_for(previous, state.attempt_number - 1)
+
+    # Only idempotent requests get more than one attempt (see `attempts`), so a POST is never re-sent.
+    retrying = Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait,
+        retry=retry_if_exception_type((requests.ConnectionError, requests.Timeout))
+        | retry_if_result(lambda r: method in IDEMPOTENT and r.status_code in RETRY_STATUSES),
+        sleep=sleep,
     )
+    try:
+        return retrying(once)
+    except RetryError as gave_up:
+        last = gave_up.last_attempt
+        if last.failed:
+            error = last.exception()
+            raise UnreachableError(
+                f"Cannot reach {who} after {attempts} attempt(s): {type(error).__name__}"
+            ) from error
+        status = last.result().status_code
+        raise UnreachableError(
+            f"{who} still answers HTTP {status} after {attempts} attempts: try again later"
+        ) from None

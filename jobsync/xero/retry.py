@@ -4,8 +4,10 @@ Safe to retry: every GET, and a create (PUT/POST) that is re-sent with the same
 body and the same Idempotency-Key, which Xero answers from its cache instead of
 creating twice. The caller guarantees the latter by building the body once.
 
-No retry library is installed in the environment, so the loop is written here,
-once, with jittered exponential backoff and an injected `sleep` for tests.
+The retry loop itself is tenacity's; this module supplies what is Xero-specific:
+which failures are worth another attempt, how long each wants (Retry-After, or
+jittered exponential backoff), when to stop cleanly instead, and what each final
+failure means for the run. `sleep` is injected so tests never wait.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import urllib3
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from xero_python.exceptions import ApiException, HTTPStatusException
 
 from jobsync.errors import JobsyncError, RejectedError, RetriableError, StoppedError, UnreachableError
@@ -107,6 +110,12 @@ def _exhausted(label: str, url: str, create: bool, last: str) -> JobsyncError:
     return RetriableError(f"{label} at {url} failed after retries ({last}); try again later")
 
 
+def _retriable(error: BaseException) -> bool:
+    if isinstance(error, HTTPStatusException):
+        return error.status in RETRY_STATUSES
+    return isinstance(error, (urllib3.exceptions.HTTPError, ApiException))
+
+
 def run(
     policy: RetryPolicy,
     attempt: Callable[[], T],
@@ -117,29 +126,39 @@ def run(
     observe: Callable[[Mapping[str, str]], None] = lambda headers: None,
 ) -> T:
     """Call `attempt` until it succeeds, a final answer arrives, or retries run out."""
-    last = "no attempt"
-    for n in range(policy.max_retries + 1):
+
+    def once() -> T:
         try:
             return attempt()
         except HTTPStatusException as error:
-            headers = headers_of(error)
-            observe(headers)
+            observe(headers_of(error))
             if error.status not in RETRY_STATUSES:
-                raise refusal(error, label, url) from error
-            last = f"HTTP {error.status}"
-            wait = _wait_for_status(policy, error.status, headers, n, label)
-        except urllib3.exceptions.NewConnectionError as error:
-            # Nothing was sent, so even a create is safe; but a refused port rarely heals in seconds.
-            last = f"cannot connect to {url}"
-            if n == policy.max_retries:
-                raise UnreachableError(f"cannot reach Xero at {url} ({label}): {error}") from error
-            wait = policy.backoff(n)
-        except (urllib3.exceptions.HTTPError, ApiException) as error:
-            last = f"{type(error).__name__}: {error}"
-            wait = policy.backoff(n)
-        if n < policy.max_retries:
-            policy.sleep(wait)
-    raise _exhausted(label, url, create, last)
+                raise refusal(error, label, url) from error  # a final answer: not retried
+            raise
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        n = state.attempt_number - 1
+        if isinstance(error, HTTPStatusException):
+            return _wait_for_status(policy, error.status, headers_of(error), n, label)  # may stop the run
+        return policy.backoff(n)
+
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.max_retries + 1),
+        wait=wait,
+        retry=retry_if_exception(_retriable),
+        sleep=policy.sleep,
+        reraise=True,
+    )
+    try:
+        return retrying(once)
+    except urllib3.exceptions.NewConnectionError as error:
+        # Nothing was sent, so even a create is safe; but a refused port rarely heals in seconds.
+        raise UnreachableError(f"cannot reach Xero at {url} ({label}): {error}") from error
+    except HTTPStatusException as error:
+        raise _exhausted(label, url, create, f"HTTP {error.status}") from error
+    except (urllib3.exceptions.HTTPError, ApiException) as error:
+        raise _exhausted(label, url, create, f"{type(error).__name__}: {error}") from error
 
 
 def _wait_for_status(
