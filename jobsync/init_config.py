@@ -17,30 +17,14 @@ from pathlib import Path
 
 from jobsync.config import Settings, load_settings
 from jobsync.errors import ConfigError
+from jobsync.samples import STANDARD_COLUMNS
 
 SOURCES = ("csv", "servicem8")
 AUTH_MODES = ("static_token", "oauth", "client_credentials")
 
 # The header names of the sample export (`jobsync/samples/jobs.csv`); most exports differ, which
 # is why the file lists them for editing rather than hiding them.
-DEFAULT_COLUMNS = {
-    "job_id": "Job ID",
-    "job_number": "Job Number",
-    "status": "Status",
-    "completed_at": "Completed At",
-    "client_id": "Client ID",
-    "client_name": "Client Name",
-    "client_email": "Client Email",
-    "client_phone": "Client Phone",
-    "line_kind": "Line Type",
-    "item_code": "Item Code",
-    "description": "Description",
-    "quantity": "Quantity",
-    "unit_price": "Unit Price",
-    "discount_percent": "Discount %",
-    "tax_code": "Tax Code",
-    "purchase_order": "PO Number",
-}
+DEFAULT_COLUMNS = STANDARD_COLUMNS
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
