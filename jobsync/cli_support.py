@@ -13,7 +13,7 @@ from rich.console import Console
 from jobsync.errors import ExitCode, JobsyncError
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one error, one line: cron logs are grepped
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default $JOBSYNC_CONFIG, ./jobsync.yaml).")
