@@ -97,7 +97,7 @@ def _require(state: State, source: str, job: str) -> JobRef:
 
 
 def list_jobs(state: State, source: str, kind: str | None = None, report_limit: int = 50) -> list[JobView]:
-    """Held/failed/ignored jobs from the holds table; invoiced ones from recent run reports and actions."""
+    """Held/failed/ignored jobs from the holds table; invoiced ones from the ledger."""
     if kind is not None and kind not in LIST_KINDS:
         raise ConfigError(f"unknown job list {kind!r}", [f"choose one of {', '.join(LIST_KINDS)}"])
     views: list[JobView] = []
@@ -112,21 +112,22 @@ def list_jobs(state: State, source: str, kind: str | None = None, report_limit: 
 
 
 def _invoiced(state: State, source: str, report_limit: int) -> list[JobView]:
-    # The state API offers no ledger listing; run reports and the action log name every invoice made.
-    seen: dict[str, JobView] = {}
-    for run in reversed(state.recent_runs(report_limit)):
-        for r in _report_results(run.report_path):
-            if r.get("source") == source and r.get("outcome") in ("created", "adopted") and r.get("invoice_number"):
-                seen[r["job_id"]] = JobView(source, r["job_id"], r["job_number"], "invoiced", r["outcome"],
-                                            run.started_at, r["invoice_number"])
-    for action in reversed(state.actions(source=source, limit=500)):
-        if action.action == "mark-invoiced" and action.job_id:
-            detail = json.loads(action.detail or "{}")
-            seen[action.job_id] = JobView(source, action.job_id, detail.get("job_number", action.job_id),
-                                          "invoiced", f"marked by {action.who}", action.at, detail.get("invoice"))
-        elif action.action == "forget" and action.job_id:
-            seen.pop(action.job_id, None)
-    return list(seen.values())
+    """Every confirmed invoice in the ledger (the record that stops a job being invoiced twice).
+
+    The ledger keeps the Reference, not the job number; recent run reports supply the number where
+    they still exist.
+    """
+    numbers = {
+        r["job_id"]: r["job_number"]
+        for run in state.recent_runs(report_limit)
+        for r in _report_results(run.report_path)
+        if r.get("source") == source and r.get("job_id") and r.get("job_number")
+    }
+    return [
+        JobView(source, e.job_id, numbers.get(e.job_id, e.reference), "invoiced", f"stage {e.stage}", at,
+                e.invoice_number or e.invoice_id)
+        for e, at in state.confirmed_ledger(source)
+    ]
 
 
 def _report_results(path: str | None) -> list[dict[str, str]]:

@@ -254,6 +254,14 @@ class State:
         ).fetchone()
         return _ledger_entry(row) if row else None
 
+    def confirmed_ledger(self, source: str, limit: int = 500) -> list[tuple[LedgerEntry, datetime | None]]:
+        """The newest confirmed invoices for a source, with when each was recorded (for `jobs list`)."""
+        rows = self._conn.execute(
+            "SELECT * FROM ledger WHERE source = ? AND state = 'confirmed' ORDER BY updated_at DESC LIMIT ?",
+            (source, limit),
+        ).fetchall()
+        return [(_ledger_entry(row), from_iso(row["updated_at"])) for row in rows]
+
     # -- client map --------------------------------------------------------
 
     def client_map(self, keys: Iterable[str]) -> dict[str, str]:

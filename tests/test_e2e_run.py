@@ -213,3 +213,18 @@ def test_verbose_json_logs_go_to_stderr_and_leave_stdout_to_json(tmp_path: Path)
         events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
         assert any("finished" in e["message"] and e["level"] == "info" for e in events)
         assert "sandbox" not in done.stderr  # the token never reaches a log line
+
+
+def test_jobs_list_invoiced_comes_from_the_ledger_even_after_reports_are_pruned(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    with XeroSandbox(port=0) as sandbox:
+        work = _run(tmp_path, sandbox)
+        shutil.rmtree(work.path / "reports")
+        listed = work.cli("jobs", "list", "--invoiced", "--json")
+        assert listed.exit_code == 0, listed.output
+        rows = json.loads(listed.output)
+        numbers = {r["invoice_number"] for r in rows}
+        assert numbers == {i["InvoiceNumber"] for i in sandbox.invoices()}
+        assert {r["job_number"] for r in rows} == {"1001", "1002", "1003"}  # the References, as no report is left
