@@ -1,4 +1,5 @@
-"""What the job-system emulators (ServiceM8, simPRO, AroFlo) share: a loopback server and its replies.
+"""What the emulators share: a loopback server in a thread (`serve_in_thread`) and, for the job-system
+emulators (ServiceM8, simPRO, AroFlo), a `LoopbackServer` base and its replies.
 
 A `LoopbackServer` runs a `ThreadingHTTPServer` on 127.0.0.1 in a daemon thread and hands every GET to
 `handle(path, headers)`, which returns a `Reply`; it also keeps the rolling window of accepted requests
@@ -31,6 +32,25 @@ def text_reply(status: int, message: str) -> Reply:
     return status, {"Content-Type": "text/plain; charset=utf-8"}, message.encode()
 
 
+def serve_in_thread(
+    handler: type[BaseHTTPRequestHandler], port: int = 0, poll: float = 0.05
+) -> ThreadingHTTPServer:
+    """Serve on 127.0.0.1:`port` (0: any free port) from a daemon thread; stop it with `shut_down`.
+
+    A short poll interval makes shutdown quick: the tests start and stop many emulators.
+    """
+    server = ThreadingHTTPServer((HOST, port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(poll,), daemon=True).start()
+    return server
+
+
+def shut_down(server: ThreadingHTTPServer | None) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+
+
 class LoopbackServer:
     """An emulator on loopback. Use as a context manager or start()/stop(); subclasses implement `handle`."""
 
@@ -47,16 +67,13 @@ class LoopbackServer:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> Self:
-        self._server = ThreadingHTTPServer((HOST, self.port), _handler_for(self))
+        self._server = serve_in_thread(_handler_for(self), self.port)
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shut_down(self._server)
+        self._server = None
 
     def __enter__(self) -> Self:
         return self.start()

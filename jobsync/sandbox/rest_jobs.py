@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from jobsync.sandbox.loopback import serve_in_thread, shut_down
+
 PAGING_STYLES = ("cursor_header", "cursor_body", "page", "offset")
 AUTH_STYLES = ("bearer", "api_key", "basic", "oauth2_client_credentials")
 TOKEN = "sandbox-token"
@@ -59,15 +61,12 @@ class RestJobsApi:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> Self:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        self._server = serve_in_thread(_handler_for(self))
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shut_down(self._server)
+        self._server = None
 
     def __enter__(self) -> Self:
         return self.start()

@@ -16,6 +16,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from jobsync.sandbox import xero_invoices
+from jobsync.sandbox.loopback import serve_in_thread, shut_down
 from jobsync.sandbox.xero_auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI, AuthRegistry
 from jobsync.sandbox.xero_faults import Faults
 from jobsync.sandbox.xero_http import API_PREFIX, Exchange, Handler
@@ -56,26 +57,18 @@ class XeroSandbox:
         self.idempotency = IdempotencyStore(idempotency_ttl)
         self.request_log: list[tuple[str, str, int]] = []
         self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> XeroSandbox:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        server.daemon_threads = True
-        server.app = self  # type: ignore[attr-defined]
+        server = serve_in_thread(Handler, self.port, poll=0.02)
+        server.app = self  # type: ignore[attr-defined]  # the handler finds the org through its server
         self._server = server
         self.port = server.server_address[1]
-        # A short poll interval makes stop() quick: tests start and stop many sandboxes.
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="xero-sandbox", daemon=True)
-        self._thread.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        shut_down(self._server)
+        self._server = None
 
     def __enter__(self) -> XeroSandbox:
         return self.start()
