@@ -16,14 +16,14 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import TypeVar
 
 import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from xero_python.exceptions import ApiException, HTTPStatusException
 
+from jobsync import http
 from jobsync.errors import JobsyncError, RejectedError, RetriableError, StoppedError, UnreachableError
 from jobsync.xero import wire
 
@@ -53,21 +53,8 @@ def headers_of(error: ApiException) -> Mapping[str, str]:
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """Retry-After as seconds (Xero sends seconds; the HTTP-date form is accepted too)."""
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)  # an HTTP-date is GMT; "-0000" parses naive
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    """Retry-After as seconds from a header mapping (lower-case names, as `headers_of` gives)."""
+    return http.retry_after_seconds(headers.get("retry-after"), now)
 
 
 def _body_messages(error: ApiException) -> list[str]:
