@@ -1,4 +1,4 @@
-"""What the emulators share: a loopback server in a thread (`serve_in_thread`) and, for the job-system
+"""What the emulators share: a server run from a thread (`ThreadedServer`) and, for the job-system
 emulators (ServiceM8, simPRO, AroFlo), a `LoopbackServer` base and its replies.
 
 A `LoopbackServer` runs a `ThreadingHTTPServer` on 127.0.0.1 in a daemon thread and hands every GET to
@@ -32,26 +32,43 @@ def text_reply(status: int, message: str) -> Reply:
     return status, {"Content-Type": "text/plain; charset=utf-8"}, message.encode()
 
 
-def serve_in_thread(
-    handler: type[BaseHTTPRequestHandler], port: int = 0, poll: float = 0.05
-) -> ThreadingHTTPServer:
-    """Serve on 127.0.0.1:`port` (0: any free port) from a daemon thread; stop it with `shut_down`.
+class ThreadedServer:
+    """start()/stop()/`with` for an emulator served from a daemon thread on 127.0.0.1.
 
-    A short poll interval makes shutdown quick: the tests start and stop many emulators.
+    Subclasses give `_handler()`, the request handler class; it reaches the emulator as `server.app`.
+    A short poll interval makes stop() quick: the tests start and stop many emulators.
     """
-    server = ThreadingHTTPServer((HOST, port), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, args=(poll,), daemon=True).start()
-    return server
+
+    port: int = 0  # 0 picks a free port; start() records the real one
+    poll_interval = 0.05
+    _server: ThreadingHTTPServer | None = None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        server = ThreadingHTTPServer((HOST, self.port), self._handler())
+        server.daemon_threads = True
+        server.app = self  # type: ignore[attr-defined]
+        self._server = server
+        self.port = server.server_address[1]
+        threading.Thread(target=server.serve_forever, args=(self.poll_interval,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
-def shut_down(server: ThreadingHTTPServer | None) -> None:
-    if server is not None:
-        server.shutdown()
-        server.server_close()
-
-
-class LoopbackServer:
+class LoopbackServer(ThreadedServer):
     """An emulator on loopback. Use as a context manager or start()/stop(); subclasses implement `handle`."""
 
     base_path = "/"  # appended to the origin to give `url`, the connector's `source.base_url`
@@ -62,24 +79,9 @@ class LoopbackServer:
         self.clock = clock or time.monotonic
         self._accepted: deque[float] = deque()  # clock times of the requests inside the rate window
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self._server = serve_in_thread(_handler_for(self), self.port)
-        self.port = self._server.server_address[1]
-        return self
-
-    def stop(self) -> None:
-        shut_down(self._server)
-        self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     @property
     def origin(self) -> str:

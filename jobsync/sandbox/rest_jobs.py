@@ -19,11 +19,11 @@ import base64
 import json
 import threading
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from jobsync.sandbox.loopback import serve_in_thread, shut_down
+from jobsync.sandbox.loopback import ThreadedServer
 
 PAGING_STYLES = ("cursor_header", "cursor_body", "page", "offset")
 AUTH_STYLES = ("bearer", "api_key", "basic", "oauth2_client_credentials")
@@ -35,7 +35,7 @@ CLIENT_ID, CLIENT_SECRET = "sandbox-client", "sandbox-secret"
 Reply = tuple[int, dict[str, str], Any]
 
 
-class RestJobsApi:
+class RestJobsApi(ThreadedServer):
     """The emulated job system; `jobs` are dicts with `id`, `updated_at` (ISO), `customer`, `line_items`."""
 
     def __init__(
@@ -56,28 +56,13 @@ class RestJobsApi:
         self.issued: list[str] = []  # access tokens handed out, in order
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path?query, headers)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        self._server = serve_in_thread(_handler_for(self))
-        return self
-
-    def stop(self) -> None:
-        shut_down(self._server)
-        self._server = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     @property
     def token_url(self) -> str:

@@ -12,11 +12,11 @@ import argparse
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from jobsync.sandbox import xero_invoices
-from jobsync.sandbox.loopback import serve_in_thread, shut_down
+from jobsync.sandbox.loopback import ThreadedServer
 from jobsync.sandbox.xero_auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI, AuthRegistry
 from jobsync.sandbox.xero_faults import Faults
 from jobsync.sandbox.xero_http import API_PREFIX, Exchange, Handler
@@ -32,7 +32,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class XeroSandbox:
+class XeroSandbox(ThreadedServer):
     """An in-process emulator; state lives in memory, or in `data_dir` when one is given."""
 
     def __init__(
@@ -56,25 +56,11 @@ class XeroSandbox:
         self.limiter = RateLimiter(rate_limits or GENEROUS)
         self.idempotency = IdempotencyStore(idempotency_ttl)
         self.request_log: list[tuple[str, str, int]] = []
-        self._server: ThreadingHTTPServer | None = None
 
-    # -- lifecycle ---------------------------------------------------------
-    def start(self) -> XeroSandbox:
-        server = serve_in_thread(Handler, self.port, poll=0.02)
-        server.app = self  # type: ignore[attr-defined]  # the handler finds the org through its server
-        self._server = server
-        self.port = server.server_address[1]
-        return self
+    poll_interval = 0.02
 
-    def stop(self) -> None:
-        shut_down(self._server)
-        self._server = None
-
-    def __enter__(self) -> XeroSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return Handler  # it finds this org through `server.app`
 
     # -- addresses ---------------------------------------------------------
     @property
