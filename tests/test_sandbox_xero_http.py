@@ -11,23 +11,13 @@ from decimal import Decimal
 
 import pytest
 import requests
+from oauth_support import FakeClock
 
 from jobsync.sandbox.xero import RateLimits, XeroSandbox
 from jobsync.sandbox.xero_where import WhereError, compile_where
 
 HARBOUR_ID = "c0a7c7e0-0000-4000-8000-000000000001"
 GREENLEAF_ID = "c0a7c7e0-0000-4000-8000-000000000002"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture()
