@@ -16,7 +16,7 @@ import typer
 
 from jobsync import __version__, doctor, schedule, state_backup
 from jobsync.cli_support import ConfigOpt, err, guarded, out
-from jobsync.config import Settings, load_settings, resolve_config_path
+from jobsync.config import load_settings, resolve_config_path
 from jobsync.errors import ConfigError
 from jobsync.init_config import AUTH_MODES, SOURCES, Answers, env_names, settings_schema, write_config
 
@@ -196,10 +196,6 @@ def schedule_command(
 # ---------------------------------------------------------------------------
 
 
-def _settings(config: Path | None) -> Settings:
-    return load_settings(config)
-
-
 @state_app.command("backup")
 @guarded
 def state_backup_command(
@@ -208,7 +204,7 @@ def state_backup_command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file at PATH.")] = False,
 ) -> None:
     """A consistent copy of the state file (SQLite online backup), safe while a run is going."""
-    info = state_backup.backup(_settings(config).state.path, path, force=force)
+    info = state_backup.backup(load_settings(config).state.path, path, force=force)
     _say(f"[green]✓[/green] {info.path}: {info.ledger_rows} ledger rows, schema {info.schema_version}")
 
 
@@ -220,7 +216,7 @@ def state_restore_command(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Replace the state file with a backup (takes the run lock; exit 4 while a run holds it)."""
-    target = _settings(config).state.path
+    target = load_settings(config).state.path
     found = state_backup.inspect(path)
     if not yes and not typer.confirm(f"Replace {target} with {path} ({found.ledger_rows} ledger rows)?"):
         raise typer.Exit(1)
