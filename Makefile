@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench crash clean
+.PHONY: help install demo test lint bench crash fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ lint: $(STAMP) ## ruff and mypy
 
 crash: $(STAMP) ## SIGKILL `jobsync run` at every crash point over 30 seeds, rerun, check exactly-once
 	$(BIN)/python scripts/crash.py --seeds 30
+
+fuzz: $(STAMP) ## hypothesis over configs and job payloads: >= 10,000 cases of each, no traceback
+	$(BIN)/python scripts/fuzz.py --cases 10000
 
 bench: $(STAMP) ## print call-count, time and memory figures
 	$(BIN)/python -m benchmarks.run

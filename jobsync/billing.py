@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from jobsync.config_numbers import config_decimal
 from jobsync.errors import ConfigError
 from jobsync.models import Job
 from jobsync.money import round2
@@ -134,14 +135,7 @@ _KEYS |= {"reference_suffix", "invoice_status"}
 def _decimal(raw: object, path: str, problems: list[str]) -> Decimal | None:
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        problems.append(f"{path}: expected a number")
-        return None
-    try:
-        return Decimal(str(raw))
-    except ArithmeticError:
-        problems.append(f"{path}: expected a number, got {raw!r}")
-        return None
+    return config_decimal(raw, path, problems)
 
 
 def _load_stage(raw: object, path: str, problems: list[str]) -> StageRule | None:

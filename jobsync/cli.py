@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import typer
@@ -16,7 +18,7 @@ from jobsync.cli_auth import auth_app
 from jobsync.cli_contacts import contacts_app
 from jobsync.cli_jobs import jobs_app
 from jobsync.cli_setup import VersionOpt
-from jobsync.cli_support import ConfigOpt, JsonOpt, SinceOpt, err, guarded, out
+from jobsync.cli_support import ConfigOpt, JsonOpt, SinceOpt, err, guarded, out, report_internal_error
 from jobsync.config import Settings, load_settings
 from jobsync.errors import ConfigError, ExitCode
 from jobsync.preview import explain_job, filter_plan
@@ -24,8 +26,10 @@ from jobsync.preview_html import render_plan_html
 from jobsync.report import report_to_dict, write_private
 from jobsync.rules import load_rules
 
-app = typer.Typer(help="Completed jobs become Xero invoices, exactly once.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Completed jobs become Xero invoices, exactly once.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+T = TypeVar("T")
 sandbox_app = typer.Typer(help="The built-in local Xero sandbox.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 
@@ -44,6 +48,7 @@ def _root(
 
 
 cli_setup.register(app)  # init, doctor, schedule, rehearse, state backup/restore, config schema
+
 
 def _parse_since(text: str | None, settings: Settings) -> datetime | None:
     if text is None:
@@ -155,16 +160,32 @@ def sandbox_serve(
     from jobsync.sandbox.xero import serve
 
     if servicem8_port:
-        sm8 = ServiceM8Sandbox(port=servicem8_port).load_seed().start()
+        sm8 = _bind(
+            "--servicem8-port", servicem8_port, lambda: ServiceM8Sandbox(port=servicem8_port).load_seed().start()
+        )
         err.print(f"ServiceM8 emulator: base_url {sm8.url}, api_key {sm8.api_key}")
     if simpro_port:
-        sp = SimproSandbox(port=simpro_port).load_seed().start()
+        sp = _bind("--simpro-port", simpro_port, lambda: SimproSandbox(port=simpro_port).load_seed().start())
         err.print(f"simPRO emulator: base_url {sp.url}, api_key {sp.token}")
     if aroflo_port:
-        af = ArofloSandbox(port=aroflo_port).load_seed().start()
-        err.print(f"AroFlo emulator: base_url {af.url}, uencoded {af.uencoded}, pencoded {af.pencoded}, "
-                  f"org_encoded {af.org_encoded}, secret_key {af.secret_key}")
-    serve(port, str(data) if data else None)
+        af = _bind("--aroflo-port", aroflo_port, lambda: ArofloSandbox(port=aroflo_port).load_seed().start())
+        err.print(
+            f"AroFlo emulator: base_url {af.url}, uencoded {af.uencoded}, pencoded {af.pencoded}, "
+            f"org_encoded {af.org_encoded}, secret_key {af.secret_key}"
+        )
+    _bind("--port", port, lambda: serve(port, str(data) if data else None))
+
+
+def _bind(flag: str, port: int, start: Callable[[], T]) -> T:
+    """Start one emulator; a port already taken is a usage error naming the flag that moves it."""
+    try:
+        return start()
+    except OSError as exc:
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            why = "is already in use" if exc.errno == errno.EADDRINUSE else "needs privileges"
+            off = "" if flag == "--port" else f", or {flag} 0 to leave that emulator off"
+            raise ConfigError(f"port {port} on 127.0.0.1 {why}; choose another with {flag} PORT{off}") from None
+        raise
 
 
 def main() -> None:
@@ -172,6 +193,8 @@ def main() -> None:
         app()
     except SystemExit as exc:
         sys.exit(exc.code)
+    except Exception as exc:  # raised outside a guarded command (a callback, option parsing)
+        sys.exit(report_internal_error(exc))
 
 
 if __name__ == "__main__":

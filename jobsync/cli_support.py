@@ -9,8 +9,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from jobsync.errors import ExitCode, JobsyncError
+from jobsync.internal_error import one_line, record_internal_error
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)  # one error, one line: cron logs are grepped
@@ -34,14 +36,30 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except JobsyncError as exc:
-            err.print(f"[red]jobsync: {exc.message}[/red]", highlight=False)
-            for problem in exc.problems:
-                err.print(f"  - {problem}", highlight=False, markup=False)
+            if len(exc.problems) == 1:  # one problem, one line: what cron mails and grep see
+                err.print(f"jobsync: {exc.message}: {exc.problems[0]}", highlight=False, markup=False, style="red")
+            else:
+                err.print(f"jobsync: {exc.message}", highlight=False, markup=False, style="red")
+                for problem in exc.problems:
+                    err.print(f"  - {problem}", highlight=False, markup=False)
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             err.print("jobsync: interrupted; nothing unconfirmed was recorded, the next run continues")
             raise typer.Exit(int(ExitCode.STOPPED)) from None
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as exc:  # the last resort: never a traceback on the terminal
+            raise typer.Exit(report_internal_error(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+def report_internal_error(exc: BaseException) -> int:
+    """One line on stderr, the traceback in the error log; the exit code for an unforeseen error."""
+    log = record_internal_error(exc)
+    err.print(
+        f"jobsync: internal error: {type(exc).__name__}: {one_line(exc)}; please report it; details in {log}",
+        highlight=False,
+        markup=False,
+    )
+    return int(ExitCode.INTERNAL)

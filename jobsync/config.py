@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from jobsync.config_file import parse_yaml, read_config_text
 from jobsync.config_models import (  # re-exported: callers import settings types from here
     REQUIRED_CSV_COLUMNS,
     ArofloSourceSettings,
@@ -33,7 +34,7 @@ from jobsync.config_models import (  # re-exported: callers import settings type
     XeroAuthSettings,
     XeroSettings,
 )
-from jobsync.errors import ConfigError
+from jobsync.errors import ConfigError, echo
 
 __all__ = [
     "ArofloSourceSettings",
@@ -82,27 +83,25 @@ REDACTED = "***"
 
 def resolve_config_path(path: str | Path | None, env: Mapping[str, str]) -> Path:
     if path:
-        return Path(path).expanduser()
+        return expand_user(Path(path), "--config")
     if env.get(ENV_VAR):
-        return Path(env[ENV_VAR]).expanduser()
+        return expand_user(Path(env[ENV_VAR]), ENV_VAR)
     return Path(DEFAULT_PATH)
+
+
+def expand_user(path: Path, what: str) -> Path:
+    """`~/x` → the home directory; `~nobody/x` for a user that does not exist is a ConfigError, not a crash."""
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{what}: {path} names a home directory that does not exist; write the full path") from None
 
 
 def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     config_path = resolve_config_path(path, env)
-    if not config_path.is_file():
-        raise ConfigError(
-            f"config file not found: {config_path}. Pass --config PATH or set {ENV_VAR}"
-            f" (default ./{DEFAULT_PATH}); start from config.example.yaml"
-        )
     label = config_path.name
-    try:
-        data, lines, dupes = _parse_yaml(config_path.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{config_path} is not valid YAML", [f"{label}{where}: {exc}"]) from None
+    data, lines, dupes = parse_yaml(read_config_text(config_path), config_path)
     if not isinstance(data, dict):
         raise ConfigError(f"{config_path} is invalid", [f"{label}: expected a mapping of sections"])
     problems: list[tuple[KeyPath, str]] = list(dupes)
@@ -127,58 +126,6 @@ def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None)
     return _resolve_paths(settings, config_path)
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader; composing the node tree ourselves gives each key's start mark."""
-
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
-        # An impossible date (2026-13-01) stays a string, so validation reports it with its line.
-        try:
-            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
-        except ValueError:
-            return self.construct_scalar(node)  # type: ignore[arg-type]
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _LineLoader.construct_yaml_timestamp)
-# YAML 1.1 reads on/off/yes/no as booleans, which turns `notify.on:` into the key True. Keep only
-# true/false (as YAML 1.2 does); pydantic still accepts "yes"/"no" where a bool is expected.
-_LineLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_LineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _parse_yaml(text: str) -> tuple[Any, dict[KeyPath, int], list[tuple[KeyPath, str]]]:
-    """Data, the line of every key path, and duplicate keys (which plain YAML loading silently merges)."""
-    loader = _LineLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return {}, {}, []
-        lines: dict[KeyPath, int] = {}
-        dupes: list[tuple[KeyPath, str]] = []
-        _record_lines(node, (), lines, dupes)
-        return loader.construct_document(node), lines, dupes
-    finally:
-        loader.dispose()
-
-
-def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], dupes: list) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = (*path, str(key.value))
-            if child in lines:
-                dupes.append((child, f"duplicate key (first on line {lines[child]})"))
-            lines[child] = key.start_mark.line + 1
-            _record_lines(value, child, lines, dupes)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            lines[(*path, i)] = item.start_mark.line + 1
-            _record_lines(item, (*path, i), lines, dupes)
-
-
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -196,9 +143,7 @@ def _interpolate(value: Any, path: KeyPath, env: Mapping[str, str], problems: li
             return env[name]
         if default is not None:
             return default
-        problems.append(
-            (path, f"environment variable {name} is not set; export it or write ${{{name}:-default}}")
-        )
+        problems.append((path, f"environment variable {name} is not set; export it or write ${{{name}:-default}}"))
         return ""
 
     result = _ENV_REF.sub(substitute, value)
@@ -215,11 +160,11 @@ def _pydantic_problem(err: Any) -> tuple[KeyPath, str]:
         return loc, "required"
     if kind == "literal_error":
         choices = err.get("ctx", {}).get("expected", "")
-        return loc, f"must be {choices.replace(chr(39), '')} (got {given!r})"
+        return loc, f"must be {choices.replace(chr(39), '')} (got {echo(given)})"
     message = err["msg"].removeprefix("Value error, ")
     if "(got " in message or isinstance(given, dict | list):
         return loc, message
-    return loc, f"{message[:1].lower()}{message[1:]} (got {given!r})"
+    return loc, f"{message[:1].lower()}{message[1:]} (got {echo(given)})"
 
 
 def _section(data: Any, *keys: str) -> dict[str, Any]:
@@ -238,9 +183,7 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[KeyPath, str]]:
     if mode in ("oauth", "client_credentials") and not auth.get("client_id"):
         problems.append((("xero", "auth", "client_id"), f"required when xero.auth.mode is {mode}"))
     if mode == "client_credentials" and not auth.get("client_secret"):
-        problems.append(
-            (("xero", "auth", "client_secret"), "required when xero.auth.mode is client_credentials")
-        )
+        problems.append((("xero", "auth", "client_secret"), "required when xero.auth.mode is client_credentials"))
     if source.get("type") == "csv":
         if not source.get("path"):
             problems.append((("source", "path"), "required for a csv source: the export file to read"))
@@ -253,8 +196,7 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[KeyPath, str]]:
         problems.append(
             (
                 ("xero", "email_invoices"),
-                "Xero only emails AUTHORISED invoices; set"
-                " xero.invoice_status: AUTHORISED or email_invoices: false",
+                "Xero only emails AUTHORISED invoices; set xero.invoice_status: AUTHORISED or email_invoices: false",
             )
         )
     return problems
@@ -320,18 +262,28 @@ def _resolve_paths(settings: Settings, config_path: Path) -> Settings:
     """Relative paths in the file are relative to the file, not to wherever cron starts us."""
     base = config_path.resolve().parent
 
-    def fix(p: Path | None) -> Path | None:
-        return None if p is None else (base / p.expanduser()).resolve()
+    def fix(p: Path | None, key: str) -> Path | None:
+        if p is None:
+            return None
+        if "\x00" in str(p):
+            raise ConfigError(f"{config_path.name}: {key}: a path cannot contain a NUL character")
+        return (base / expand_user(p, f"{config_path.name}: {key}")).resolve()
 
-    auth = settings.xero.auth.model_copy(update={"token_store": fix(settings.xero.auth.token_store)})
+    auth = settings.xero.auth.model_copy(
+        update={"token_store": fix(settings.xero.auth.token_store, "xero.auth.token_store")}
+    )
+    source = settings.source
     return settings.model_copy(
         update={
             "xero": settings.xero.model_copy(update={"auth": auth}),
-            "source": settings.source.model_copy(
-                update={"path": fix(settings.source.path), "lines_path": fix(settings.source.lines_path)}
+            "source": source.model_copy(
+                update={
+                    "path": fix(source.path, "source.path"),
+                    "lines_path": fix(source.lines_path, "source.lines_path"),
+                }
             ),
-            "state": StateSettings(path=fix(settings.state.path)),  # type: ignore[arg-type]
-            "reports": ReportSettings(dir=fix(settings.reports.dir)),  # type: ignore[arg-type]
+            "state": StateSettings(path=fix(settings.state.path, "state.path")),  # type: ignore[arg-type]
+            "reports": ReportSettings(dir=fix(settings.reports.dir, "reports.dir")),  # type: ignore[arg-type]
             "config_path": config_path.resolve(),
         }
     )

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from jobsync.config_types import MAX_DAYS, MAX_MINUTES, HttpUrl, Moment, TimeZoneName, count, days, is_timezone, minutes
+
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class XeroAuthSettings(_Frozen):
@@ -28,19 +29,19 @@ class XeroAuthSettings(_Frozen):
 class PaymentTermsSettings(_Frozen):
     """Xero's sales terms: e.g. {day: 20, type: OFFOLLOWINGMONTH}; {day: 31, type: OFCURRENTMONTH} is end of month."""
 
-    day: int = Field(ge=0)
+    day: int = Field(ge=0, le=MAX_DAYS)
     type: Literal["DAYSAFTERBILLDATE", "DAYSAFTERBILLMONTH", "OFCURRENTMONTH", "OFFOLLOWINGMONTH"]
 
 
 class XeroSettings(_Frozen):
-    api_url: str = "https://api.xero.com/api.xro/2.0"
-    identity_url: str = "https://identity.xero.com"
+    api_url: HttpUrl = "https://api.xero.com/api.xro/2.0"
+    identity_url: HttpUrl = "https://identity.xero.com"
     tenant_id: str | None = None
     auth: XeroAuthSettings = XeroAuthSettings()
     invoice_status: Literal["DRAFT", "AUTHORISED"] = "DRAFT"
     email_invoices: bool = False
-    payment_terms_days: int = Field(default=14, ge=0)
-    max_invoices_per_run: int = Field(default=200, ge=1)
+    payment_terms_days: int = days(14)
+    max_invoices_per_run: int = count(200)
     # Invoice Reference; a non-final billing stage's suffix is appended.
     reference_template: str = "{job.number}"
     line_amount_types: Literal["Exclusive", "Inclusive", "NoTax"] = "Exclusive"
@@ -54,19 +55,12 @@ class XeroSettings(_Frozen):
     # Send invoices that come to 0.00 (warranty or goodwill jobs); negative totals are always held.
     allow_zero_total: bool = False
     # Client-side pacing within Xero's per-tenant limits (60 calls a minute, 5 in flight).
-    max_calls_per_minute: int = Field(default=60, ge=1)
-    max_calls_in_flight: int = Field(default=5, ge=1)
+    max_calls_per_minute: int = count(60)
+    max_calls_in_flight: int = count(5)
     # Calls allowed a day (Starter-tier organisations get 1,000); the run stops with exit 5 before passing it.
-    daily_call_budget: int | None = Field(default=None, ge=1)
+    daily_call_budget: int | None = count(None)
     # A 429 asking to wait longer than this stops the run (exit 5) instead of parking it.
-    max_retry_after_seconds: float = Field(default=120.0, ge=0)
-
-    @field_validator("api_url", "identity_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"must be an http(s) URL (got {value!r})")
-        return value.rstrip("/")
+    max_retry_after_seconds: float = Field(default=120.0, ge=0, le=MAX_MINUTES * 60)
 
 
 class ColumnSettings(_Frozen):
@@ -100,7 +94,7 @@ class RestPagingSettings(_Frozen):
 
     style: Literal["next_page", "page", "offset", "cursor_header", "cursor_body"] = "next_page"
     records_path: str = "jobs"  # JSON path to the list of jobs in a page; "" when the body is the list
-    page_size: int = Field(default=100, ge=1)
+    page_size: int = count(100)
     page_param: str = "page"
     page_size_param: str | None = None
     next_page_path: str = "next_page"
@@ -130,7 +124,7 @@ class RestSourceSettings(_Frozen):
     client_url: str | None = None  # e.g. /customers/{id}, filled with fields.client_id
     username: str | None = None  # auth: basic (password from ${ENV})
     password: str | None = None
-    token_url: str | None = None  # auth: oauth2_client_credentials
+    token_url: HttpUrl | None = None  # auth: oauth2_client_credentials
     client_id: str | None = None
     client_secret: str | None = None
     scope: str | None = None
@@ -143,7 +137,7 @@ class ArofloSourceSettings(_Frozen):
     pencoded: str
     org_encoded: str
     secret_key: str
-    daily_budget: int = Field(default=2000, ge=1)
+    daily_budget: int = count(2000)
     host_ip: str | None = None
 
 
@@ -151,12 +145,12 @@ class SourceSettings(_Frozen):
     type: Literal["csv", "servicem8", "rest", "simpro", "aroflo"]
     name: str = ""  # defaults to the type (filled in by the validator below)
     path: Path | None = None
-    base_url: str | None = None
+    base_url: HttpUrl | None = None
     api_key: str | None = None
-    start_from: datetime | None = None
+    start_from: Moment | None = None
     statuses: tuple[str, ...] = ("Completed",)
-    timezone: str = "UTC"
-    overlap_minutes: int = Field(default=1440, ge=0)
+    timezone: TimeZoneName = "UTC"
+    overlap_minutes: int = minutes(1440)
     columns: ColumnSettings = ColumnSettings()
     rest: RestSourceSettings | None = None
     aroflo: ArofloSourceSettings | None = None
@@ -180,15 +174,6 @@ class SourceSettings(_Frozen):
         data["start_from"] = _aware_start(data.get("start_from"), zone)
         return data
 
-    @field_validator("timezone")
-    @classmethod
-    def _iana(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA timezone (got {value!r}); e.g. Australia/Sydney") from None
-        return value
-
     @field_validator("statuses")
     @classmethod
     def _some_status(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -199,10 +184,7 @@ class SourceSettings(_Frozen):
 
 def _zone_or_utc(name: object) -> ZoneInfo:
     # A bad zone is reported by the field validator; UTC here just lets start_from parse meanwhile.
-    try:
-        return ZoneInfo(name) if isinstance(name, str) else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return ZoneInfo(name) if is_timezone(name) else ZoneInfo("UTC")  # type: ignore[arg-type]
 
 
 def _aware_start(value: object, zone: ZoneInfo) -> object:
@@ -225,8 +207,8 @@ class StateSettings(_Frozen):
 
 class ReportSettings(_Frozen):
     dir: Path = Path("reports")
-    keep_days: int = Field(default=90, ge=0)  # 0 keeps every report
-    minutes_per_invoice: int = Field(default=10, ge=0)  # for the "admin time saved" estimate
+    keep_days: int = days(90)  # 0 keeps every report
+    minutes_per_invoice: int = minutes(10)  # for the "admin time saved" estimate
 
 
 class EmailSettings(_Frozen):
@@ -244,12 +226,12 @@ class EmailSettings(_Frozen):
 
 
 class NotifySettings(_Frozen):
-    slack_webhook_url: str | None = None
-    webhook_url: str | None = None
+    slack_webhook_url: HttpUrl | None = None
+    webhook_url: HttpUrl | None = None
     email: EmailSettings | None = None
     on: tuple[Literal["failure", "hold", "always", "token_expiry"], ...] = ("failure", "hold")
-    remind_hours: float = Field(default=24, gt=0)  # repeat an unchanged alert after this long
-    token_expiry_days: int = Field(default=14, ge=1)  # on: [token_expiry] alerts when the refresh token lapses sooner
+    remind_hours: float = Field(default=24, gt=0, le=MAX_DAYS * 24)  # repeat an unchanged alert after this long
+    token_expiry_days: int = days(14, ge=1)  # on: [token_expiry] alerts when the refresh token lapses sooner
 
 
 class Settings(_Frozen):

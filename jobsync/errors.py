@@ -14,6 +14,8 @@ class ExitCode(IntEnum):
     UNREACHABLE = 3  # cannot reach or authenticate to Xero or the job system
     LOCKED = 4  # another run holds the lock
     STOPPED = 5  # stopped early by a safety brake or call budget; the next run continues
+    STATE = 6  # the state file cannot be used (damaged, newer, read-only, disk full); nothing was sent
+    INTERNAL = 70  # an unforeseen error (a bug): one line on stderr, the traceback in the error log
 
 
 class JobsyncError(Exception):
@@ -70,3 +72,13 @@ class RejectedError(JobsyncError):
     """Xero refused one element (a validation error): that job fails, the rest go on."""
 
     exit_code = ExitCode.HELD_OR_FAILED
+
+
+# A value quoted in a message is cut to this many characters: a message is read, not scrolled.
+ECHO_LIMIT = 60
+
+
+def echo(value: object) -> str:
+    """A value as a message quotes it: repr, cut to a readable length."""
+    text = repr(value)
+    return text if len(text) <= ECHO_LIMIT else text[: ECHO_LIMIT - 1] + "…"

@@ -6,6 +6,7 @@ input is a value, and the same inputs always give the same plan, in the same ord
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -48,6 +49,8 @@ from jobsync.terms import due_date
 LedgerKey = tuple[str, str, str]  # (source, job id, stage)
 
 
+log = logging.getLogger(__name__)
+
 @dataclass(frozen=True)
 class PlanSettings:
     invoice_status: str = "DRAFT"  # or AUTHORISED
@@ -84,6 +87,12 @@ def build_plan(
             out = _plan_job(job, ledger, rules, refs, snapshot, settings, now)
         except HoldJob as h:
             held.append(Hold(job.source, job.id, job.number, h.reason, h.fix, h.candidates))
+            continue
+        except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            # A value no check foresaw must cost this job only: hold it, plan the rest of the batch.
+            log.warning("job %s could not be planned: %r", job.number, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            reason = f"job data could not be planned ({type(exc).__name__}: {str(exc)[:120]})"
+            held.append(Hold(job.source, job.id, job.number, reason, f"check the job's values in {job.source}", ()))
             continue
         for item in out:
             (drafts if isinstance(item, InvoiceDraft) else skipped).append(item)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from jobsync.contacts import ContactIndex, client_key, indexed
+from jobsync.job_values import value_problems
 from jobsync.models import ContactDecision, ContactSnapshot, DraftLine, Job, XeroContact, XeroRefs
 from jobsync.money import invoice_totals
 from jobsync.pricing import ClientPricing
@@ -117,9 +118,10 @@ def check_source_total(job: Job, lines: list[DraftLine], lat: str, tolerance: De
 
 
 def check_job(job: Job) -> None:
-    if job.problems:
+    problems = [*job.problems, *value_problems(job)]
+    if problems:
         raise HoldJob(
-            "job data problems: " + "; ".join(job.problems),
+            "job data problems: " + "; ".join(problems),
             f"correct the job in {job.source}; it is re-planned every run",
         )
     if job.client is None or not job.client.name.strip():

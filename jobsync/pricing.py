@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from jobsync.errors import ConfigError
+from jobsync.config_numbers import config_decimal
+from jobsync.errors import ConfigError, echo
 from jobsync.models import Job, JobLine
 
 HUNDRED = Decimal(100)
@@ -109,13 +110,8 @@ _CLIENT_KEYS |= {"branding_theme_id", "payment_terms"}
 def _number(raw: object, path: str, problems: list[str], *, percent: bool = False) -> Decimal | None:
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        problems.append(f"{path}: expected a number")
-        return None
-    try:
-        value = Decimal(str(raw))  # via str: a YAML float 12.5 stays exactly 12.5
-    except ArithmeticError:
-        problems.append(f"{path}: expected a number, got {raw!r}")
+    value = config_decimal(raw, path, problems)
+    if value is None:
         return None
     if value < 0 or (percent and value > 100):
         problems.append(f"{path}: must be between 0 and 100" if percent else f"{path}: must not be negative")
@@ -177,7 +173,7 @@ def _load_discount(raw: object, path: str, problems: list[str]) -> JobDiscount:
     problems.extend(f"{path}.{k}: unknown key" for k in raw if k not in allowed)
     mode = raw.get("mode", "lines")
     if mode not in ("lines", "line"):
-        problems.append(f"{path}.mode: expected lines or line, got {mode!r}")
+        problems.append(f"{path}.mode: expected lines or line, got {echo(mode)}")
     account = raw.get("account_code")
     if mode == "line" and account is None:
         problems.append(f"{path}.account_code: required when mode is line")

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from jobsync.errors import echo
 from jobsync.models import Job, JobLine
 
 
@@ -133,7 +134,7 @@ def load_when(data: object, path: str, problems: Problems) -> Match:
                 problems.append(f"{path}.description: bad regex {raw!r}: {exc}")
     sign = data.get("sign")
     if sign is not None and sign not in ("positive", "negative"):
-        problems.append(f"{path}.sign: expected positive or negative, got {sign!r}")
+        problems.append(f"{path}.sign: expected positive or negative, got {echo(sign)}")
         sign = None
     subs: dict[str, tuple[Match, ...]] = {}
     for key in ("all", "any"):

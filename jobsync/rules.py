@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from jobsync.errors import ConfigError
+from jobsync.config_numbers import config_decimal
+from jobsync.errors import ConfigError, echo
 from jobsync.models import Job, JobLine
 from jobsync.money import round2, round4
 from jobsync.pricing import NO_PRICING, Pricing, load_pricing, price_line
@@ -214,7 +215,7 @@ def _load_setters(data: Mapping[str, object], path: str, problems: Problems, nee
         problems.append(f"{path}.account_code: required")
     unitdp = data.get("unitdp")
     if unitdp is not None and (isinstance(unitdp, bool) or unitdp not in (2, 4)):
-        problems.append(f"{path}.unitdp: expected 2 or 4, got {unitdp!r}")
+        problems.append(f"{path}.unitdp: expected 2 or 4, got {echo(unitdp)}")
         unitdp = None
     description = opt_str(data, "description", path, problems)
     if description is not None:
@@ -256,22 +257,14 @@ def _load_subcontractors(data: object, path: str, problems: Problems) -> Subcont
     problems.unknown(data, _SUB_KEYS, path)
     mode = data.get("mode")
     if mode not in ("passthrough", "exclude"):
-        problems.append(f"{path}.mode: expected passthrough or exclude, got {mode!r}")
+        problems.append(f"{path}.mode: expected passthrough or exclude, got {echo(mode)}")
         return None
     account = opt_str(data, "account_code", path, problems)
     if mode == "passthrough" and account is None:
         problems.append(f"{path}.account_code: required when mode is passthrough")
-    raw = data.get("markup_percent", 0)
-    markup = Decimal("0")
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        problems.append(f"{path}.markup_percent: expected a number")
-    else:
-        try:
-            markup = Decimal(str(raw))  # via str: a YAML float 12.5 stays exactly 12.5
-        except ArithmeticError:
-            problems.append(f"{path}.markup_percent: expected a number, got {raw!r}")
-        if markup < 0:
-            problems.append(f"{path}.markup_percent: must not be negative")
+    markup = config_decimal(data.get("markup_percent", 0), f"{path}.markup_percent", problems) or Decimal("0")
+    if markup < 0:
+        problems.append(f"{path}.markup_percent: must not be negative")
     return SubcontractorPolicy(mode, account, opt_str(data, "tax_type", path, problems), markup)
 
 

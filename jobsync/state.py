@@ -16,11 +16,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
 
 from jobsync import crashpoints
 from jobsync.errors import LockedError
 from jobsync.models import LedgerEntry, Outcome, RunReport
+from jobsync.state_errors import StateError, guard_state_errors, newer, translate
 from jobsync.state_rows import (
     ActionRow,
     HoldRow,
@@ -34,12 +34,36 @@ from jobsync.state_rows import (
 )
 from jobsync.state_schema import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "HoldRow", "RunRow", "ActionRow"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "StateError", "HoldRow", "RunRow", "ActionRow", "run_lock"]
 
 HOLD_KINDS = ("held", "failed", "ignored")
 
 
 
+@contextmanager
+def run_lock(state_path: Path) -> Iterator[None]:
+    """The exclusive run lock on a state file, held in `<state>.lock`, so it can be taken without opening
+    the database (restore replaces a damaged file under it). The OS drops it if the process dies."""
+    lock_path = state_path.with_name(state_path.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        raise translate(state_path, exc) from None
+    with os.fdopen(fd, "r+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockedError(
+                f"another jobsync run holds the lock on {state_path}; wait for it to finish"
+                " (or check for a stuck process)"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@guard_state_errors
 class State:
     """An open state file. Build with `State.open(path)`; close with `close()`."""
 
@@ -47,7 +71,6 @@ class State:
         self.path = path
         self._conn = conn
         self._clock = clock
-        self._lock_file: IO[bytes] | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -68,7 +91,6 @@ class State:
         return state
 
     def close(self) -> None:
-        self._release_lock()
         self._conn.close()
 
     def __enter__(self) -> State:
@@ -105,10 +127,7 @@ class State:
             else:
                 current = int(row["version"])
             if current > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path} has schema version {current}, newer than this jobsync ({SCHEMA_VERSION});"
-                    " upgrade jobsync"
-                )
+                raise newer(self.path, current, SCHEMA_VERSION)
             for version in range(current, SCHEMA_VERSION):
                 # executescript would COMMIT our transaction; run statement by statement instead.
                 for statement in MIGRATIONS[version].split(";"):
@@ -121,28 +140,8 @@ class State:
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the exclusive run lock; the OS drops it if the process dies, so no stale lock remains."""
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-        handle = os.fdopen(fd, "r+b")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise LockedError(
-                f"another jobsync run holds the lock on {self.path}; wait for it to finish"
-                " (or check for a stuck process)"
-            ) from None
-        self._lock_file = handle
-        try:
+        with run_lock(self.path):
             yield
-        finally:
-            self._release_lock()
-
-    def _release_lock(self) -> None:
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
 
     # -- watermarks --------------------------------------------------------
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobsync.errors import ConfigError
-from jobsync.state import SCHEMA_VERSION, State
+from jobsync.state import SCHEMA_VERSION, State, run_lock
 
 
 @dataclass(frozen=True)
@@ -86,14 +86,32 @@ def restore(backup_path: Path, state_path: Path) -> BackupInfo:
         )
     if backup_path.resolve() == state_path.resolve():
         raise ConfigError("the backup path is the state file itself", ["choose the backup file"])
-    _create_private(state_path)
-    # State.open migrates an older backup's schema after the copy, so restored files are current.
-    with State.open(state_path) as state, state.lock():
+    # The state file is never opened as a database here: restore exists for the file that is too
+    # damaged to open. The backup is copied to a private file beside it, then renamed over it.
+    staging = state_path.with_name(state_path.name + ".restoring")
+    with run_lock(state_path):
+        if staging.exists():
+            staging.unlink()
+        _create_private(staging)
         source = sqlite3.connect(f"file:{backup_path}?mode=ro", uri=True)
         try:
-            _copy(source, state_path)
+            _copy(source, staging)
         finally:
             source.close()
+        _fsync(staging)
+        for leftover in ("-journal", "-wal", "-shm"):  # they belong to the damaged file, not the backup
+            state_path.with_name(state_path.name + leftover).unlink(missing_ok=True)
+        os.replace(staging, state_path)
+        _fsync(state_path.parent)
+    # State.open migrates an older backup's schema, so a restored file is current.
     with State.open(state_path):
         pass
     return inspect(state_path)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

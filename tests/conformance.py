@@ -1,6 +1,6 @@
 """Validate HTTP exchanges with the Xero sandbox against Xero's official OpenAPI spec.
 
-The spec (`../shared/xero/xero_accounting.yaml`, relative to the repo root) is the
+The spec (`tests/specs/xero/xero_accounting.yaml`, vendored under its MIT licence) is the
 independent referee: the sandbox and jobsync's client are both written here, so
 agreeing with each other proves little; agreeing with Xero's own spec proves more.
 
@@ -28,7 +28,7 @@ from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.validation.request.exceptions import SecurityValidationError
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPEC_PATH = Path(__file__).resolve().parents[1].parent / "shared/xero/xero_accounting.yaml"
+SPEC_PATH = Path(__file__).resolve().parent / "specs" / "xero" / "xero_accounting.yaml"
 
 # The spec's only server is https://api.xero.com/api.xro/2.0; the sandbox serves the same
 # paths on http://127.0.0.1:PORT, so a sandbox path is validated as if sent to this host.

@@ -14,7 +14,7 @@ import pytest
 
 from jobsync.errors import ExitCode, LockedError
 from jobsync.models import JobResult, LedgerEntry, LedgerState, Outcome, RunReport
-from jobsync.state import SCHEMA_VERSION, State
+from jobsync.state import SCHEMA_VERSION, State, StateError
 
 T0 = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
 
@@ -72,8 +72,9 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     db.execute("UPDATE schema_version SET version = 99")
     db.commit()
     db.close()
-    with pytest.raises(RuntimeError, match="newer"):
+    with pytest.raises(StateError, match="written by a newer jobsync") as refused:
         State.open(path)
+    assert refused.value.exit_code == 6
 
 
 def test_lock_held_makes_other_process_fail(state: State) -> None:

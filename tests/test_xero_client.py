@@ -31,7 +31,7 @@ from jobsync.xero.client import XeroClient
 from jobsync.xero.gateway import NewContact
 from jobsync.xero.timezones import WINDOWS_TO_IANA, to_iana
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "xero" / "xero_accounting.yaml"
+SPEC = Path(__file__).resolve().parent / "specs" / "xero" / "xero_accounting.yaml"
 PREFIX = "/api.xro/2.0"
 DROP = "DROP"
 TENANT = "11111111-2222-3333-4444-555555555555"

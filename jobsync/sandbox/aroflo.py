@@ -1,5 +1,4 @@
-"""A loopback AroFlo API emulator, shaped by AroFlo's public (Postman) documentation as summarised in
-../shared/design/notes/job-systems.md §3.
+"""A loopback AroFlo API emulator, shaped by AroFlo's public (Postman) documentation.
 
 Quirks reproduced on purpose, because a connector must survive them:
 - One endpoint, `GET /?zone=<zone>&where=...&join=...&page=N&pageSize=N`; JSON only with `Accept: text/json`.

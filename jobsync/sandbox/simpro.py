@@ -1,4 +1,4 @@
-"""A loopback simPRO REST API (v1.0) emulator, shaped by simPRO's public API reference (../shared/simpro/).
+"""A loopback simPRO REST API (v1.0) emulator, shaped by simPRO's public API reference.
 
 Quirks reproduced on purpose, because a connector must survive them:
 - Everything lives under `/api/v1.0/companies/{companyID}/`; `Authorization: Bearer <token>` or 401.

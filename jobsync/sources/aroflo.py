@@ -24,6 +24,7 @@ import requests
 from jobsync.errors import StoppedError, UnreachableError
 from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
 from jobsync.models import Client, Job, JobLine
+from jobsync.sources.base import read_or_hold
 
 DEFAULT_BASE_URL = "https://api.aroflo.com/"
 PAGE_SIZE = 500  # AroFlo's maximum
@@ -199,7 +200,8 @@ class ArofloSource:
         if not raws:
             return []
         self._load_clients({str((r.get("client") or {}).get("clientid") or "") for r in raws} - {""})
-        return sorted((self._job(r) for r in raws), key=lambda j: (j.changed_at, j.id))
+        jobs = [read_or_hold(self.name, r.get("taskid"), r.get("jobnumber"), lambda r=r: self._job(r)) for r in raws]
+        return sorted(jobs, key=lambda j: (j.changed_at, j.id))
 
     def _load_clients(self, ids: set[str]) -> None:
         missing = sorted(ids - self._clients.keys())

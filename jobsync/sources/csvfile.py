@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jobsync.errors import ConfigError
 from jobsync.models import Client, Job, JobLine
+from jobsync.sources.base import read_or_hold, unreadable
 from jobsync.sources.csv_reading import column_index, join_lines, normalise_name, read_table
 
 COLUMN_KEYS = (
@@ -308,11 +309,13 @@ class CsvJobSource:
 
     def changed_since(self, mark: datetime) -> list[Job]:
         billable = self.builder.is_billable
-        return [job for job in self._read_jobs() if billable(job) and job.changed_at > mark]
+        return [job for job in self._read_jobs() if unreadable(job) or (billable(job) and job.changed_at > mark)]
 
     def get_jobs(self, ids: Sequence[str]) -> list[Job]:
         wanted = set(ids)
-        return [job for job in self._read_jobs() if job.id in wanted and self.builder.is_billable(job)]
+        return [
+            job for job in self._read_jobs() if job.id in wanted and (unreadable(job) or self.builder.is_billable(job))
+        ]
 
     @property
     def calls(self) -> dict[str, int]:
@@ -327,7 +330,10 @@ class CsvJobSource:
             lines = self._rows(self.lines_path, self.line_columns, "source.lines_path")
             groups = join_lines(groups, lines)
             modified = max(modified, datetime.fromtimestamp(self.lines_path.stat().st_mtime, tz=UTC))
-        return [self.builder.build(job_id, rows, modified) for job_id, rows in groups.items()]
+        return [
+            read_or_hold(self.name, job_id, job_id, lambda j=job_id, r=rows: self.builder.build(j, r, modified))
+            for job_id, rows in groups.items()
+        ]
 
     def _rows(self, path: Path, columns: Mapping[str, str], setting: str) -> list[Row]:
         """Each non-blank record of `path` as (where, logical name -> cell)."""

@@ -36,9 +36,10 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from jobsync.errors import ConfigError, UnreachableError
+from jobsync.errors import ConfigError, UnreachableError, echo
 from jobsync.http import make_session, request_with_retries
 from jobsync.models import Job
+from jobsync.sources.base import read_or_hold, unreadable
 from jobsync.sources.csvfile import COLUMN_KEYS, REQUIRED_COLUMNS, JobBuilder, Row, check_statuses_and_zone
 from jobsync.sources.rest_transport import AUTH_MODES, Authenticator, Paging, RestAuth, lookup, walk_pages
 
@@ -109,9 +110,10 @@ class RestJobSource:
 
         for records in walk_pages(self.paging, fetch, self.name, self.max_pages):
             for record in records:
-                job = self._job(record)
+                job = self._read(record)
                 jobs.setdefault(job.id, job)  # overlapping pages: first copy wins
-        return [job for job in jobs.values() if self.builder.is_billable(job) and job.changed_at > mark]
+        billable = self.builder.is_billable
+        return [job for job in jobs.values() if unreadable(job) or (billable(job) and job.changed_at > mark)]
 
     def get_jobs(self, ids: Sequence[str]) -> list[Job]:
         self._clients.clear()
@@ -122,8 +124,8 @@ class RestJobSource:
                 continue  # deleted in the job system: nothing left to bill
             record = body.get("job", body) if isinstance(body, dict) else body
             if isinstance(record, dict):
-                job = self._job(record)
-                if self.builder.is_billable(job):
+                job = self._read(record)
+                if unreadable(job) or self.builder.is_billable(job):
                     found.append(job)
         return found
 
@@ -156,6 +158,10 @@ class RestJobSource:
         return self._get(path, params, missing_ok)[0]
 
     # -- records to jobs -------------------------------------------------------
+
+    def _read(self, record: Any) -> Job:
+        ident = record.get("id") if isinstance(record, Mapping) else None
+        return read_or_hold(self.name, ident or "(unknown)", ident, lambda: self._job(record))
 
     def _job(self, record: Mapping[str, Any]) -> Job:
         job_cells = {key: _text(lookup(record, path)) for key, path in self.fields.items() if key not in LINE_KEYS}
@@ -219,7 +225,7 @@ def _config_problems(
     problems += [f"source.fields.{key} is required: give its JSON path" for key in REQUIRED_COLUMNS
                  if key not in fields]  # fmt: skip
     if not base_url.startswith(("http://", "https://")):
-        problems.append(f"source.base_url must be an http(s) URL (got {base_url!r})")
+        problems.append(f"source.base_url must be an http(s) URL (got {echo(base_url)})")
     if "{id}" not in job_path:
         problems.append("source.job_path must contain {id}")
     for key, url in (("lines_url", lines_url), ("client_url", client_url)):

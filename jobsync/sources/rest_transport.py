@@ -29,7 +29,7 @@ from typing import Any
 
 import requests
 
-from jobsync.errors import UnreachableError
+from jobsync.errors import UnreachableError, echo
 from jobsync.http import request_with_retries
 
 AUTH_MODES = ("bearer", "api_key", "basic", "oauth2_client_credentials", "none")
@@ -71,7 +71,7 @@ class RestAuth:
 
     def problems(self) -> list[str]:
         if self.mode not in AUTH_MODES:
-            return [f"source.rest.auth must be one of {', '.join(AUTH_MODES)} (got {self.mode!r})"]
+            return [f"source.rest.auth must be one of {', '.join(AUTH_MODES)} (got {echo(self.mode)})"]
         needed = {
             "bearer": [("token", "source.api_key")],
             "api_key": [("token", "source.api_key")],
@@ -158,7 +158,7 @@ class Paging:
 
     def problems(self) -> list[str]:
         if self.style not in PAGING_STYLES:
-            return [f"source.rest.paging.style must be one of {', '.join(PAGING_STYLES)} (got {self.style!r})"]
+            return [f"source.rest.paging.style must be one of {', '.join(PAGING_STYLES)} (got {echo(self.style)})"]
         return ["source.rest.paging.page_size must be at least 1"] if self.page_size < 1 else []
 
     def first_params(self) -> dict[str, Any]:
@@ -217,7 +217,7 @@ def _next_page(paging: Paging, params: dict[str, Any], value: Any, platform: str
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)) or value != int(value):
-        raise UnreachableError(f"{platform}: {paging.next_page_path} must be a page number or null, got {value!r}")
+        raise UnreachableError(f"{platform}: {paging.next_page_path} must be a page number or null, got {echo(value)}")
     page = params[paging.page_param]
     if int(value) <= page:
         raise UnreachableError(f"{platform}: {paging.next_page_path} {value} does not advance past {page}")

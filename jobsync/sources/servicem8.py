@@ -21,6 +21,7 @@ import requests
 from jobsync.errors import UnreachableError
 from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
 from jobsync.models import Client, Job, JobLine
+from jobsync.sources.base import read_or_hold
 
 DEFAULT_BASE_URL = "https://api.servicem8.com/api_1.0"
 # Link back for the bookkeeper. [UNVERIFIED] ServiceM8 documents no public deep-link format.
@@ -231,7 +232,14 @@ class ServiceM8Source:
             cid = str(raw.get("company_uuid") or "")
             company = next(iter(company_rows.get(cid) or []), None)
             billing = [c for c in contacts.get(cid, []) if str(c.get("type", "")).upper() == "BILLING"]
-            jobs.append(self._job(raw, materials[str(raw["uuid"])], company, billing))
+            jobs.append(
+                read_or_hold(
+                    self.name,
+                    raw.get("uuid"),
+                    raw.get("generated_job_id"),
+                    lambda: self._job(raw, materials[str(raw["uuid"])], company, billing),  # noqa: B023
+                )
+            )
         return sorted(jobs, key=lambda j: (j.changed_at, j.id))
 
     def _parse_time(self, value: Any) -> datetime | None:

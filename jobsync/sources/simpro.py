@@ -23,6 +23,7 @@ import requests
 from jobsync.errors import UnreachableError
 from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
 from jobsync.models import Client, Job, JobLine
+from jobsync.sources.base import read_or_hold
 
 PAGE_SIZE = 250  # the largest page simPRO is known to serve [UNVERIFIED beyond third-party use]
 PAGE_LIMIT = 1000
@@ -148,7 +149,7 @@ class SimproSource:
     # -- mapping -------------------------------------------------------------------------------------
 
     def _build(self, raws: list[Raw]) -> list[Job]:
-        jobs = [self._job(raw) for raw in raws]
+        jobs = [read_or_hold(self.name, r.get("ID"), r.get("ID"), lambda r=r: self._job(r)) for r in raws]
         return sorted(jobs, key=lambda j: (j.changed_at, j.id))
 
     def _job(self, raw: Raw) -> Job:

@@ -1,0 +1,5 @@
+"""`python -m jobsync`: the same command line as the `jobsync` script."""
+
+from jobsync.cli import main
+
+main()

@@ -1,0 +1,57 @@
+"""`make fuzz`: the full fuzz campaign, >= 10,000 configs and >= 10,000 job payloads, fixed seed.
+
+Prints the case counts and the number of broken promises (tracebacks, undocumented exits, good jobs
+not invoiced); exits 1 if there were any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from fuzz_inputs import check_config, check_csv_jobs, config_bytes, odd_job_csv  # noqa: E402
+from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
+
+
+def campaign(name: str, strategy, check, cases: int, work: Path) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
+    failures: list[str] = []
+    outcomes: Counter[str] = Counter()
+
+    @seed(20261201)
+    @settings(max_examples=cases, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def run(case) -> None:  # type: ignore[no-untyped-def]
+        try:
+            outcomes[str(check(case, work / name) or "ok")] += 1
+        except Exception as exc:  # a broken promise: count it, show the first few, go on
+            failures.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+
+    started = time.monotonic()
+    run()
+    total = sum(outcomes.values()) + len(failures)
+    print(f"{name}: {total} cases in {time.monotonic() - started:.0f} s, outcomes {dict(outcomes)},"
+          f" broken promises {len(failures)}")
+    for failure in failures[:5]:
+        print(f"  {failure}")
+    return total, failures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=10_000)
+    cases = parser.parse_args().cases
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        _, config_failures = campaign("configs", config_bytes(), check_config, cases, work)
+        _, job_failures = campaign("csv_jobs", odd_job_csv(), check_csv_jobs, cases, work)
+    return 1 if config_failures or job_failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
