@@ -7,7 +7,7 @@ bracket, a 500-character zone name, minutes that overflow a timedelta) is refuse
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,13 +64,13 @@ TimeZoneName = Annotated[str, AfterValidator(check_timezone)]
 Moment = Annotated[datetime, AfterValidator(check_moment)]
 
 
-def minutes(default: int) -> int:
+def minutes(default: int) -> Any:
     return Field(default=default, ge=0, le=MAX_MINUTES)
 
 
-def days(default: int, ge: int = 0) -> int:
+def days(default: int, ge: int = 0) -> Any:
     return Field(default=default, ge=ge, le=MAX_DAYS)
 
 
-def count(default: int | None, ge: int = 1) -> int:
+def count(default: int | None, ge: int = 1) -> Any:
     return Field(default=default, ge=ge, le=MAX_COUNT)

@@ -104,7 +104,12 @@ def build_plan(
 
 def _number_key(number: str) -> tuple:
     # Natural order: job 99 before job 100, whatever the source's padding.
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", number) if p)
+    # ASCII digits only: "²" and "٣" are digits to str.isdigit, but not numbers a person sorts by.
+    return tuple((0, int(p), "") if _ascii_digits(p) else (1, 0, p) for p in re.split(r"([0-9]+)", number) if p)
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def _stages(settings: PlanSettings) -> tuple[StageRule, ...]:

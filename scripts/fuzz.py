@@ -1,4 +1,5 @@
-"""`make fuzz`: the full fuzz campaign, >= 10,000 configs and >= 10,000 job payloads, fixed seed.
+"""`make fuzz`: the full fuzz campaign, fixed seed: >= 10,000 configs, >= 10,000 CSV job payloads and
+>= 10,000 ServiceM8 JSON job payloads through the emulator's real HTTP.
 
 Prints the case counts and the number of broken promises (tracebacks, undocumented exits, good jobs
 not invoiced); exits 1 if there were any.
@@ -15,8 +16,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fuzz_inputs import check_config, check_csv_jobs, config_bytes, odd_job_csv  # noqa: E402
+from fuzz_inputs import (  # noqa: E402
+    check_config,
+    check_csv_jobs,
+    check_servicem8_jobs,
+    config_bytes,
+    odd_job_csv,
+    odd_servicem8_job,
+)
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
+
+from jobsync.sandbox.servicem8 import ServiceM8Sandbox  # noqa: E402
 
 
 def campaign(name: str, strategy, check, cases: int, work: Path) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
@@ -50,7 +60,11 @@ def main() -> int:
         work = Path(tmp)
         _, config_failures = campaign("configs", config_bytes(), check_config, cases, work)
         _, job_failures = campaign("csv_jobs", odd_job_csv(), check_csv_jobs, cases, work)
-    return 1 if config_failures or job_failures else 0
+        with ServiceM8Sandbox(port=0, rate_per_minute=10**9) as sm8:
+            _, json_failures = campaign(
+                "servicem8_json", odd_servicem8_job(), lambda case, _path: check_servicem8_jobs(case, sm8), cases, work
+            )
+    return 1 if config_failures or job_failures or json_failures else 0
 
 
 if __name__ == "__main__":

@@ -149,4 +149,63 @@ def check_csv_jobs(text: str, path: Path) -> None:
     for number in GOOD_JOBS:
         assert totals.get(number) == GOOD_TOTAL, (number, totals, [h.reason for h in plan.held])
     for hold in plan.held:
-        assert_readable(hold.reason)
+        assert_readable(hold.reason.replace("; ", "\n"))  # a hold lists each problem; each is one short phrase
+
+
+# -- job data as JSON, through the ServiceM8 emulator ------------------------------------------------
+
+ODD_JSON = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(ODD_NUMBERS + ODD_DATES),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+JOB_FIELDS = ["status", "company_uuid", "generated_job_id", "completion_date", "edit_date", "total_invoice_amount",
+              "purchase_order_number", "active", "invoice_sent", "date"]
+MATERIAL_FIELDS = ["quantity", "price", "displayed_amount", "displayed_amount_is_tax_inclusive", "name",
+                   "tax_rate_uuid", "cost", "sort_order", "active"]
+SM8_TAX = "tax-gst-10"
+
+
+@st.composite
+def odd_servicem8_job(draw: st.DrawFn) -> tuple[dict, dict]:
+    """Field overrides for one job and one of its materials, with odd JSON values."""
+    job = {f: draw(ODD_JSON) for f in draw(st.lists(st.sampled_from(JOB_FIELDS), max_size=3, unique=True))}
+    material = {f: draw(ODD_JSON) for f in draw(st.lists(st.sampled_from(MATERIAL_FIELDS), max_size=3, unique=True))}
+    return job, material
+
+
+def seed_servicem8(sm8, job_overrides: dict, material_overrides: dict) -> None:  # type: ignore[no-untyped-def]
+    for records in sm8.records.values():
+        records.clear()
+    sm8.set_vendor(name="Fuzz Plumbing", timezone_name="Australia/Sydney", currency="AUD")
+    sm8.add_taxrate(uuid=SM8_TAX, name="GST", amount="10", is_default_tax_rate=1)
+    for number, overrides, mat in (("1001", {}, {}), ("9999", job_overrides, material_overrides), ("1002", {}, {})):
+        company = sm8.add_company(name=f"Client {number}", is_individual=0)
+        sm8.add_contact(company, type="BILLING", first="Pat", last=number, email=f"c{number}@example.com")
+        fields = {"status": "Completed", "company_uuid": company, "generated_job_id": number,
+                  "completion_date": "2026-11-20 10:00:00", "edit_date": "2026-11-20 10:00:00"}
+        job = sm8.add_job(**{**fields, **overrides})
+        sm8.add_material(job, **{"name": "Copper pipe", "quantity": "2", "price": "50.00",
+                                 "displayed_amount": "100.00", "tax_rate_uuid": SM8_TAX, **mat})
+
+
+def check_servicem8_jobs(case: tuple[dict, dict], sm8) -> None:  # type: ignore[no-untyped-def]
+    """Through the emulator's real HTTP: the odd job is held or planned; 1001 and 1002 come to 110.00."""
+    from jobsync.sources.servicem8 import ServiceM8Source
+
+    seed_servicem8(sm8, *case)
+    source = ServiceM8Source(sm8.url, sm8.api_key)
+    jobs = source.changed_since(datetime(2026, 11, 1, tzinfo=UTC))
+    settings = PlanSettings(payment_terms_days=14, org_timezone="Australia/Sydney")
+    plan = build_plan(jobs, {}, RULES, REFS, ContactSnapshot(client_map={}, contacts=()), settings,
+                      datetime(2026, 11, 26, tzinfo=UTC))
+    totals = {d.job_number: d.total for d in plan.drafts}
+    for number in ("1001", "1002"):
+        assert totals.get(number) == GOOD_TOTAL, (number, totals, [h.reason for h in plan.held])
+    for hold in plan.held:
+        assert_readable(hold.reason.replace("; ", "\n"))  # a hold lists each problem; each is one short phrase

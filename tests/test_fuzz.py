@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fuzz_inputs import COLUMNS, _row, check_config, check_csv_jobs, config_bytes, odd_job_csv
+from fuzz_inputs import (
+    COLUMNS,
+    _row,
+    check_config,
+    check_csv_jobs,
+    check_servicem8_jobs,
+    config_bytes,
+    odd_job_csv,
+    odd_servicem8_job,
+)
 from hypothesis import HealthCheck, given, seed, settings
 
 from jobsync.samples import csv_header
@@ -33,3 +42,18 @@ def test_the_job_check_fails_when_a_good_job_is_wrong(tmp_path: Path) -> None:
     text = "\n".join([csv_header(), *(",".join(r[c] for c in COLUMNS) for r in rows)]) + "\n"
     with pytest.raises(AssertionError):
         check_csv_jobs(text, tmp_path / "jobs.csv")
+
+
+@pytest.fixture(scope="module")
+def servicem8():  # type: ignore[no-untyped-def]
+    from jobsync.sandbox.servicem8 import ServiceM8Sandbox
+
+    with ServiceM8Sandbox(port=0, rate_per_minute=10**9) as sandbox:
+        yield sandbox
+
+
+@seed(20261201)
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(case=odd_servicem8_job())
+def test_odd_servicem8_json_holds_only_that_job(case, servicem8) -> None:  # type: ignore[no-untyped-def]
+    check_servicem8_jobs(case, servicem8)

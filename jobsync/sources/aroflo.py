@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
 
-from jobsync.errors import StoppedError, UnreachableError
+from jobsync.errors import StoppedError, UnreachableError, echo
 from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
 from jobsync.models import Client, Job, JobLine
 from jobsync.sources.base import read_or_hold
@@ -148,7 +149,7 @@ class ArofloSource:
             headers=self._headers(query),
         )
         remaining = response.headers.get("X-RateLimit-Daily-Remaining")
-        if remaining is not None and remaining.isdigit():
+        if remaining is not None and remaining.isascii() and remaining.isdigit():
             self._daily_remaining = int(remaining)
         try:
             data = response.json(parse_float=Decimal)
@@ -159,7 +160,7 @@ class ArofloSource:
             raise StoppedError("AroFlo's daily API limit is reached: the next run continues after the reset")
         if response.status_code != 200 or status != "0":
             message = data.get("statusmessage") if isinstance(data, dict) else ""
-            raise UnreachableError(f"AroFlo answered HTTP {response.status_code}, status {status!r}: {message}")
+            raise UnreachableError(f"AroFlo answered HTTP {response.status_code}, status {echo(status)}: {message}")
         zr = data.get("zoneresponse")
         return zr if isinstance(zr, dict) else {}
 
@@ -200,7 +201,7 @@ class ArofloSource:
         if not raws:
             return []
         self._load_clients({str((r.get("client") or {}).get("clientid") or "") for r in raws} - {""})
-        jobs = [read_or_hold(self.name, r.get("taskid"), r.get("jobnumber"), lambda r=r: self._job(r)) for r in raws]
+        jobs = [read_or_hold(self.name, r.get("taskid"), r.get("jobnumber"), partial(self._job, r)) for r in raws]
         return sorted(jobs, key=lambda j: (j.changed_at, j.id))
 
     def _load_clients(self, ids: set[str]) -> None:
@@ -217,7 +218,7 @@ class ArofloSource:
         tid = str(raw.get("taskid"))
         changed = _utc(raw.get("lastupdateddatetimeutc"))
         if changed is None:
-            problems.append(f"lastupdateddatetimeutc {raw.get('lastupdateddatetimeutc')!r} is unreadable")
+            problems.append(f"lastupdateddatetimeutc {echo(raw.get('lastupdateddatetimeutc'))} is unreadable")
         completed = _parse(raw.get("completeddatetime"), self.tz)
         lines = [line for lab in raw.get("labours") or [] if (line := _labour(lab, problems))]
         lines += [line for mat in raw.get("materials") or [] if (line := _material(mat, problems))]

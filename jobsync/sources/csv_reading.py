@@ -16,7 +16,7 @@ import io
 from collections.abc import Mapping
 from pathlib import Path
 
-from jobsync.errors import ConfigError
+from jobsync.errors import ConfigError, echo
 
 DELIMITERS = ",;\t"
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -73,7 +73,7 @@ def column_index(
             index[key] = positions[normalise_name(title)]
             continue
         fix = "" if key in required else ", or remove the key if the export has no such column"
-        problems.append(f"no column {title!r} for {setting}.{key}: set it to the export's header{fix}")
+        problems.append(f"no column {echo(title)} for {setting}.{key}: set it to the export's header{fix}")
     if problems:
         found = ", ".join(repr(title) for title in header)
         raise ConfigError(f"{path.name}: the header lacks mapped columns (it has {found})", problems)

@@ -32,10 +32,11 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jobsync.errors import ConfigError
+from jobsync.errors import ConfigError, echo
 from jobsync.models import Client, Job, JobLine
 from jobsync.sources.base import read_or_hold, unreadable
 from jobsync.sources.csv_reading import column_index, join_lines, normalise_name, read_table
@@ -175,7 +176,7 @@ class JobBuilder:
                     return True, parse_datetime(raw, self.tz, self.date_formats.get(key)).astimezone(self.tz)
                 except ValueError:
                     hint = f"expected {self.date_formats[key]}" if key in self.date_formats else _DATE_HINT
-                    problems.append(f"{where}: {self.titles[key]} {raw!r} is not a date ({hint})")
+                    problems.append(f"{where}: {self.titles[key]} {echo(raw)} is not a date ({hint})")
                     return True, None
         return False, None
 
@@ -185,9 +186,7 @@ class JobBuilder:
             return None
         found, value = self._when(rows, "completed_at", problems)
         if not found:
-            problems.append(
-                f"{rows[0][0]}: {self.titles['completed_at']} is empty: a job needs its completion date"
-            )
+            problems.append(f"{rows[0][0]}: {self.titles['completed_at']} is empty: a job needs its completion date")
         return value
 
     def _updated_at(self, rows: list[Row], problems: list[str]) -> datetime | None:
@@ -201,7 +200,7 @@ class JobBuilder:
         for where, other in named[1:]:
             if normalise_name(other) != normalise_name(name):
                 problems.append(
-                    f"{where}: {self.titles['client_name']} {other!r} differs from {name!r} on {first_where}"
+                    f"{where}: {self.titles['client_name']} {echo(other)} differs from {echo(name)} on {first_where}"
                 )
         return Client(
             id=_first(rows, "client_id") or normalise_name(name),
@@ -247,7 +246,7 @@ class JobBuilder:
         try:
             return parse_decimal(raw)
         except ValueError:
-            problems.append(f"{where}: {self.titles[key]} {raw!r} is not a number")
+            problems.append(f"{where}: {self.titles[key]} {echo(raw)} is not a number")
             return None
 
     def _discount(self, row: Row, problems: list[str]) -> Decimal | None:
@@ -255,7 +254,7 @@ class JobBuilder:
         raw = cells.get("discount_percent", "").removesuffix("%").strip()
         rate = self._number((where, {"discount_percent": raw}), "discount_percent", problems, optional=True)
         if rate is not None and not Decimal(0) <= rate <= Decimal(100):
-            problems.append(f"{where}: {self.titles['discount_percent']} {raw!r} is not 0-100")
+            problems.append(f"{where}: {self.titles['discount_percent']} {echo(raw)} is not 0-100")
             return None
         return rate or None  # 0 % is no discount; sending none keeps the invoice line clean
 
@@ -331,7 +330,7 @@ class CsvJobSource:
             groups = join_lines(groups, lines)
             modified = max(modified, datetime.fromtimestamp(self.lines_path.stat().st_mtime, tz=UTC))
         return [
-            read_or_hold(self.name, job_id, job_id, lambda j=job_id, r=rows: self.builder.build(j, r, modified))
+            read_or_hold(self.name, job_id, job_id, partial(self.builder.build, job_id, rows, modified))
             for job_id, rows in groups.items()
         ]
 
@@ -377,7 +376,7 @@ def check_statuses_and_zone(statuses: Sequence[str], timezone: str) -> list[str]
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"source.timezone: unknown timezone {timezone!r} (use an IANA name)")
+        problems.append(f"source.timezone: unknown timezone {echo(timezone)} (use an IANA name)")
     return problems
 
 

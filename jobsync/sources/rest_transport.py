@@ -50,7 +50,7 @@ def lookup(value: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(value, Mapping):
             value = value.get(part)
-        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+        elif isinstance(value, list) and _is_index(part) and -len(value) <= int(part) < len(value):
             value = value[int(part)]
         else:
             return None
@@ -184,7 +184,7 @@ def walk_pages(paging: Paging, fetch: Fetch, platform: str, max_pages: int) -> I
         records = lookup(body, paging.records_path)
         if not isinstance(records, list):
             raise UnreachableError(
-                f"{platform}: no list of jobs at {paging.records_path or 'the top level'!r} of the list "
+                f"{platform}: no list of jobs at {echo(paging.records_path or 'the top level')} of the list "
                 "response: check source.rest.paging.records_path"
             )
         yield [r for r in records if isinstance(r, Mapping)]
@@ -209,7 +209,7 @@ def _next_params(
     if cursor is None or str(cursor).strip() == "":
         return None
     if str(cursor) == str(params.get(paging.cursor_param)):
-        raise UnreachableError(f"{platform}: the next cursor {cursor!r} does not advance past the current one")
+        raise UnreachableError(f"{platform}: the next cursor {echo(cursor)} does not advance past the current one")
     return params | {paging.cursor_param: str(cursor)}
 
 
@@ -235,4 +235,10 @@ def _total_pages(paging: Paging, body: Any, headers: Mapping[str, str], platform
     try:
         return int(str(raw).strip())
     except ValueError:
-        raise UnreachableError(f"{platform}: total pages ({where}) is {raw!r}, not a number") from None
+        raise UnreachableError(f"{platform}: total pages ({where}) is {echo(raw)}, not a number") from None
+
+
+def _is_index(part: str) -> bool:
+    """A list index in a dotted path ("0", "-1"); ASCII digits only, so int() cannot refuse it."""
+    digits = part.removeprefix("-")
+    return digits.isascii() and digits.isdigit()

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
-from jobsync.errors import UnreachableError
+from jobsync.errors import UnreachableError, echo
 from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
 from jobsync.models import Client, Job, JobLine
 from jobsync.sources.base import read_or_hold
@@ -144,7 +144,9 @@ class ServiceM8Source:
             try:
                 self._tz = ZoneInfo(name or "UTC")
             except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise UnreachableError(f"ServiceM8 vendor timezone {name!r} is unknown: set source.timezone") from exc
+                raise UnreachableError(
+                    f"ServiceM8 vendor timezone {echo(name)} is unknown: set source.timezone"
+                ) from exc
         return self._tz
 
     def _taxrate(self, uid: str) -> Raw | None:
@@ -188,7 +190,9 @@ class ServiceM8Source:
         raws: dict[str, Raw] = {}
         for status in self.statuses:
             conditions: list[tuple[str, str, str | int]] = [
-                ("status", "eq", status), ("edit_date", "gt", str(local)), ("active", "eq", 1)
+                ("status", "eq", status),
+                ("edit_date", "gt", str(local)),
+                ("active", "eq", 1),
             ]
             for raw in self._list("job", conditions):
                 changed = self._time_field(raw, "edit_date", [])
@@ -253,7 +257,7 @@ class ServiceM8Source:
             except ValueError:
                 continue
             return naive.replace(tzinfo=self.timezone()).astimezone(UTC)
-        raise ValueError(f"unreadable timestamp {text!r}")
+        raise ValueError(f"unreadable timestamp {echo(text)}")
 
     def _time_field(self, raw: Raw, field: str, problems: list[str]) -> datetime | None:
         try:
@@ -327,7 +331,8 @@ class ServiceM8Source:
                 raise InvalidOperation
         except (InvalidOperation, ValueError):
             problems.append(
-                f"line {name!r}: quantity {m.get('quantity')!r} / {price_field} {m.get(price_field)!r} is not a number"
+                f"line {echo(name)}: quantity {echo(m.get('quantity'))} / {price_field}"
+                f" {echo(m.get(price_field))} is not a number"
             )
             return None
         tax = self._taxrate(str(m.get("tax_rate_uuid") or ""))

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import requests
 
-from jobsync.errors import UnreachableError
+from jobsync.errors import UnreachableError, echo
 from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
 from jobsync.models import Client, Job, JobLine
 from jobsync.sources.base import read_or_hold
@@ -136,7 +137,7 @@ class SimproSource:
     def get_jobs(self, ids: Sequence[str]) -> list[Job]:
         raws: dict[str, Raw] = {}
         for jid in dict.fromkeys(str(i) for i in ids):
-            if not jid.isdigit():  # simPRO job ids are integers: nothing to ask for
+            if not (jid.isascii() and jid.isdigit()):  # simPRO job ids are integers: nothing to ask for
                 continue
             response = self._get(f"jobs/{jid}", [("columns", ",".join(JOB_COLUMNS))])
             if response.status_code == 404:
@@ -149,7 +150,7 @@ class SimproSource:
     # -- mapping -------------------------------------------------------------------------------------
 
     def _build(self, raws: list[Raw]) -> list[Job]:
-        jobs = [read_or_hold(self.name, r.get("ID"), r.get("ID"), lambda r=r: self._job(r)) for r in raws]
+        jobs = [read_or_hold(self.name, r.get("ID"), r.get("ID"), partial(self._job, r)) for r in raws]
         return sorted(jobs, key=lambda j: (j.changed_at, j.id))
 
     def _job(self, raw: Raw) -> Job:
@@ -157,7 +158,7 @@ class SimproSource:
         jid = str(raw.get("ID"))
         changed = _instant(raw.get("DateModified"))
         if changed is None:
-            problems.append(f"DateModified {raw.get('DateModified')!r} is not an RFC 3339 time")
+            problems.append(f"DateModified {echo(raw.get('DateModified'))} is not an RFC 3339 time")
         lines = self._lines(jid, problems)
         status = raw.get("Status")
         status = status if isinstance(status, dict) else {}
@@ -190,7 +191,7 @@ class SimproSource:
             pass
         when = _instant(text)
         if when is None:
-            problems.append(f"CompletedDate {text!r} is not a date")
+            problems.append(f"CompletedDate {echo(text)} is not a date")
         return when
 
     def _lines(self, jid: str, problems: list[str]) -> list[JobLine]:
@@ -262,7 +263,9 @@ def _line(kind: str, item: Raw, problems: list[str]) -> JobLine | None:
         if not (quantity.is_finite() and unit.is_finite() and discount.is_finite()):
             raise InvalidOperation
     except (InvalidOperation, ValueError):
-        problems.append(f"line {description!r} ({kind}): quantity {qty!r} / price {price!r} is not a number")
+        problems.append(
+            f"line {echo(description)} ({kind}): quantity {echo(qty)} / price {echo(price)} is not a number"
+        )
         return None
     labour = line_kind == "labour"
     return JobLine(
