@@ -53,6 +53,7 @@ rules:
     - {{ name: labour, when: {{ kind: labour }}, account_code: "205", tax_type: OUTPUT }}
     - {{ name: materials, when: {{ kind: material }}, account_code: "210", tax_type: OUTPUT }}
   default: {{ account_code: "200", tax_type: OUTPUT }}
+  tax_map: {{ GST: OUTPUT }}
 state: {{ path: state.db }}
 reports: {{ dir: reports }}
 """

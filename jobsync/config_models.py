@@ -80,7 +80,8 @@ class ColumnSettings(_Frozen):
     quantity: str | None = None
     unit_price: str | None = None
     discount_percent: str | None = None
-    tax_code: str | None = None
+    tax_code: str | None = None  # the job system's tax name ("GST Free") or rate ("10%") per line
+    tax_rate: str | None = None  # a column holding the line's tax rate in percent
     purchase_order: str | None = None
     job_type: str | None = None
     updated_at: str | None = None  # a "last modified" column; else completed_at is the change time

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jobsync.samples import csv_source, sandbox_config
+from jobsync.samples import SAMPLE_TAX_MAP, csv_source, sandbox_config
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
 from jobsync.sandbox.xero import XeroSandbox
 
@@ -31,6 +31,7 @@ RULES = {
     ],
     "default": {"account_code": "200", "tax_type": "OUTPUT"},
     "subcontractors": {"mode": "passthrough", "account_code": "215", "tax_type": "OUTPUT", "markup_percent": 10},
+    "tax_map": SAMPLE_TAX_MAP,  # the export's Tax Code column: "GST" is GST on Income
 }
 
 

@@ -157,6 +157,9 @@ def _rules_block(a: Answers) -> list[str]:
         "  default:",
         f"    account_code: {_q(a.default_account)}",
         f"    tax_type: {a.tax_type}",
+        "  # A tax the job system states on a line decides the line's Xero tax type: its rate finds the",
+        "  # organisation's only sales tax type at that rate; a name or rate listed here wins.",
+        "  # tax_map: { GST: OUTPUT, GST Free: EXEMPTOUTPUT }",
     ]
 
 

@@ -41,7 +41,8 @@ class JobLine:
     discount_rate: Decimal | None = None  # percent, e.g. Decimal("10") for 10 %
     discount_amount: Decimal | None = None  # absolute discount on the line
     item_code: str | None = None
-    tax_code: str | None = None  # the job system's own tax code, if any
+    tax_code: str | None = None  # the job system's own tax name or code, if any ("GST", "GST Free")
+    tax_rate: Decimal | None = None  # the job system's own tax rate in percent, when it states one
     hours: Decimal | None = None  # labour: time entry hours (quantity mirrors it)
     rate: Decimal | None = None  # labour: hourly rate (unit_price mirrors it)
     tax_inclusive: bool = False  # unit_price includes tax
@@ -96,6 +97,7 @@ class XeroTaxRate:
     rate: Decimal  # effective rate in percent, e.g. Decimal("10.0000")
     status: str = "ACTIVE"
     can_apply_to_revenue: bool = True  # False: a purchases-only rate, refused on a sales invoice
+    report_tax_type: str | None = None  # Xero's ReportTaxType: OUTPUT for sales tax (None: not given)
 
 
 @dataclass(frozen=True)

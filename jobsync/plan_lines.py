@@ -4,9 +4,11 @@ and the one-line invoices of billing stages. Pure: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from decimal import Decimal
 
+from jobsync import source_tax
 from jobsync.billing import StageRule
 from jobsync.models import DraftLine, Job, LedgerEntry, XeroRefs
 from jobsync.money import line_amount, line_tax, net_from_total, round2, unit_amount_for
@@ -27,7 +29,7 @@ def job_lines(job: Job, rules: RuleSet, refs: XeroRefs, lat: str) -> list[DraftL
     if by_lines:
         mapped = [_discounted(m, pct) for m in mapped]  # type: ignore[arg-type]
     problems: list[str] = []
-    lines = [_draft_line(m, refs, lat, problems) for m in mapped]
+    lines = [_draft_line(m, refs, lat, problems, rules.tax_map) for m in mapped]
     if problems:
         raise HoldJob("; ".join(dict.fromkeys(problems)), REFS_FIX)
     out = [ln for ln in lines if ln is not None]
@@ -95,8 +97,16 @@ def tax_for(account_code: str, tax_type: str | None, refs: XeroRefs, problems: l
     return chosen, rate.rate
 
 
-def _draft_line(m: MappedLine, refs: XeroRefs, lat: str, problems: list[str]) -> DraftLine | None:
-    tax_type, rate = tax_for(m.account_code, m.tax_type, refs, problems)
+def _draft_line(
+    m: MappedLine, refs: XeroRefs, lat: str, problems: list[str], tax_map: Mapping[str, str]
+) -> DraftLine | None:
+    chosen = m.tax_type
+    if m.source_tax is not None:
+        chosen, why = source_tax.resolve(m.source_tax, tax_map, refs)
+        if chosen is None:
+            problems.append(f"line {m.description!r}: {why}")
+            return None
+    tax_type, rate = tax_for(m.account_code, chosen, refs, problems)
     if tax_type is None:
         return None
     # Amounts are computed from the unit amount as it will be sent (≤ 4 dp), as Xero will.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from jobsync.errors import echo
 from jobsync.models import Job, JobLine
+from jobsync.source_tax import tax_key
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Match:
     job_types: tuple[str, ...] = ()  # compared case-insensitively
     clients: tuple[str, ...] = ()  # client id or name, case-insensitive
     sign: str | None = None  # "positive" (>= 0) or "negative" (< 0), on quantity × unit price
+    taxes: tuple[str, ...] = ()  # the job system's tax name or rate ("GST Free", "0"), compared by tax_key
     all: tuple[Match, ...] = ()
     any: tuple[Match, ...] = ()
 
@@ -55,6 +57,11 @@ def _conditions(m: Match, job: Job, line: JobLine) -> list[tuple[bool, str]]:
         amount = line.quantity * line.unit_price
         ok = (amount < 0) == (m.sign == "negative")
         out.append((ok, f"amount {amount} {'is' if ok else 'is not'} {m.sign}"))
+    if m.taxes:
+        have = {tax_key(t) for t in (line.tax_code, None if line.tax_rate is None else str(line.tax_rate)) if t}
+        ok = bool(have & {tax_key(t) for t in m.taxes})
+        shown = line.tax_code or line.tax_rate
+        out.append((ok, f"tax {shown!r} {'in' if ok else 'not in'} {list(m.taxes)}"))
     for sub in m.all:
         ok, why = evaluate(sub, job, line)
         out.append((ok, f"all({why})"))
@@ -79,7 +86,7 @@ def matches(m: Match, job: Job, line: JobLine) -> bool:
     return evaluate(m, job, line)[0]
 
 
-_WHEN_KEYS = {"kind", "item_code", "description", "job_type", "client", "sign", "all", "any"}
+_WHEN_KEYS = {"kind", "item_code", "description", "job_type", "client", "sign", "tax", "all", "any"}
 _KINDS = ("labour", "material", "subcontractor", "fee", "other")
 
 
@@ -150,6 +157,7 @@ def load_when(data: object, path: str, problems: Problems) -> Match:
         job_types=strs(data["job_type"], f"{path}.job_type", problems) if "job_type" in data else (),
         clients=strs(data["client"], f"{path}.client", problems) if "client" in data else (),
         sign=sign if isinstance(sign, str) else None,
+        taxes=strs(data["tax"], f"{path}.tax", problems) if "tax" in data else (),
         all=subs["all"],
         any=subs["any"],
     )

@@ -9,7 +9,7 @@ Every mapped line records the name of the rule that produced it. Pure: no I/O.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from jobsync.config_numbers import config_decimal
@@ -18,6 +18,7 @@ from jobsync.models import Job, JobLine
 from jobsync.money import round2, round4
 from jobsync.pricing import NO_PRICING, Pricing, load_pricing, price_line
 from jobsync.rule_conditions import Match, Problems, evaluate, load_when, matches, opt_str
+from jobsync.source_tax import SourceTax, tax_key
 from jobsync.templates import check_template, render_template, template_values
 
 SUBCONTRACTOR_RULE = "subcontractors"
@@ -44,6 +45,7 @@ class Rule:
     description: str | None = None  # template, e.g. "{description} ({job.number})"
     unitdp: int | None = None  # 2 or 4: round the unit price to this; None keeps it as given
     exclude: bool = False
+    tax_override: bool = False  # the rule's tax_type wins even over a tax the job system states
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class RuleSet:
     default: Rule
     subcontractors: SubcontractorPolicy | None = None
     pricing: Pricing = NO_PRICING
+    tax_map: Mapping[str, str] = field(default_factory=dict)  # tax_key(source tax) -> Xero TaxType
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class MappedLine:
     discount_rate: Decimal | None = None
     discount_amount: Decimal | None = None
     tracking: tuple[tuple[str, str], ...] = ()
+    source_tax: SourceTax | None = None  # set when the job system's tax decides the tax type
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,15 @@ def _apply(rule: Rule, job: Job, line: JobLine, unit_price: Decimal | None = Non
         discount_rate=line.discount_rate,
         discount_amount=line.discount_amount,
         tracking=_tracking(rule, job),
+        source_tax=None if rule.tax_override else _source_tax(line),
     )
+
+
+def _source_tax(line: JobLine) -> SourceTax | None:
+    name = (line.tax_code or "").strip() or None
+    if name is None and line.tax_rate is None:
+        return None
+    return SourceTax(name, line.tax_rate)
 
 
 def _subcontractor(policy: SubcontractorPolicy, job: Job, line: JobLine) -> MappedLine | Excluded:
@@ -179,7 +191,7 @@ def explain(ruleset: RuleSet, job: Job, line: JobLine) -> list[tuple[str, bool, 
 # Loading and validation
 # ---------------------------------------------------------------------------
 
-_SETTER_KEYS = {"account_code", "tax_type", "item_code", "tracking", "description", "unitdp"}
+_SETTER_KEYS = {"account_code", "tax_type", "item_code", "tracking", "description", "unitdp", "tax_override"}
 _RULE_KEYS = {"name", "when", "exclude"} | _SETTER_KEYS
 _SUB_KEYS = {"mode", "account_code", "tax_type", "markup_percent"}
 
@@ -221,7 +233,14 @@ def _load_setters(data: Mapping[str, object], path: str, problems: Problems, nee
     if description is not None:
         problems.extend(f"{path}.description: {p}" for p in check_template(description, line=True))
     tracking = _load_tracking(data["tracking"], f"{path}.tracking", problems) if "tracking" in data else ()
+    override = data.get("tax_override", False)
+    if not isinstance(override, bool):
+        problems.append(f"{path}.tax_override: expected true or false")
+        override = False
+    if override and data.get("tax_type") is None:
+        problems.append(f"{path}.tax_override: needs the tax_type that overrides the job system's tax")
     return {
+        "tax_override": override,
         "account_code": account,
         "tax_type": opt_str(data, "tax_type", path, problems),
         "item_code": opt_str(data, "item_code", path, problems),
@@ -273,7 +292,7 @@ def load_rules(data: object, path: str = "rules") -> RuleSet:
     problems = Problems()
     if not isinstance(data, Mapping):
         raise ConfigError("rules are invalid", [f"{path}: expected a mapping with lines and default"])
-    problems.unknown(data, {"lines", "default", "subcontractors", "pricing"}, path)
+    problems.unknown(data, {"lines", "default", "subcontractors", "pricing", "tax_map"}, path)
     raw_lines = data.get("lines", [])
     if not isinstance(raw_lines, list):
         problems.append(f"{path}.lines: expected a list of rules")
@@ -291,9 +310,32 @@ def load_rules(data: object, path: str = "rules") -> RuleSet:
     if data.get("subcontractors") is not None:
         subs = _load_subcontractors(data["subcontractors"], f"{path}.subcontractors", problems)
     pricing = load_pricing(data.get("pricing"), f"{path}.pricing", problems)
+    tax_map = _load_tax_map(data.get("tax_map"), f"{path}.tax_map", problems)
     if problems:
         raise ConfigError("rules are invalid", list(problems))
-    return RuleSet(tuple(r for r in rules if r is not None), default, subs, pricing)
+    return RuleSet(tuple(r for r in rules if r is not None), default, subs, pricing, tax_map)
+
+
+def _load_tax_map(data: object, path: str, problems: Problems) -> dict[str, str]:
+    """{source tax name or rate: Xero TaxType}; keys compared as tax_key compares them."""
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        problems.append(f"{path}: expected a mapping of the job system's tax (name or rate) to a Xero TaxType")
+        return {}
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(key, bool) or not isinstance(key, str | int | float) or not str(key).strip():
+            problems.append(f"{path}: key {echo(key)} is not a tax name or rate")
+            continue
+        if isinstance(value, bool) or not isinstance(value, str) or not value.strip():
+            problems.append(f"{path}.{key}: expected a Xero TaxType such as OUTPUT, got {echo(value)}")
+            continue
+        normalised = tax_key(str(key))
+        if normalised in out:
+            problems.append(f"{path}.{key}: the same tax as another key")
+        out[normalised] = value.strip()
+    return out
 
 
 def _load_default(data: object, path: str, problems: Problems) -> Rule:

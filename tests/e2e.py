@@ -15,7 +15,7 @@ from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 
 from jobsync.cli import app
-from jobsync.samples import csv_header, csv_source, sandbox_config
+from jobsync.samples import SAMPLE_TAX_MAP, csv_header, csv_source, sandbox_config
 
 HEADER = csv_header()
 
@@ -26,6 +26,7 @@ RULES = {
     ],
     "default": {"account_code": "200", "tax_type": "OUTPUT"},
     "subcontractors": {"mode": "passthrough", "account_code": "215", "tax_type": "OUTPUT", "markup_percent": 10},
+    "tax_map": SAMPLE_TAX_MAP,
 }
 
 

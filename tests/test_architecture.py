@@ -21,10 +21,14 @@ import pytest
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "jobsync"
 
-CORE = frozenset({"jobsync.rules", "jobsync.billing", "jobsync.plan", "jobsync.contacts", "jobsync.money",
-                  "jobsync.templates", "jobsync.pricing", "jobsync.terms", "jobsync.plan_checks",
-                  "jobsync.plan_lines", "jobsync.rule_conditions", "jobsync.rule_refs", "jobsync.dedupe",
-                  "jobsync.preview", "jobsync.watermark", "jobsync.job_values", "jobsync.config_numbers"})
+CORE = frozenset(
+    {
+        "jobsync.rules", "jobsync.billing", "jobsync.plan", "jobsync.contacts", "jobsync.money",
+        "jobsync.templates", "jobsync.pricing", "jobsync.terms", "jobsync.plan_checks", "jobsync.plan_lines",
+        "jobsync.rule_conditions", "jobsync.rule_refs", "jobsync.dedupe", "jobsync.preview", "jobsync.watermark",
+        "jobsync.job_values", "jobsync.config_numbers", "jobsync.source_tax",
+    }
+)  # fmt: skip
 CORE_MAY_USE = CORE | {"jobsync.models", "jobsync.errors"}
 # Stdlib modules that do I/O; the core takes data in and returns data, so it needs none of them.
 STDLIB_IO = frozenset({"sqlite3", "socket", "http", "urllib.request", "ssl", "smtplib", "subprocess",

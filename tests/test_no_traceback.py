@@ -100,7 +100,7 @@ def test_an_unreadable_config_says_permission_denied(tmp_path: Path) -> None:
     config = write_config(tmp_path / "jobsync.yaml")
     config.chmod(0o600)  # root owns it; nobody cannot read it
     tmp_path.chmod(0o755)
-    result = jobsync("status", "--config", str(config), cwd=tmp_path, prefix=NOBODY, env_extra={"HOME": "/tmp"})
+    result = jobsync("status", "--config", config.name, cwd=tmp_path, prefix=NOBODY, env_extra={"HOME": "/tmp"})
     assert result.returncode == 2, result.stderr
     assert "permission denied" in one_line(result.stderr)
 

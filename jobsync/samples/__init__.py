@@ -31,6 +31,10 @@ STANDARD_COLUMNS: dict[str, str] = {
 }
 
 
+# How the sample exports name their taxes, in an Australian Xero organisation.
+SAMPLE_TAX_MAP: dict[str, str] = {"GST": "OUTPUT", "GST Free": "EXEMPTOUTPUT"}
+
+
 def csv_header(keys: list[str] | None = None) -> str:
     """The header line for the given logical columns (all standard ones by default)."""
     return ",".join(STANDARD_COLUMNS[k] for k in (keys or list(STANDARD_COLUMNS)))

@@ -25,6 +25,7 @@ import requests
 from jobsync.errors import StoppedError, UnreachableError, echo
 from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
 from jobsync.models import Client, Job, JobLine
+from jobsync.source_tax import parse_rate
 from jobsync.sources.base import read_or_hold
 
 DEFAULT_BASE_URL = "https://api.aroflo.com/"
@@ -279,7 +280,16 @@ def _labour(lab: Raw, problems: list[str]) -> JobLine | None:
     if got is None:
         return None
     hours, rate = got
-    return JobLine(kind="labour", description=description, quantity=hours, unit_price=rate, hours=hours, rate=rate)
+    return JobLine(
+        kind="labour", description=description, quantity=hours, unit_price=rate, hours=hours, rate=rate, **_tax(lab)
+    )
+
+
+def _tax(record: Raw) -> dict[str, Any]:
+    """[UNVERIFIED] A line's `taxcode` / `taxrate`, as AroFlo's invoice lines name them, when present."""
+    code = str(record.get("taxcode") or "").strip() or None
+    raw = record.get("taxrate")
+    return {"tax_code": code, "tax_rate": parse_rate(str(raw)) if raw not in (None, "") else None}
 
 
 def _material(mat: Raw, problems: list[str]) -> JobLine | None:
@@ -293,6 +303,7 @@ def _material(mat: Raw, problems: list[str]) -> JobLine | None:
         quantity=got[0],
         unit_price=got[1],  # [UNVERIFIED] `sell` read as the unit sell price ex tax
         item_code=str(mat.get("partnumber") or "").strip() or None,
+        **_tax(mat),
     )
 
 

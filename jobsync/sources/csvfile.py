@@ -38,13 +38,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jobsync.errors import ConfigError, echo
 from jobsync.models import Client, Job, JobLine
+from jobsync.source_tax import parse_rate
 from jobsync.sources.base import read_or_hold, unreadable
 from jobsync.sources.csv_reading import column_index, join_lines, normalise_name, read_table
 
 COLUMN_KEYS = (
     "job_id", "job_number", "status", "completed_at", "client_id", "client_name", "client_email",
     "client_phone", "line_kind", "item_code", "description", "quantity", "unit_price",
-    "discount_percent", "tax_code", "purchase_order", "job_type", "updated_at",
+    "discount_percent", "tax_code", "tax_rate", "purchase_order", "job_type", "updated_at",
 )  # fmt: skip
 REQUIRED_COLUMNS = ("job_number", "client_name", "description", "quantity", "unit_price")
 
@@ -72,6 +73,14 @@ Row = tuple[str, dict[str, str]]  # (where, e.g. "row 7"; logical name -> cell t
 def normalise_kind(text: str) -> str:
     """Map an export's line type onto one of `LINE_KINDS`; anything unknown is "other"."""
     return _KIND_ALIASES.get(normalise_name(text), "other")
+
+
+def _first_rate(*cells: str | None) -> Decimal | None:
+    for cell in cells:
+        rate = parse_rate(cell)
+        if rate is not None:
+            return rate
+    return None
 
 
 def parse_decimal(raw: str) -> Decimal:
@@ -230,7 +239,9 @@ class JobBuilder:
             unit_price=unit_price,
             discount_rate=discount,
             item_code=item_code,
+            # One column may hold a tax name ("GST Free") or a rate ("10%"); a tax_rate column, a rate.
             tax_code=cells.get("tax_code") or None,
+            tax_rate=_first_rate(cells.get("tax_rate"), cells.get("tax_code")),
             hours=quantity if labour else None,
             rate=unit_price if labour else None,
             tax_inclusive=self.tax_inclusive,

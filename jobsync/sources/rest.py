@@ -46,7 +46,16 @@ from jobsync.sources.rest_transport import AUTH_MODES, Authenticator, Paging, Re
 __all__ = ["AUTH_MODES", "FIELD_KEYS", "LINE_KEYS", "RestJobSource", "lookup"]
 
 FIELD_KEYS = COLUMN_KEYS
-LINE_KEYS = ("line_kind", "item_code", "description", "quantity", "unit_price", "discount_percent", "tax_code")
+LINE_KEYS = (
+    "line_kind",
+    "item_code",
+    "description",
+    "quantity",
+    "unit_price",
+    "discount_percent",
+    "tax_code",
+    "tax_rate",
+)
 CLIENT_KEYS = ("client_name", "client_email", "client_phone")  # read from the client record with client_url
 DEFAULT_QUERY = {"updated_since": "{since}"}
 

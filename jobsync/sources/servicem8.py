@@ -21,6 +21,7 @@ import requests
 from jobsync.errors import UnreachableError, echo
 from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
 from jobsync.models import Client, Job, JobLine
+from jobsync.source_tax import parse_rate
 from jobsync.sources.base import read_or_hold
 
 DEFAULT_BASE_URL = "https://api.servicem8.com/api_1.0"
@@ -343,6 +344,7 @@ class ServiceM8Source:
             quantity=quantity,
             unit_price=price,
             tax_code=str(tax["name"]) if tax else (str(m.get("tax_rate_uuid") or "") or None),
+            tax_rate=parse_rate(str(tax.get("amount"))) if tax else None,
             hours=quantity if labour else None,
             rate=price if labour else None,
             tax_inclusive=inclusive,

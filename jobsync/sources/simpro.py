@@ -24,6 +24,7 @@ import requests
 from jobsync.errors import UnreachableError, echo
 from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
 from jobsync.models import Client, Job, JobLine
+from jobsync.source_tax import parse_rate
 from jobsync.sources.base import read_or_hold
 
 PAGE_SIZE = 250  # the largest page simPRO is known to serve [UNVERIFIED beyond third-party use]
@@ -276,6 +277,7 @@ def _line(kind: str, item: Raw, problems: list[str]) -> JobLine | None:
         discount_rate=discount or None,  # [UNVERIFIED] simPRO's item Discount read as a percentage
         item_code=str(ref.get("PartNo") or item.get("PartNo") or "").strip() or None,
         tax_code=str((tax or {}).get("Code") or "").strip() or None,
+        tax_rate=parse_rate(str((tax or {}).get("Rate"))) if isinstance(tax, dict) and "Rate" in tax else None,
         hours=quantity if labour else None,
         rate=unit if labour else None,
     )

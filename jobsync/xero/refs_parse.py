@@ -63,5 +63,6 @@ def tax_rates_by_type(raw: Sequence[Mapping[str, Any]]) -> dict[str, XeroTaxRate
             rate=rate if rate is not None else Decimal(0),
             status=r.get("Status") or "ACTIVE",
             can_apply_to_revenue=r.get("CanApplyToRevenue") is not False,
+            report_tax_type=r.get("ReportTaxType") or None,
         )
     return rates
