@@ -18,7 +18,9 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)  # one error, one line: cron logs are grepped
 
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default $JOBSYNC_CONFIG, ./jobsync.yaml).")
+    Path | None,
+    # readable=False: jobsync reads the file itself and says in one line what is wrong with it.
+    typer.Option("--config", "-c", readable=False, help="Config file (default $JOBSYNC_CONFIG, ./jobsync.yaml)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
 SinceOpt = Annotated[

@@ -112,7 +112,10 @@ def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        problems += [_pydantic_problem(err) for err in exc.errors()]
+        problems += _first_per_key([_pydantic_problem(err) for err in exc.errors()])
+    except (TypeError, ArithmeticError, OverflowError) as exc:
+        # A validator that met a value of a type nobody foresaw: still the config's fault, still one line.
+        problems.append(((), f"a value could not be checked ({type(exc).__name__}: {str(exc)[:80]})"))
     # A key already reported (e.g. its ${VAR} is unset) is not reported twice.
     reported = {path for path, _ in problems}
     problems += [p for p in _semantic_problems(data) if p[0] not in reported]
@@ -151,8 +154,22 @@ def _interpolate(value: Any, path: KeyPath, env: Mapping[str, str], problems: li
     return None if result == "" else result
 
 
+# Pydantic names the member of a union that failed ("decimal", "literal['off']"); that is not a key.
+_UNION_MEMBER = re.compile(r"^(?:decimal|int|float|str|bool|none|date|datetime|[a-z-]+\[.*\])$")
+
+
+def _first_per_key(problems: list[tuple[KeyPath, str]]) -> list[tuple[KeyPath, str]]:
+    """One problem per key: a value every member of a union refused is reported once."""
+    seen: dict[KeyPath, str] = {}
+    for path, message in problems:
+        seen.setdefault(path, message)
+    return list(seen.items())
+
+
 def _pydantic_problem(err: Any) -> tuple[KeyPath, str]:
     loc: KeyPath = tuple(err["loc"])
+    while loc and isinstance(loc[-1], str) and _UNION_MEMBER.match(loc[-1]):
+        loc = loc[:-1]
     kind, given = err["type"], err.get("input")
     if kind == "extra_forbidden":
         return loc, "unknown key (check its spelling and section)"

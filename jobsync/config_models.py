@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -49,7 +49,8 @@ class XeroSettings(_Frozen):
     # unset: payment_terms_days after the invoice date.
     payment_terms: PaymentTermsSettings | None = None
     # Hold a job whose invoice total differs from the job system's own total by more than this.
-    total_tolerance: Decimal | None = Field(default=None, ge=0)
+    # On by default wherever the platform states its own total; `off` switches the check off.
+    total_tolerance: Annotated[Decimal, Field(ge=0, le=1_000_000)] | Literal["off"] = Decimal("0.01")
     # Bring a still-DRAFT invoice in line with a job edited after it was invoiced.
     update_drafts: bool = False
     # Send invoices that come to 0.00 (warranty or goodwill jobs); negative totals are always held.

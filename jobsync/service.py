@@ -82,7 +82,7 @@ def sync(
             line_amount_types=settings.xero.line_amount_types,
             billing=billing,
             payment_terms=_terms(settings),
-            total_tolerance=settings.xero.total_tolerance,
+            total_tolerance=None if settings.xero.total_tolerance == "off" else settings.xero.total_tolerance,
             update_drafts=settings.xero.update_drafts,
             allow_zero_total=settings.xero.allow_zero_total,
         )

@@ -195,7 +195,8 @@ def test_invoice_level_config_keys_load_and_are_checked(tmp_path: Path) -> None:
     env = {"XERO_TENANT_ID": "tenant-1", "XERO_ACCESS_TOKEN": "t"}
     example = Path(__file__).parent.parent / "config.example.yaml"
     s = load_settings(example, env=env)
-    assert (s.xero.update_drafts, s.xero.payment_terms, s.xero.total_tolerance) == (False, None, None)
+    # The source-total check is on by default.
+    assert (s.xero.update_drafts, s.xero.payment_terms, s.xero.total_tolerance) == (False, None, D("0.01"))
     raw = yaml.safe_load(example.read_text())
     raw["xero"].update(payment_terms={"day": 31, "type": "OFCURRENTMONTH"}, total_tolerance="0.05", update_drafts=True)
     path = tmp_path / "c.yaml"

@@ -22,6 +22,7 @@ import uuid as uuidlib
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -53,7 +54,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "work_done_description": "",
         "generated_job_id": "",
         "purchase_order_number": "",
-        "total_invoice_amount": "0.00",
+        "total_invoice_amount": None,  # None: worked out from the job's materials when served, as ServiceM8 does
         "category_uuid": "",
         "invoice_sent": 0,
         "invoice_sent_stamp": NO_DATE,
@@ -274,7 +275,7 @@ class ServiceM8Sandbox(LoopbackServer):
         return self._list(resource, params)
 
     def _list(self, resource: str, params: dict[str, str]) -> Reply:
-        rows = [self.records[resource][k] for k in sorted(self.records[resource])]
+        rows = [self._served(resource, self.records[resource][k]) for k in sorted(self.records[resource])]
         if "$filter" in params:
             conditions = parse_filter(params["$filter"]) if self.honour_filters else None
             if conditions is None:
@@ -290,6 +291,35 @@ class ServiceM8Sandbox(LoopbackServer):
         extra = {"x-next-cursor": page[-1]["uuid"]} if len(rows) > len(page) else {}
         status, headers, body = json_reply(page)
         return status, {**headers, **extra}, body
+
+
+    def _served(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+        if resource != "job" or record.get("total_invoice_amount") is not None:
+            return record
+        return {**record, "total_invoice_amount": self._job_total(record["uuid"])}
+
+    def _job_total(self, job_uuid: str) -> str:
+        """The job's invoice total with tax, from its active materials: each line's amount and tax
+        rounded to cents, as an invoice of those lines would show it. Read-only on the live API."""
+        rates = {r["uuid"]: Decimal(str(r.get("amount") or 0)) for r in self.records["taxrate"].values()}
+        total = Decimal("0")
+        for m in self.records["jobmaterial"].values():
+            if m.get("job_uuid") != job_uuid or str(m.get("active")) != "1":
+                continue
+            try:
+                quantity = Decimal(str(m.get("quantity")))
+                if str(m.get("displayed_amount_is_tax_inclusive")) == "1":
+                    total += _cents(quantity * Decimal(str(m.get("displayed_amount"))))
+                    continue
+                amount = _cents(quantity * Decimal(str(m.get("price"))))
+                total += amount + _cents(amount * rates.get(str(m.get("tax_rate_uuid")), Decimal(0)) / 100)
+            except ArithmeticError:
+                continue  # a value no real ServiceM8 would store: it adds nothing to the total
+        return f"{total:.2f}"
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def _query(raw: str) -> dict[str, str]:

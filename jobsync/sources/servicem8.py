@@ -297,6 +297,8 @@ class ServiceM8Source:
             problems=tuple(problems),
             purchase_order=str(raw.get("purchase_order_number") or "").strip() or None,
             url=self.job_url.format(uuid=uid),
+            # [UNVERIFIED] total_invoice_amount read as the job's total including tax.
+            source_total=_amount(raw.get("total_invoice_amount")),
             fields=tuple((k, str(v)) for k, v in extras.items() if v not in (None, "")),
         )
 
@@ -349,6 +351,15 @@ class ServiceM8Source:
             rate=price if labour else None,
             tax_inclusive=inclusive,
         )
+
+
+def _amount(value: Any) -> Decimal | None:
+    """A money string from ServiceM8, or None when it is absent or not a finite number."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if value not in (None, "") and amount.is_finite() else None
 
 
 def _sort_key(value: Any) -> int:
