@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from jobsync.cli_support import ConfigOpt, JsonOpt, err, guarded, out
+from jobsync import controls
+from jobsync.cli_support import DEFAULT_WAIT, ConfigOpt, JsonOpt, WaitOpt, err, guarded, out
 from jobsync.config import Settings, load_settings
 from jobsync.dedupe import DEFAULT_MIN_SCORE, Cluster, ContactFacts
 from jobsync.dedupe_apply import ApplyResult, appliable, apply_clusters, keep_separate, survey, undo
@@ -151,8 +152,11 @@ def _name(c: Cluster, contact_id: str) -> str:
 
 def _show_result(result: ApplyResult, as_json: bool) -> None:
     if as_json:
-        doc = {"run_id": result.run_id, "calls": result.calls,
-               "clusters": [{"survivor": o.survivor, "done": o.done, "advice": o.advice} for o in result.outcomes]}
+        doc = {
+            "run_id": result.run_id,
+            "calls": result.calls,
+            "clusters": [{"survivor": o.survivor, "done": o.done, "advice": o.advice} for o in result.outcomes],
+        }
         print(json.dumps(doc, indent=2))  # fmt: skip
         return
     for o in result.outcomes:
@@ -161,3 +165,24 @@ def _show_result(result: ApplyResult, as_json: bool) -> None:
         for line in o.advice:
             out.print(f"  [yellow]! {line}[/yellow]", highlight=False)
     out.print(f"Dedupe run {result.run_id}. Undo with: jobsync contacts undo {result.run_id}")
+
+
+@contacts_app.command("map")
+@guarded
+def map_cmd(
+    client: Annotated[str, typer.Argument(help="The client key a hold shows (e.g. csv:C-1001), or a held job.")],
+    contact: Annotated[str | None, typer.Option("--contact", help="Use this Xero ContactID from now on.")] = None,
+    new_name: Annotated[
+        str | None, typer.Option("--new-name", help="Create the client's contact under this name.")
+    ] = None,
+    wait: WaitOpt = DEFAULT_WAIT,
+    config: ConfigOpt = None,
+) -> None:
+    """Fix a contact hold: map the client to one Xero contact, or give its new contact another name."""
+    settings = load_settings(config)
+    with State.open(settings.state.path) as state, state.lock(wait):
+        key = controls.map_client(
+            state, settings.source.name, client, contact_id=contact, new_name=new_name, by=controls.who()
+        )
+    target = f"contact {contact}" if contact else f"a new contact named {new_name!r}"
+    out.print(f"{key}: invoices go to {target} from the next run")

@@ -27,6 +27,13 @@ SinceOpt = Annotated[
     str | None, typer.Option("--since", help="Read jobs changed after this date/time (YYYY-MM-DD or ISO).")
 ]
 
+# A bookkeeper's control waits this long for a running sync to finish before giving up (exit 4).
+DEFAULT_WAIT = 30.0
+WaitOpt = Annotated[
+    float,
+    typer.Option("--wait", min=0, help="Seconds to wait for a running sync to release the lock (then exit 4)."),
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

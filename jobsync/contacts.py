@@ -117,6 +117,12 @@ def decide(source: str, client: Client, snapshot: ContactSnapshot) -> ContactDec
     # An archived (or merged away) mapped contact is not used: carry on matching.
     if mapped is not None and mapped.status == "ACTIVE":
         return _existing(base, mapped, "map")
+    chosen = snapshot.new_names.get(key)
+    if chosen:
+        # A bookkeeper chose this client's contact name (`contacts map --new-name`): create it, unless taken.
+        named = replace(base, name=_WS.sub(" ", chosen).strip())
+        taken = index.by_name.get(normalise_name(chosen), [])
+        return _ambiguous(named, taken, "new_name_taken") if taken else named
     steps = (
         ("contact_number", index.by_number.get(key, [])),
         ("email", index.by_email.get(normalise_email(client.email) or "", [])),
@@ -124,16 +130,16 @@ def decide(source: str, client: Client, snapshot: ContactSnapshot) -> ContactDec
     )
     for how, found in steps:
         if len(found) > 1:
-            return _ambiguous(base, found)
+            return _ambiguous(base, found, {"contact_number": "number"}.get(how, how))
         if found:
             if how == "name" and _emails_differ(client.email, found[0].email):
-                return _ambiguous(base, found)
+                return _ambiguous(base, found, "name_taken")
             return _existing(base, found[0], how)
     # The same business under another spelling ("Acme Pty Ltd" vs "ACME Ltd."): creating a new
     # contact would make the duplicate `contacts dedupe` exists to clean up, so a person decides.
     lookalikes = index.by_company.get(company_key(client.name), [])
     if lookalikes:
-        return _ambiguous(base, lookalikes)
+        return _ambiguous(base, lookalikes, "lookalike")
     return base
 
 
@@ -154,7 +160,7 @@ def _existing(base: ContactDecision, contact: XeroContact, how: str) -> ContactD
     )
 
 
-def _ambiguous(base: ContactDecision, found: list[XeroContact]) -> ContactDecision:
+def _ambiguous(base: ContactDecision, found: list[XeroContact], cause: str) -> ContactDecision:
     ordered = tuple(sorted(found, key=lambda c: (normalise_name(c.name), c.contact_id)))
     return ContactDecision(
         kind=DecisionKind.AMBIGUOUS,
@@ -163,7 +169,25 @@ def _ambiguous(base: ContactDecision, found: list[XeroContact]) -> ContactDecisi
         email=base.email,
         phone=base.phone,
         candidates=ordered,
+        cause=cause,
     )
+
+
+def identity(email: str | None, phone: str | None) -> str:
+    """How a hold shows who a client is: the email, else the phone, else that neither is known."""
+    return (email or "").strip() or (phone or "").strip() or "no email or phone"
+
+
+def identities_conflict(a: ContactDecision, b: ContactDecision) -> bool:
+    """Two clients with one name are different people when an email or phone both give disagrees."""
+    if _emails_differ(a.email, b.email):
+        return True
+    pa, pb = _digits(a.phone), _digits(b.phone)
+    return bool(pa and pb and pa != pb)
+
+
+def _digits(phone: str | None) -> str:
+    return "".join(ch for ch in phone or "" if ch.isdigit())
 
 
 def describe_candidates(candidates: tuple[XeroContact, ...]) -> str:

@@ -103,8 +103,7 @@ def list_jobs(state: State, source: str, kind: str | None = None, report_limit: 
     views: list[JobView] = []
     if kind != "invoiced":
         views += [
-            JobView(h.source, h.job_id, h.job_number, h.kind, h.reason, h.since)
-            for h in state.holds(source, kind)
+            JobView(h.source, h.job_id, h.job_number, h.kind, h.reason, h.since) for h in state.holds(source, kind)
         ]
     if kind in (None, "invoiced"):
         views += _invoiced(state, source, report_limit)
@@ -124,8 +123,15 @@ def _invoiced(state: State, source: str, report_limit: int) -> list[JobView]:
         if r.get("source") == source and r.get("job_id") and r.get("job_number")
     }
     return [
-        JobView(source, e.job_id, numbers.get(e.job_id, e.reference), "invoiced", f"stage {e.stage}", at,
-                e.invoice_number or e.invoice_id)
+        JobView(
+            source,
+            e.job_id,
+            numbers.get(e.job_id, e.reference),
+            "invoiced",
+            f"stage {e.stage}",
+            at,
+            e.invoice_number or e.invoice_id,
+        )
         for e, at in state.confirmed_ledger(source)
     ]
 
@@ -197,8 +203,15 @@ def forget_job(
     removed = state.forget(source, ref.job_id)
     # A held row makes the next run re-read the job by id, even when it lies below the watermark.
     state.set_hold(source, ref.job_id, ref.job_number, "held", f"forgotten by {user or who()}: invoice again")
-    _record(state, user, "forget", ref, references=",".join(references), force=str(force).lower(),
-            live=",".join(i.invoice_number or i.invoice_id for i in live))
+    _record(
+        state,
+        user,
+        "forget",
+        ref,
+        references=",".join(references),
+        force=str(force).lower(),
+        live=",".join(i.invoice_number or i.invoice_id for i in live),
+    )
     return Forgotten(ref, removed, live)
 
 
@@ -220,3 +233,30 @@ def mark_invoiced(
     state.clear_hold(source, ref.job_id)
     _record(state, user, "mark-invoiced", ref, invoice=invoice_number.strip(), stage=stage)
     return ref
+
+
+# Xero's limit on a contact's Name.
+CONTACT_NAME_MAX = 255
+
+
+def map_client(state: State, source: str, client: str, *, contact_id: str | None, new_name: str | None, by: str) -> str:
+    """`contacts map`: this client's invoices go to one Xero contact, or to a new contact under `new_name`.
+
+    `client` is the client key a hold shows ("csv:C-1001") or a held job's number. Returns the client key.
+    """
+    if (contact_id is None) == (new_name is None):
+        raise ConfigError("give exactly one of --contact CONTACT_ID and --new-name NAME")
+    if new_name is not None:
+        new_name = " ".join(new_name.split())
+        if not new_name or len(new_name) > CONTACT_NAME_MAX:
+            raise ConfigError(f"--new-name must be 1 to {CONTACT_NAME_MAX} characters")
+    if contact_id is not None and not contact_id.strip():
+        raise ConfigError("--contact needs the Xero ContactID")
+    key = client if client.startswith(f"{source}:") else state.hold_client_key(client)
+    if key is None:
+        raise ConfigError(
+            f"no held job {client!r} and no client key like {source}:CLIENT_ID",
+            ["use the client key the hold shows, e.g. `jobsync jobs list --held`"],
+        )
+    state.map_client_by_person(key, by, contact_id=contact_id and contact_id.strip(), new_name=new_name)
+    return key

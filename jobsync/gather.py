@@ -95,7 +95,8 @@ def _snapshot(source_name: str, jobs: list[Job], gateway: XeroGateway, state: St
     keys = sorted({client_key(source_name, c) for c in clients})
     client_map = state.client_map(keys)
     emails = sorted({c.email.strip() for c in clients if c.email and c.email.strip()})
-    names = sorted({" ".join(c.name.split()) for c in clients})
+    # Names chosen by a bookkeeper are looked up too: a new contact must not take a name already in use.
+    names = sorted({" ".join(c.name.split()) for c in clients} | set(state.client_names(keys).values()))
     contacts = (
         gateway.find_contacts(
             contact_numbers=keys, emails=emails, names=names, contact_ids=sorted(set(client_map.values()))
@@ -108,4 +109,4 @@ def _snapshot(source_name: str, jobs: list[Job], gateway: XeroGateway, state: St
     merged -= {c.contact_id for c in contacts}
     if merged:
         contacts = [*contacts, *gateway.find_contacts(contact_ids=sorted(merged))]
-    return ContactSnapshot(client_map=client_map, contacts=tuple(contacts))
+    return ContactSnapshot(client_map=client_map, contacts=tuple(contacts), new_names=state.client_names(keys))

@@ -136,6 +136,7 @@ class ContactSnapshot:
 
     client_map: dict[str, str]  # "{source}:{client id}" -> ContactID
     contacts: tuple[XeroContact, ...]
+    new_names: dict[str, str] = field(default_factory=dict)  # client key -> name chosen for its new contact
     # Lookup tables over `contacts` (contacts.ContactIndex), built once per plan by contacts.indexed()
     # so resolving each job is a few dict lookups rather than a scan of every contact.
     index: Any = field(default=None, compare=False, repr=False)
@@ -164,6 +165,10 @@ class ContactDecision:
     email: str | None = None
     phone: str | None = None
     candidates: tuple[XeroContact, ...] = ()  # when AMBIGUOUS
+    # When AMBIGUOUS, why: "email" (several contacts share the email), "name" (several share the name),
+    # "name_taken" (one contact has the name, with another email), "lookalike" (the same business spelled
+    # otherwise), "number" (several share the ContactNumber), "new_name_taken" (the chosen name is taken).
+    cause: str = ""
 
 
 @dataclass(frozen=True)
@@ -217,6 +222,7 @@ class Hold:
     reason: str
     fix: str = ""
     candidates: tuple[XeroContact, ...] = ()
+    client_key: str | None = None  # the job's client, so `contacts map JOB` can find it
 
 
 @dataclass(frozen=True)

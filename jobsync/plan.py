@@ -14,7 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from jobsync.billing import BillingPolicy, Stage, StageRule, stages_for
-from jobsync.contacts import decide, describe_candidates, indexed
+from jobsync.contact_holds import NewContacts, contact_hold
+from jobsync.contacts import client_key, decide, indexed
 from jobsync.models import (
     ContactDecision,
     ContactSnapshot,
@@ -81,18 +82,21 @@ def build_plan(
     held: list[Hold] = []
     seen = 0
     snapshot = indexed(snapshot)  # one index for every job, not a scan of all contacts per job
+    new_contacts = NewContacts()
     for job in jobs:
         seen += 1
+        key = client_key(job.source, job.client) if job.client is not None else None
         try:
-            out = _plan_job(job, ledger, rules, refs, snapshot, settings, now)
+            out = _plan_job(job, ledger, rules, refs, snapshot, settings, now, new_contacts)
         except HoldJob as h:
-            held.append(Hold(job.source, job.id, job.number, h.reason, h.fix, h.candidates))
+            held.append(Hold(job.source, job.id, job.number, h.reason, h.fix, h.candidates, key))
             continue
         except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             # A value no check foresaw must cost this job only: hold it, plan the rest of the batch.
             log.warning("job %s could not be planned: %r", job.number, exc, exc_info=log.isEnabledFor(logging.DEBUG))
             reason = f"job data could not be planned ({type(exc).__name__}: {str(exc)[:120]})"
-            held.append(Hold(job.source, job.id, job.number, reason, f"check the job's values in {job.source}", ()))
+            fix = f"check the job's values in {job.source}"
+            held.append(Hold(job.source, job.id, job.number, reason, fix, (), key))
             continue
         for item in out:
             (drafts if isinstance(item, InvoiceDraft) else skipped).append(item)  # type: ignore[arg-type]
@@ -131,6 +135,7 @@ def _plan_job(
     snapshot: ContactSnapshot,
     settings: PlanSettings,
     now: datetime,
+    new_contacts: NewContacts | None = None,
 ) -> list[InvoiceDraft | Skip]:
     entries = {s.name: ledger.get((job.source, job.id, s.name)) for s in _stages(settings)}
     confirmed = {n: e for n, e in entries.items() if e is not None and e.state is LedgerState.CONFIRMED}
@@ -157,6 +162,8 @@ def _plan_job(
             f"status {job.status!r} triggers no billing stage",
             "add the status to billing.stages, or remove it from source.statuses",
         )
+    if new_contacts is not None and contact.kind is DecisionKind.NEW:
+        contact = new_contacts.claim(contact)  # last, so a job held for another reason claims no name
     base_ref = render_template(settings.reference_template, template_values(job))
     out: list[InvoiceDraft | Skip] = []
     for stage in due:
@@ -239,12 +246,7 @@ def _contact(job: Job, snapshot: ContactSnapshot) -> ContactDecision:
     assert job.client is not None  # _check_job held client-less jobs
     decision = decide(job.source, job.client, follow_merges(job, snapshot))
     if decision.kind is DecisionKind.AMBIGUOUS:
-        raise HoldJob(
-            f"client {job.client.name!r} matches more than one Xero contact: "
-            + describe_candidates(decision.candidates),
-            "merge or archive the duplicate contacts in Xero, or map the client to one contact",
-            decision.candidates,
-        )
+        raise contact_hold(decision, job.client.name)
     return decision
 
 

@@ -282,7 +282,7 @@ def _failed(d: InvoiceDraft, reason: str) -> JobResult:
 def _record_holds(state: State, plan: Plan, report: RunReport, keep: set[str]) -> None:
     """Holds follow this run's outcomes, except the ones a bookkeeper set (`keep`: ignored jobs)."""
     for h in plan.held:
-        state.set_hold(h.source, h.job_id, h.job_number, "held", h.reason)
+        state.set_hold(h.source, h.job_id, h.job_number, "held", h.reason, h.client_key)
     for r in report.results:
         if r.outcome is Outcome.FAILED:
             state.set_hold(r.source, r.job_id, r.job_number, "failed", r.reason)

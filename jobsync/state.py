@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -41,22 +42,31 @@ HOLD_KINDS = ("held", "failed", "ignored")
 
 
 @contextmanager
-def run_lock(state_path: Path) -> Iterator[None]:
+def run_lock(state_path: Path, wait: float = 0) -> Iterator[None]:
     """The exclusive run lock on a state file, held in `<state>.lock`, so it can be taken without opening
-    the database (restore replaces a damaged file under it). The OS drops it if the process dies."""
+    the database (restore replaces a damaged file under it). The OS drops it if the process dies.
+
+    `wait`: seconds to keep trying while another process holds it (a bookkeeper's control waits for
+    a run to finish; a run itself does not wait)."""
     lock_path = state_path.with_name(state_path.name + ".lock")
     try:
         fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
     except OSError as exc:
         raise translate(state_path, exc) from None
     with os.fdopen(fd, "r+b") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise LockedError(
-                f"another jobsync run holds the lock on {state_path}; wait for it to finish"
-                " (or check for a stuck process)"
-            ) from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    waited = f" after waiting {wait:g} s" if wait else ""
+                    raise LockedError(
+                        f"another jobsync run holds the lock on {state_path}{waited}; wait for it to finish"
+                        " (or check for a stuck process)"
+                    ) from None
+                time.sleep(0.1)
         try:
             yield
         finally:
@@ -138,9 +148,9 @@ class State:
     # -- run lock ----------------------------------------------------------
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self, wait: float = 0) -> Iterator[None]:
         """Hold the exclusive run lock; the OS drops it if the process dies, so no stale lock remains."""
-        with run_lock(self.path):
+        with run_lock(self.path, wait):
             yield
 
     # -- watermarks --------------------------------------------------------
@@ -275,28 +285,77 @@ class State:
 
     def map_client(self, key: str, contact_id: str) -> None:
         with self._tx() as db:
+            self._map_client(db, key, contact_id)
+
+    def _map_client(self, db: sqlite3.Connection, key: str, contact_id: str) -> None:
+        db.execute(
+            "INSERT INTO client_map (client_key, contact_id, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT(client_key) DO UPDATE SET contact_id = excluded.contact_id,"
+            " updated_at = excluded.updated_at",
+            (key, contact_id, self._now()),
+        )
+        db.execute("DELETE FROM client_names WHERE client_key = ?", (key,))
+
+    def client_names(self, keys: Iterable[str]) -> dict[str, str]:
+        """The names bookkeepers chose for these clients' new contacts."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(f"SELECT client_key, name FROM client_names WHERE client_key IN ({marks})", chunk)
+            found.update({row["client_key"]: row["name"] for row in rows})
+        return found
+
+    def map_client_by_person(
+        self, key: str, who: str, *, contact_id: str | None = None, new_name: str | None = None
+    ) -> None:
+        """`contacts map`: one Xero contact, or a new contact's name, for this client; one transaction
+        with its action row, so the choice and its record never part."""
+        if (contact_id is None) == (new_name is None):
+            raise ValueError("give exactly one of contact_id and new_name")
+        with self._tx() as db:
+            if contact_id is not None:
+                self._map_client(db, key, contact_id)
+                detail = f"client {key} -> contact {contact_id}"
+            else:
+                db.execute("DELETE FROM client_map WHERE client_key = ?", (key,))
+                db.execute(
+                    "INSERT INTO client_names (client_key, name, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT(client_key) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+                    (key, new_name, self._now()),
+                )
+                detail = f"client {key} -> new contact named {new_name!r}"
             db.execute(
-                "INSERT INTO client_map (client_key, contact_id, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(client_key) DO UPDATE SET contact_id = excluded.contact_id,"
-                " updated_at = excluded.updated_at",
-                (key, contact_id, self._now()),
+                "INSERT INTO actions (at, who, action, source, job_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (self._now(), who, "contacts map", key.split(":", 1)[0], None, detail),
             )
+
+    def hold_client_key(self, job: str) -> str | None:
+        """The client key of the held job with this number or id, if any."""
+        row = self._conn.execute(
+            "SELECT client_key FROM holds WHERE (job_number = ? OR job_id = ?) AND client_key IS NOT NULL"
+            " ORDER BY updated_at DESC LIMIT 1",
+            (job, job),
+        ).fetchone()
+        return None if row is None else str(row["client_key"])
 
     # -- holds -------------------------------------------------------------
 
-    def set_hold(self, source: str, job_id: str, job_number: str, kind: str, reason: str) -> None:
+    def set_hold(
+        self, source: str, job_id: str, job_number: str, kind: str, reason: str, client_key: str | None = None
+    ) -> None:
         if kind not in HOLD_KINDS:
             raise ValueError(f"hold kind must be one of {HOLD_KINDS}, got {kind!r}")
         now = self._now()
         with self._tx() as db:
             # `since` survives re-holding for the same kind, so "held for 12 days" stays true.
             db.execute(
-                "INSERT INTO holds (source, job_id, job_number, kind, reason, since, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO holds (source, job_id, job_number, kind, reason, since, updated_at, client_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(source, job_id) DO UPDATE SET job_number = excluded.job_number,"
                 " since = CASE WHEN holds.kind = excluded.kind THEN holds.since ELSE excluded.since END,"
-                " kind = excluded.kind, reason = excluded.reason, updated_at = excluded.updated_at",
-                (source, job_id, job_number, kind, reason, now, now),
+                " kind = excluded.kind, reason = excluded.reason, updated_at = excluded.updated_at,"
+                " client_key = COALESCE(excluded.client_key, holds.client_key)",
+                (source, job_id, job_number, kind, reason, now, now, client_key),
             )
 
     def clear_hold(self, source: str, job_id: str) -> None:

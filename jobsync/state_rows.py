@@ -23,6 +23,7 @@ class HoldRow:
     reason: str
     since: datetime
     updated_at: datetime
+    client_key: str | None = None  # the client the hold is about, when the job has one
 
 
 @dataclass(frozen=True)

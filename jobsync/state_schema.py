@@ -68,6 +68,16 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 1 -> 2: the name a bookkeeper chose for a client's new contact (`contacts map --new-name`), and
+    # the client each hold is about, so `contacts map JOB` finds it.
+    """
+    CREATE TABLE client_names (
+        client_key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    ALTER TABLE holds ADD COLUMN client_key TEXT
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

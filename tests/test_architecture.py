@@ -26,7 +26,7 @@ CORE = frozenset(
         "jobsync.rules", "jobsync.billing", "jobsync.plan", "jobsync.contacts", "jobsync.money",
         "jobsync.templates", "jobsync.pricing", "jobsync.terms", "jobsync.plan_checks", "jobsync.plan_lines",
         "jobsync.rule_conditions", "jobsync.rule_refs", "jobsync.dedupe", "jobsync.preview", "jobsync.watermark",
-        "jobsync.job_values", "jobsync.config_numbers", "jobsync.source_tax",
+        "jobsync.job_values", "jobsync.config_numbers", "jobsync.source_tax", "jobsync.contact_holds",
     }
 )  # fmt: skip
 CORE_MAY_USE = CORE | {"jobsync.models", "jobsync.errors"}

@@ -43,7 +43,7 @@ def entry(job_id: str, stage: str = "final", key: str = "k1") -> LedgerEntry:
 def test_fresh_file_is_migrated_and_private(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "state.db"
     s = State.open(path)
-    assert s.schema_version() == SCHEMA_VERSION == 1
+    assert s.schema_version() == SCHEMA_VERSION == 2
     tables = {
         r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")
     }
@@ -56,12 +56,13 @@ def test_fresh_file_is_migrated_and_private(tmp_path: Path) -> None:
         "runs",
         "actions",
         "cache",
+        "client_names",
     } <= tables
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     s.close()
     # Reopening must not re-run migrations (they would fail on existing tables).
     s2 = State.open(path)
-    assert s2.schema_version() == 1
+    assert s2.schema_version() == SCHEMA_VERSION
     s2.close()
 
 
