@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jobsync.config_types import MAX_DAYS, MAX_MINUTES, HttpUrl, Moment, TimeZoneName, count, days, is_timezone, minutes
+from jobsync.templates import check_date_format, check_reference_template
 
 
 class _Frozen(BaseModel):
@@ -42,8 +43,9 @@ class XeroSettings(_Frozen):
     email_invoices: bool = False
     payment_terms_days: int = days(14)
     max_invoices_per_run: int = count(200)
-    # Invoice Reference; a non-final billing stage's suffix is appended.
-    reference_template: str = "{job.number}"
+    # Invoice Reference; a non-final billing stage's suffix is appended. Include {job.source} when
+    # several job systems feed one organisation, so their job numbers cannot collide.
+    reference_template: Annotated[str, AfterValidator(_template_ok)] = "{job.number}"
     line_amount_types: Literal["Exclusive", "Inclusive", "NoTax"] = "Exclusive"
     # Due-date terms by Xero's term types, used when the contact has none of its own in Xero;
     # unset: payment_terms_days after the invoice date.
@@ -62,6 +64,22 @@ class XeroSettings(_Frozen):
     daily_call_budget: int | None = count(None)
     # A 429 asking to wait longer than this stops the run (exit 5) instead of parking it.
     max_retry_after_seconds: float = Field(default=120.0, ge=0, le=MAX_MINUTES * 60)
+
+
+def _template_ok(value: str) -> str:
+    problems = check_reference_template(value)
+    if problems:
+        raise ValueError(problems[0])
+    return value
+
+
+def _date_formats_ok(value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+    formats = value.values() if isinstance(value, dict) else [value] if value else []
+    for fmt in formats:
+        problems = check_date_format(fmt)
+        if problems:
+            raise ValueError(problems[0])
+    return value
 
 
 class ColumnSettings(_Frozen):
@@ -161,7 +179,7 @@ class SourceSettings(_Frozen):
     lines_path: Path | None = None
     line_columns: ColumnSettings = ColumnSettings()
     # strptime format for the date columns, or one per logical column ({completed_at: "%m/%d/%Y"}).
-    date_format: str | dict[str, str] | None = None
+    date_format: Annotated[str | dict[str, str] | None, AfterValidator(_date_formats_ok)] = None
     prices_include_tax: bool = False  # the export's unit prices include GST/VAT
 
     @model_validator(mode="before")

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from jobsync import history, notify
@@ -63,6 +64,7 @@ def sync(
     billing = load_billing(settings.billing)
     source = source or build_source(settings)
     gateway = gateway or build_gateway(settings)
+    tolerance = settings.xero.total_tolerance
     options = RunOptions(
         apply=apply,
         since=since,
@@ -71,6 +73,7 @@ def sync(
         email_invoices=settings.xero.email_invoices,
         overlap=timedelta(minutes=settings.source.overlap_minutes),
         start_from=settings.source.start_from,
+        adopt_tolerance=Decimal("0.01") if tolerance == "off" else tolerance,
     )
 
     def plan_for(g: Gathered) -> Plan:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from jobsync.models import Job, JobLine
 
 _JOB_NAMES = (
+    "job.source",
     "job.number",
     "job.id",
     "job.status",
@@ -27,6 +28,7 @@ def template_values(job: Job, line: JobLine | None = None) -> dict[str, str]:
     """The names a template may use; a missing value renders as empty text."""
     c = job.client
     values = {
+        "job.source": job.source,
         "job.number": job.number,
         "job.id": job.id,
         "job.status": job.status,
@@ -63,3 +65,29 @@ def render_template(template: str, values: Mapping[str, str]) -> str:
         if name is not None:
             out.append(values.get(name, ""))
     return "".join(out).strip()
+
+
+def check_reference_template(template: str) -> list[str]:
+    """A Reference template is the key exactly-once rests on: it must name the job, not just decorate it."""
+    problems = check_template(template, line=False)
+    if problems:
+        return problems
+    names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    if not names & {"job.number", "job.id"}:
+        why = "the Reference tells one job's invoice from another's"
+        return [f"{template!r} must include {{job.number}} or {{job.id}}: {why}"]
+    return []
+
+
+def check_date_format(fmt: str) -> list[str]:
+    """A strptime format must read back the date it writes, or every job's dates would be unreadable."""
+    from datetime import datetime
+
+    sample = datetime(2026, 11, 23, 14, 5, 6)
+    try:
+        parsed = datetime.strptime(sample.strftime(fmt), fmt)
+    except ValueError as exc:
+        return [f"{fmt!r} is not a date format strptime can read back ({exc}); e.g. %d/%m/%Y"]
+    if parsed.date() != sample.date():
+        return [f"{fmt!r} does not include day, month and year; e.g. %d/%m/%Y or %Y-%m-%d %H:%M"]
+    return []

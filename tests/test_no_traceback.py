@@ -260,3 +260,31 @@ def test_an_unforeseen_error_is_one_line_exit_70_and_the_traceback_goes_to_the_l
     assert "internal error" in line and "please report it" in line and str(tmp_path / "errors.log") in line
     log = (tmp_path / "errors.log").read_text()
     assert "Traceback" in log and "planted bug" in log
+
+
+# -- issue 14 (8): templates and date formats are refused when the config loads ------------------------
+
+
+def test_a_reference_template_naming_an_unknown_field_is_refused_at_load(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "jobsync.yaml")
+    config.write_text(config.read_text().replace("xero:\n", "xero:\n  reference_template: '{job.nope}'\n", 1))
+    result = jobsync("status", "--config", "jobsync.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "xero.reference_template" in line and "{job.nope}" in line
+
+
+def test_a_reference_template_that_does_not_name_the_job_is_refused(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "jobsync.yaml")
+    config.write_text(config.read_text().replace("xero:\n", "xero:\n  reference_template: 'INV {client.name}'\n", 1))
+    result = jobsync("status", "--config", "jobsync.yaml", cwd=tmp_path)
+    assert result.returncode == 2 and "{job.number}" in one_line(result.stderr)
+
+
+def test_an_invalid_date_format_is_refused_at_load_not_job_by_job(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "jobsync.yaml")
+    config.write_text(config.read_text().replace("source:\n", "source:\n  date_format: '%Q/%m'\n", 1))
+    result = jobsync("status", "--config", "jobsync.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "source.date_format" in line and "%Q" in line

@@ -46,6 +46,7 @@ class XeroInvoiceRef:
     status: str
     total: Decimal | None = None
     contact_id: str | None = None
+    contact_name: str | None = None
 
 
 class XeroGateway(Protocol):

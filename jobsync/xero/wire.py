@@ -232,6 +232,7 @@ def parse_invoice_ref(raw: Mapping[str, Any]) -> XeroInvoiceRef:
         status=raw.get("Status") or "",
         total=to_decimal(raw.get("Total")),
         contact_id=(raw.get("Contact") or {}).get("ContactID"),
+        contact_name=(raw.get("Contact") or {}).get("Name"),
     )
 
 
