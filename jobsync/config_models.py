@@ -171,6 +171,8 @@ class SourceSettings(_Frozen):
     statuses: tuple[str, ...] = ("Completed",)
     timezone: TimeZoneName = "UTC"
     overlap_minutes: int = minutes(1440)
+    # A source with a change time also reads every billable job since start_from this often (hours).
+    deep_reconcile_hours: int = Field(default=24, ge=1, le=24 * 366)
     columns: ColumnSettings = ColumnSettings()
     rest: RestSourceSettings | None = None
     aroflo: ArofloSourceSettings | None = None

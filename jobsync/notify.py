@@ -130,6 +130,9 @@ def build_message(kind: str, report: RunReport, report_path: Path | None) -> Mes
     attention = _attention(report)
     lines = [subject, "Counts: " + ", ".join(f"{k} {v}" for k, v in counts.items())]
     lines += [f"Error: {e}" for e in report.errors]
+    late = report.extra.get("outside_window") or []
+    if late:
+        lines.append("Found outside the normal read window (backdated or late): " + ", ".join(late[:FIRST_JOBS]))
     for r in attention[:FIRST_JOBS]:
         lines.append(f"- job {r.job_number} {r.outcome.value}: {r.reason}")
     if len(attention) > FIRST_JOBS:

@@ -25,6 +25,9 @@ def run_summary(console: Console, report: RunReport, paths: tuple[object, object
     _results(console, report)
     for err in report.errors:
         console.print(f"[red]error:[/red] {err}")
+    late = report.extra.get("outside_window") or []
+    if late:
+        console.print(f"[yellow]found outside the normal read window (backdated or late):[/yellow] {', '.join(late)}")
     calls = ", ".join(f"{k} ×{v}" for k, v in sorted(report.api_calls.items()))
     console.print(f"API calls: {calls or 'none'}")
     if report.watermark_after:

@@ -162,6 +162,9 @@ def report_to_markdown(report: RunReport) -> str:
     lines += _table(["Outcome", "Jobs"], [[o.value, report.count(o)] for o in OUTCOME_ORDER])
     if report.errors:
         lines += ["## Errors", ""] + [f"- {_cell(e)}" for e in report.errors] + [""]
+    late = report.extra.get("outside_window") or []
+    if late:
+        lines += ["## Found outside the normal read window", ""] + [f"- job {_cell(n)}" for n in late] + [""]
     lines += _results_sections(report)
     if report.api_calls:
         lines += ["## API calls", ""]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from jobsync import crashpoints, watermark
+from jobsync import crashpoints, reading_window, watermark
 from jobsync.contacts import normalise_name
 from jobsync.drafts_update import update_drafts
 from jobsync.errors import ExitCode, RetriableError, StoppedError, UnreachableError
@@ -52,6 +52,8 @@ class RunOptions:
     start_from: datetime | None = None
     # How far an invoice found by Reference may differ from the plan and still be this job's.
     adopt_tolerance: Decimal = Decimal("0.01")
+    # How often a source with a change time also reads every billable job since start_from.
+    deep_reconcile: timedelta = timedelta(hours=24)
 
 
 @dataclass
@@ -76,13 +78,17 @@ def execute(
     report = RunReport(run_id=_run_id(now()), command=command, started_at=now(), source=source.name)
     stored = state.get_watermark(source.name)
     report.watermark_before = stored
-    start = watermark.read_from(stored, options.since, options.start_from, options.overlap)
+    normal_start = watermark.read_from(stored, options.since, options.start_from, options.overlap)
+    start = reading_window.start(state, source, options, stored, normal_start, report.started_at)
     gathered = gather(source, gateway, state, start)
     plan = plan_inputs(gathered)
     find_existing(gateway, plan, gathered, everything=stored is None or options.since is not None)
     plan, adopted = _split_adopted(plan, gathered, options.adopt_tolerance)
     result = RunResult(plan=plan, report=report, gathered=gathered)
     report.results.extend(_skip_results(plan) + adopted + _hold_results(plan) + _ignored_results(gathered))
+    late = reading_window.outside(plan, gathered, normal_start)
+    if late:
+        report.extra["outside_window"] = late
     if options.apply:
         _guard_volume(plan, options)
         _record_adopted(state, adopted, gathered)
@@ -90,6 +96,7 @@ def execute(
         update_drafts(plan, gateway, state, report)  # only jobs re-planned under xero.update_drafts
         _record_holds(state, plan, report, {j.id for j, _ in gathered.ignored})
         report.watermark_after = _advance_mark(state, source.name, stored, gathered, report)
+        reading_window.record(state, source, start, normal_start, report.started_at)
     else:
         report.results.extend(_planned_results(plan))
     report.api_calls = _merge_calls(gateway.calls, source.calls)

@@ -74,6 +74,7 @@ def sync(
         overlap=timedelta(minutes=settings.source.overlap_minutes),
         start_from=settings.source.start_from,
         adopt_tolerance=Decimal("0.01") if tolerance == "off" else tolerance,
+        deep_reconcile=timedelta(hours=settings.source.deep_reconcile_hours),
     )
 
     def plan_for(g: Gathered) -> Plan:

@@ -273,6 +273,10 @@ class JobBuilder:
 class CsvJobSource:
     """Jobs from a CSV export (one file, or a jobs file and a lines file); implements `JobSource`."""
 
+
+    # An export carries no trustworthy change time: rows appear with old dates. Read it whole each run.
+    trusts_change_time = False
+
     def __init__(
         self,
         path: Path,

@@ -168,6 +168,11 @@ class RestJobSource:
 
     # -- records to jobs -------------------------------------------------------
 
+    @property
+    def trusts_change_time(self) -> bool:
+        """Only a mapped change-time field makes the watermark safe; else every run reads from the start."""
+        return "updated_at" in self.fields
+
     def _read(self, record: Any) -> Job:
         ident = record.get("id") if isinstance(record, Mapping) else None
         return read_or_hold(self.name, ident or "(unknown)", ident, lambda: self._job(record))
