@@ -104,6 +104,7 @@ class ColumnSettings(_Frozen):
     purchase_order: str | None = None
     job_type: str | None = None
     updated_at: str | None = None  # a "last modified" column; else completed_at is the change time
+    currency: str | None = None  # the job's currency (ISO code), when not the organisation's
 
 
 REQUIRED_CSV_COLUMNS = ("job_number", "client_name", "description", "quantity", "unit_price")

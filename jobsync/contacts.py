@@ -157,6 +157,7 @@ def _existing(base: ContactDecision, contact: XeroContact, how: str) -> ContactD
         matched_by=how,
         email=contact.email,
         phone=contact.phone,
+        currency=contact.default_currency,
     )
 
 

@@ -72,6 +72,7 @@ class Job:
     discount_percent: Decimal | None = None  # a discount on the whole job, percent
     discount_amount: Decimal | None = None  # a flat discount on the whole job
     source_total: Decimal | None = None  # the job system's own invoice total, when it gives one
+    currency: str | None = None  # the currency the job system states for this job, if any
 
     def field(self, name: str) -> str | None:
         return dict(self.fields).get(name)
@@ -128,6 +129,7 @@ class XeroContact:
     phone: str | None = None
     payment_terms: tuple[int, str] | None = None  # the contact's own sales terms: (Day, Type)
     merged_to_contact_id: str | None = None  # set on an archived contact merged into another
+    default_currency: str | None = None  # the contact's DefaultCurrency, when set in Xero
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ class ContactDecision:
     # "name_taken" (one contact has the name, with another email), "lookalike" (the same business spelled
     # otherwise), "number" (several share the ContactNumber), "new_name_taken" (the chosen name is taken).
     cause: str = ""
+    currency: str | None = None  # the existing contact's default currency, when Xero has one
 
 
 @dataclass(frozen=True)

@@ -316,7 +316,7 @@ def _draft(
         lines=tuple(lines),
         status=stage.rule.invoice_status or settings.invoice_status,
         line_amount_types=lat,
-        currency=(cp.currency if cp else None) or settings.currency,
+        currency=invoice_currency(job, contact, cp, settings.currency),
         url=job.url,
         subtotal=subtotal,
         total_tax=tax,
@@ -326,3 +326,11 @@ def _draft(
         branding_theme_id=cp.branding_theme_id if cp else None,
     )
 
+
+
+def invoice_currency(
+    job: Job, contact: ContactDecision, cp: ClientPricing | None, configured: str | None
+) -> str | None:
+    """The client's configured currency, else the job's own, else the contact's default in Xero, else the
+    configured one; None means the organisation's base currency."""
+    return (cp.currency if cp else None) or job.currency or contact.currency or configured

@@ -239,7 +239,8 @@ def test_contact_terms_and_merges_survive_the_contact_snapshot() -> None:
     [c] = Copy(cache, "t").matching(contact_ids=["id-old"])
     assert (c.status, c.payment_terms, c.merged_to_contact_id) == ("ARCHIVED", (20, "OFFOLLOWINGMONTH"), "id-new")
     # a copy saved before terms were kept (five fields per contact) still reads
-    cache.data["xero:t:contacts"] = json.dumps({"mark": None, "contacts": {"id-x": ["X", None, None, "ACTIVE", None]}})
+    old_row = {"id-x": ["X", None, None, "ACTIVE", None]}
+    cache.data["xero:t:contacts:v2"] = json.dumps({"mark": None, "contacts": old_row})
     [x] = Copy(cache, "t").matching(contact_ids=["id-x"])
     assert (x.name, x.payment_terms, x.merged_to_contact_id) == ("X", None, None)
 

@@ -90,7 +90,7 @@ def _header(ctx: _Context, element: dict[str, Any], stored: dict[str, Any], old_
         ctx.problems.append(f"LineAmountTypes '{kind}' is not valid.")
         kind = "Exclusive"
     currency = element.get("CurrencyCode") or ctx.state.organisation["BaseCurrency"]
-    if currency != ctx.state.organisation["BaseCurrency"]:
+    if currency != ctx.state.organisation["BaseCurrency"] and currency not in ctx.state.currencies:
         ctx.problems.append(f"Organisation is not subscribed to currency {currency}")
     stored.update({"Type": "ACCREC", "Status": status, "LineAmountTypes": kind, "CurrencyCode": currency})
     stored.update({k: element[k] for k in COPIED if element.get(k) is not None})

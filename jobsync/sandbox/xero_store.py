@@ -29,6 +29,8 @@ class OrgState:
     tracking_categories: list[dict[str, Any]] = field(default_factory=list)
     next_invoice_number: int = 1
     extra: dict[str, Any] = field(default_factory=dict)  # tokens, clients: whatever else persists
+    # Currencies added to the organisation (Xero's Currencies): invoices may be in these only.
+    currencies: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> OrgState:
@@ -43,6 +45,7 @@ class OrgState:
             tracking_categories=data.get("tracking_categories", []),
             next_invoice_number=int(data.get("next_invoice_number", 1)),
             extra=data.get("extra", {}),
+            currencies=list(data.get("currencies") or [data["organisation"].get("BaseCurrency", "AUD")]),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -57,6 +60,7 @@ class OrgState:
             "tracking_categories": self.tracking_categories,
             "next_invoice_number": self.next_invoice_number,
             "extra": self.extra,
+            "currencies": self.currencies,
         }
 
     def account(self, code: str) -> dict[str, Any] | None:

@@ -25,15 +25,39 @@ _SNIFF_CHARS = 64 * 1024
 Row = tuple[str, dict[str, str]]  # (where, e.g. "row 7"; logical name -> cell text)
 
 
+# A byte that is not UTF-8 is kept as a lone surrogate (surrogateescape), so its row can be named.
+_ESCAPED = range(0xDC80, 0xDD00)
+UNDECODABLE = "_undecodable"  # the cell key under which a row carries what could not be decoded
+
+
 def decode(raw: bytes) -> tuple[str, str]:
-    """(text, encoding name) of an export's bytes."""
+    """(text, encoding name) of an export's bytes.
+
+    A file that is UTF-8 apart from a few bad bytes stays UTF-8: decoding it all as cp1252 would turn
+    every "Café" into "CafÃ©". Its bad bytes are kept escaped, so `undecodable` names their rows.
+    """
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
-            return raw.decode(encoding), encoding
+            return raw.decode(encoding, errors="surrogateescape" if encoding == "utf-8-sig" else "replace"), encoding
     try:
         return raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
+        escaped = raw.decode("utf-8", errors="surrogateescape")
+        if any(ord(ch) > 0x7F and ord(ch) not in _ESCAPED for ch in escaped):
+            return escaped, "utf-8"  # real UTF-8 text is in here: only some rows are damaged
         return raw.decode("cp1252", errors="replace"), "cp1252"
+
+
+def undecodable(cells: list[str]) -> tuple[list[str], str | None]:
+    """Cells with escaped bytes replaced by U+FFFD, and a note naming the first such byte."""
+    note = None
+    cleaned = []
+    for cell in cells:
+        bad = [ch for ch in cell if ord(ch) in _ESCAPED]
+        if bad and note is None:
+            note = f"byte 0x{ord(bad[0]) - 0xDC00:02x} is not UTF-8; fix that character and save the export as UTF-8"
+        cleaned.append("".join("\ufffd" if ord(ch) in _ESCAPED else ch for ch in cell) if bad else cell)
+    return cleaned, note
 
 
 def sniff_delimiter(text: str) -> str:

@@ -40,12 +40,19 @@ from jobsync.errors import ConfigError, echo
 from jobsync.models import Client, Job, JobLine
 from jobsync.source_tax import parse_rate
 from jobsync.sources.base import read_or_hold, unreadable
-from jobsync.sources.csv_reading import column_index, join_lines, normalise_name, read_table
+from jobsync.sources.csv_reading import (
+    UNDECODABLE,
+    column_index,
+    join_lines,
+    normalise_name,
+    read_table,
+    undecodable,
+)
 
 COLUMN_KEYS = (
     "job_id", "job_number", "status", "completed_at", "client_id", "client_name", "client_email",
     "client_phone", "line_kind", "item_code", "description", "quantity", "unit_price",
-    "discount_percent", "tax_code", "tax_rate", "purchase_order", "job_type", "updated_at",
+    "discount_percent", "tax_code", "tax_rate", "purchase_order", "job_type", "updated_at", "currency",
 )  # fmt: skip
 REQUIRED_COLUMNS = ("job_number", "client_name", "description", "quantity", "unit_price")
 
@@ -73,6 +80,15 @@ Row = tuple[str, dict[str, str]]  # (where, e.g. "row 7"; logical name -> cell t
 def normalise_kind(text: str) -> str:
     """Map an export's line type onto one of `LINE_KINDS`; anything unknown is "other"."""
     return _KIND_ALIASES.get(normalise_name(text), "other")
+
+
+def _currency(rows: list[Row], problems: list[str]) -> str | None:
+    """The job's ISO 4217 currency code, when the export states one."""
+    code = (_first(rows, "currency") or "").strip().upper()
+    if code and not (len(code) == 3 and code.isascii() and code.isalpha()):
+        problems.append(f"{rows[0][0]}: currency {echo(code)} is not a three-letter code such as AUD")
+        return None
+    return code or None
 
 
 def _first_rate(*cells: str | None) -> Decimal | None:
@@ -162,6 +178,7 @@ class JobBuilder:
         changed_at = self._updated_at(rows, problems) or completed_at
         client = self._client(rows, problems)
         lines = [line for row in rows if (line := self._line(row, problems)) is not None]
+        problems += [f"{where}: {cells[UNDECODABLE]}" for where, cells in rows if cells.get(UNDECODABLE)]
         return Job(
             source=self.name,
             id=job_id,
@@ -173,6 +190,7 @@ class JobBuilder:
             lines=tuple(lines),
             problems=tuple(problems),
             purchase_order=_first(rows, "purchase_order") or None,
+            currency=_currency(rows, problems),
             job_type=_first(rows, "job_type") or None,
         )
 
@@ -365,7 +383,10 @@ class CsvJobSource:
         rows = []
         for number, record in enumerate(table[1:], start=2):
             if any(cell.strip() for cell in record):  # spreadsheets leave blank lines at the end
+                record, bad_bytes = undecodable(record)
                 cells = {k: record[i].strip() if i < len(record) else "" for k, i in index.items()}
+                if bad_bytes:
+                    cells[UNDECODABLE] = bad_bytes
                 rows.append((f"{path.name} row {number}" if self.lines_path else f"row {number}", cells))
         return rows
 

@@ -28,12 +28,14 @@ def _fold(text: str | None) -> str:
 
 
 class ContactSnapshot:
-    """Contacts by ContactID as `[name, email, number, status, phone, terms day, terms type, merged to]`,
+    """Contacts by ContactID as `[name, email, number, status, phone, terms day, terms type, merged to,
+    default currency]`,
     plus the newest UpdatedDateUTC."""
 
     def __init__(self, cache: KeyValueCache, tenant_id: str) -> None:
         self._cache = cache
-        self._key = f"xero:{tenant_id}:contacts"
+        # v2 keeps each contact's DefaultCurrency: a copy made before it was kept is read afresh once.
+        self._key = f"xero:{tenant_id}:contacts:v2"
         self.mark: datetime | None = None
         self.rows: dict[str, list[str | None]] = {}
         self.loaded = False
@@ -54,7 +56,7 @@ class ContactSnapshot:
             c: XeroContact = parse(raw)
             terms = list(c.payment_terms) if c.payment_terms else [None, None]
             self.rows[c.contact_id.lower()] = [c.name, c.email, c.contact_number, c.status, c.phone, *terms,
-                                               c.merged_to_contact_id]
+                                               c.merged_to_contact_id, c.default_currency]
         self.mark = newest(self.mark, page)
 
     def save(self) -> None:
@@ -77,7 +79,7 @@ class ContactSnapshot:
         found: list[XeroContact] = []
         for cid, row in self.rows.items():
             # Rows saved before payment terms and merges were kept have five fields.
-            name, email, number, status, phone, day, kind, merged = (list(row) + [None] * 8)[:8]
+            name, email, number, status, phone, day, kind, merged, currency = (list(row) + [None] * 9)[:9]
             if (
                 cid in ids
                 or (number and _fold(number) in numbers)
@@ -88,6 +90,6 @@ class ContactSnapshot:
                     XeroContact(contact_id=cid, name=name or "", email=email, contact_number=number,
                                 status=status or "ACTIVE", phone=phone,
                                 payment_terms=(int(day), str(kind)) if kind and day is not None else None,
-                                merged_to_contact_id=merged)
+                                merged_to_contact_id=merged, default_currency=currency)
                 )
         return found

@@ -213,6 +213,7 @@ def parse_contact(raw: Mapping[str, Any]) -> XeroContact:
         phone=_phone(raw.get("Phones")),
         payment_terms=_sales_terms(raw.get("PaymentTerms")),
         merged_to_contact_id=raw.get("MergedToContactID") or None,
+        default_currency=raw.get("DefaultCurrency") or None,
     )
 
 
