@@ -75,6 +75,8 @@ def run(
     settings = load_settings(config)
     outcome = service.sync(settings, apply=True, since=_parse_since(since, settings), force=force)
     report = outcome.result.report
+    if outcome.result.stop_code is not None:  # stopped part-way: one line on stderr, the report says the rest
+        err.print(f"jobsync: {report.errors[-1]}", highlight=False, markup=False)
     if as_json:
         doc = report_to_dict(report)
         doc["report_paths"] = [str(p) for p in outcome.report_paths or ()]

@@ -74,7 +74,7 @@ def undo_cmd(run_id: Annotated[str, typer.Argument(help="The run id `dedupe --ap
              config: ConfigOpt = None, as_json: JsonOpt = False) -> None:  # fmt: skip
     """Reverse a dedupe run: unarchive, move drafts back, restore fields and the client map."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.path) as state:  # undo takes the run lock itself, around its writes
         done = undo(_admin(settings), state, run_id)
     _say(as_json, {"run_id": run_id, "undone": done}, "\n".join(done) + f"\nUndid dedupe run {run_id}.")
 
@@ -85,10 +85,11 @@ def keep_separate_cmd(
     a: Annotated[str, typer.Argument(help="ContactID")],
     b: Annotated[str, typer.Argument(help="ContactID")],
     config: ConfigOpt = None,
+    wait: WaitOpt = DEFAULT_WAIT,
 ) -> None:
     """Record that two contacts are different customers: never propose them as duplicates again."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.path) as state, state.lock(wait):
         new = keep_separate(state, a, b)
     out.print("Recorded: they will not be proposed again." if new else "Already recorded.")
 

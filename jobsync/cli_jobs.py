@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from jobsync import controls
-from jobsync.cli_support import ConfigOpt, JsonOpt, guarded, out
+from jobsync.cli_support import DEFAULT_WAIT, ConfigOpt, JsonOpt, WaitOpt, guarded, out
 from jobsync.config import load_settings
 from jobsync.state import State
 from jobsync.wiring import build_gateway
@@ -54,10 +54,10 @@ def list_cmd(
 
 @jobs_app.command()
 @guarded
-def retry(job: JobArg, config: ConfigOpt = None) -> None:
+def retry(job: JobArg, config: ConfigOpt = None, wait: WaitOpt = DEFAULT_WAIT) -> None:
     """Put a held, failed or ignored job back in line: the next run re-plans it (preview shows it now)."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.path) as state, state.lock(wait):
         ref = controls.retry_job(state, settings.source.name, job)
     out.print(f"Job {ref.job_number} will be re-planned by the next run; see it now with: jobsync preview")
 
@@ -68,10 +68,11 @@ def ignore(
     job: JobArg,
     reason: Annotated[str, typer.Option("--reason", help="Why it must never be invoiced (recorded).")],
     config: ConfigOpt = None,
+    wait: WaitOpt = DEFAULT_WAIT,
 ) -> None:
     """Stop holding a job and never invoice it."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.path) as state, state.lock(wait):
         ref = controls.ignore_job(state, settings.source.name, job, reason)
     out.print(f"Job {ref.job_number} is ignored: it will not be invoiced. Undo with: jobsync jobs retry {job}")
 
@@ -82,10 +83,11 @@ def forget(
     job: JobArg,
     config: ConfigOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Forget even though Xero still has the invoice.")] = False,
+    wait: WaitOpt = DEFAULT_WAIT,
 ) -> None:
     """After deleting its invoice in Xero: invoice the job again next run."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.path) as state, state.lock(wait):
         done = controls.forget_job(state, settings.source.name, job, build_gateway(settings), force)
     if done.still_in_xero:
         kept = ", ".join(i.invoice_number or i.invoice_id for i in done.still_in_xero)
@@ -100,9 +102,10 @@ def mark_invoiced(
     invoice: Annotated[str, typer.Option("--invoice", help="The invoice number it was billed on, e.g. INV-0042.")],
     config: ConfigOpt = None,
     stage: Annotated[str, typer.Option("--stage", help="Billing stage (staged billing only).")] = "final",
+    wait: WaitOpt = DEFAULT_WAIT,
 ) -> None:
     """Record a job as billed by hand, so no run invoices it."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.path) as state, state.lock(wait):
         ref = controls.mark_invoiced(state, settings.source.name, job, invoice, stage=stage)
     out.print(f"Job {ref.job_number} recorded as invoiced on {invoice}.")

@@ -159,9 +159,10 @@ def retry_job(state: State, source: str, job: str, user: str | None = None) -> J
     """Put the job back in line for the next run (an ignored job too); the caller may re-plan it now."""
     ref = _require(state, source, job)
     rows = [h for h in state.holds(source) if h.job_id == ref.job_id]
-    if rows and rows[0].kind == "ignored":
-        state.set_hold(source, ref.job_id, ref.job_number, "held", f"retry requested by {user or who()}")
-    _record(state, user, "retry", ref)
+    with state.transaction():
+        if rows and rows[0].kind == "ignored":
+            state.set_hold(source, ref.job_id, ref.job_number, "held", f"retry requested by {user or who()}")
+        _record(state, user, "retry", ref)
     return ref
 
 
@@ -170,8 +171,9 @@ def ignore_job(state: State, source: str, job: str, reason: str, user: str | Non
     if not reason.strip():
         raise ConfigError("ignoring a job needs a reason", ["pass --reason 'billed in the old system' (or similar)"])
     ref = _require(state, source, job)
-    state.set_hold(source, ref.job_id, ref.job_number, "ignored", reason.strip())
-    _record(state, user, "ignore", ref, reason=reason.strip())
+    with state.transaction():
+        state.set_hold(source, ref.job_id, ref.job_number, "ignored", reason.strip())
+        _record(state, user, "ignore", ref, reason=reason.strip())
     return ref
 
 
@@ -200,18 +202,20 @@ def forget_job(
             f"job {ref.job_number} is still invoiced in Xero: {found}",
             ["delete or void it in Xero first, or pass --force to invoice the job again anyway"],
         )
-    removed = state.forget(source, ref.job_id)
-    # A held row makes the next run re-read the job by id, even when it lies below the watermark.
-    state.set_hold(source, ref.job_id, ref.job_number, "held", f"forgotten by {user or who()}: invoice again")
-    _record(
-        state,
-        user,
-        "forget",
-        ref,
-        references=",".join(references),
-        force=str(force).lower(),
-        live=",".join(i.invoice_number or i.invoice_id for i in live),
-    )
+    # One transaction: a crash can never leave the ledger rows gone without the hold that brings
+    # the job back (it lies below the watermark, so only the hold makes the next run re-read it).
+    with state.transaction():
+        removed = state.forget(source, ref.job_id)
+        state.set_hold(source, ref.job_id, ref.job_number, "held", f"forgotten by {user or who()}: invoice again")
+        _record(
+            state,
+            user,
+            "forget",
+            ref,
+            references=",".join(references),
+            force=str(force).lower(),
+            live=",".join(i.invoice_number or i.invoice_id for i in live),
+        )
     return Forgotten(ref, removed, live)
 
 
@@ -229,9 +233,10 @@ def mark_invoiced(
     if not invoice_number.strip():
         raise ConfigError("mark-invoiced needs the invoice number", ["pass --invoice INV-0042"])
     ref = resolve(state, source, job) or JobRef(source, job, job)
-    state.confirm(source, ref.job_id, stage, reference or ref.job_number, None, invoice_number.strip(), total)
-    state.clear_hold(source, ref.job_id)
-    _record(state, user, "mark-invoiced", ref, invoice=invoice_number.strip(), stage=stage)
+    with state.transaction():
+        state.confirm(source, ref.job_id, stage, reference or ref.job_number, None, invoice_number.strip(), total)
+        state.clear_hold(source, ref.job_id)
+        _record(state, user, "mark-invoiced", ref, invoice=invoice_number.strip(), stage=stage)
     return ref
 
 

@@ -80,8 +80,9 @@ def keep_separate(state: State, a: str, b: str) -> bool:
     pairs = keep_separate_pairs(state)
     if (a, b) in pairs:
         return False
-    state.cache_put(KEEP_KEY, json.dumps(sorted([*pairs, (a, b)])))
-    state.record_action(WHO, "keep-separate", None, None, json.dumps([a, b]))
+    with state.transaction():
+        state.cache_put(KEEP_KEY, json.dumps(sorted([*pairs, (a, b)])))
+        state.record_action(WHO, "keep-separate", None, None, json.dumps([a, b]))
     return True
 
 

@@ -50,6 +50,11 @@ class UnreachableError(JobsyncError):
     exit_code = ExitCode.UNREACHABLE
 
 
+class UnconfirmedError(UnreachableError):
+    """Xero went away while a create was in flight: it may or may not have landed. Never "not sent":
+    the next run reconciles it (by Reference for invoices, by ContactNumber for contacts)."""
+
+
 class LockedError(JobsyncError):
     """Another jobsync run holds the state file's lock."""
 

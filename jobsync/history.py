@@ -55,6 +55,14 @@ def succeeded(run: RunRow) -> bool:
 def check_freshness(runs: Sequence[RunRow], now: datetime, max_age: timedelta) -> tuple[bool, str]:
     """(ok, one line for monitoring): ok when some run succeeded within `max_age` of `now`."""
     good = [r for r in runs if succeeded(r)]
+    runs_only = [r for r in runs if r.command == "run"]
+    latest = max(runs_only, key=lambda r: r.started_at, default=None)
+    if latest is not None and latest.exit_code not in (ExitCode.OK, ExitCode.HELD_OR_FAILED):
+        # A dead-man switch that says OK after a failed run hides the failure for a whole day.
+        return False, (
+            f"CRITICAL: the last run {latest.run_id} stopped early (exit {latest.exit_code});"
+            f" see jobsync report {latest.run_id}"
+        )
     if not good:
         return False, f"CRITICAL: no successful jobsync run recorded (checked {len(runs)} run(s)); see jobsync history"
     last = max(good, key=lambda r: r.finished_at or r.started_at)

@@ -18,12 +18,11 @@ from typing import Any
 
 from jobsync import notify, service
 from jobsync.config import ReportSettings, Settings, StateSettings
-from jobsync.errors import JobsyncError
+from jobsync.errors import ExitCode, JobsyncError
 from jobsync.models import Client, Job, JobLine
 from jobsync.money import round2
 from jobsync.rules import Excluded, MappedLine, load_rules, map_line
 from jobsync.sandbox.xero import XeroSandbox
-from jobsync.state import State
 
 EXISTING = Client("rh-c1", "Harbour View Cafe Pty Ltd", "accounts@harbourviewcafe.example")
 NEW = Client("rh-c2", "Rehearsal New Client Pty Ltd", "rehearsal@newclient.example")
@@ -151,14 +150,18 @@ def _alert_check(settings: Settings, sandbox: XeroSandbox, scratch: Path, now: d
     # A disconnected app is a token Xero refuses: the run must stop and the alert must go out.
     revoked = rehearsal_settings(settings, sandbox, scratch / "disconnected", token="revoked-by-rehearsal")
     try:
-        service.sync(revoked, apply=True, source=FixtureSource(settings.source.name, []))
+        outcome = service.sync(
+            revoked, apply=True, since=now - timedelta(days=1), source=FixtureSource(settings.source.name, [])
+        )
     except JobsyncError as exc:
-        with State.open(revoked.state.path) as state:
-            problems = notify.notify_error(revoked.notify, exc, state, now)
-        if problems:
-            return CheckResult(4, name, False, "; ".join(problems))
-        return CheckResult(4, name, True, f"alert sent on {', '.join(notify.channels(settings.notify))}")
-    return CheckResult(4, name, False, "the run did not stop when Xero refused the token")
+        return CheckResult(4, name, False, f"the run failed before it could report: {exc.message}")
+    if outcome.result.stop_code != ExitCode.UNREACHABLE:
+        return CheckResult(4, name, False, "the run did not stop when Xero refused the token")
+    # The stopped run wrote its report and sent its alert itself; only a delivery problem fails the check.
+    problems = outcome.result.report.extra.get("notify_problems") or []
+    if problems:
+        return CheckResult(4, name, False, "; ".join(problems))
+    return CheckResult(4, name, True, f"alert sent on {', '.join(notify.channels(settings.notify))}")
 
 
 def rehearse(settings: Settings, now: Callable[[], datetime] = service.utc_now) -> list[CheckResult]:

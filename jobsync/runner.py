@@ -15,10 +15,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from jobsync import crashpoints, reading_window, watermark
+from jobsync import crashpoints, reading_window, stop_request, watermark
 from jobsync.contacts import normalise_name
 from jobsync.drafts_update import update_drafts
-from jobsync.errors import ExitCode, RetriableError, StoppedError, UnreachableError
+from jobsync.errors import (
+    ExitCode,
+    JobsyncError,
+    RetriableError,
+    StoppedError,
+    UnconfirmedError,
+    UnreachableError,
+)
 from jobsync.gather import Gathered, find_existing, gather
 from jobsync.models import (
     DecisionKind,
@@ -63,6 +70,8 @@ class RunResult:
     gathered: Gathered | None = None
     exit_code: ExitCode = ExitCode.OK
     contact_ids: dict[str, str] = field(default_factory=dict)
+    stop_code: ExitCode | None = None  # set when the run stopped part-way (3, 5): its exit code
+    in_flight: set[tuple[str, str]] = field(default_factory=set)  # (job id, stage) of the batch being sent
 
 
 def execute(
@@ -79,32 +88,57 @@ def execute(
     stored = state.get_watermark(source.name)
     report.watermark_before = stored
     normal_start = watermark.read_from(stored, options.since, options.start_from, options.overlap)
-    start = reading_window.start(state, source, options, stored, normal_start, report.started_at)
-    gathered = gather(source, gateway, state, start)
-    plan = plan_inputs(gathered)
-    find_existing(gateway, plan, gathered, everything=stored is None or options.since is not None)
-    plan, adopted = _split_adopted(plan, gathered, options.adopt_tolerance)
-    result = RunResult(plan=plan, report=report, gathered=gathered)
-    report.results.extend(_skip_results(plan) + adopted + _hold_results(plan) + _ignored_results(gathered))
-    late = reading_window.outside(plan, gathered, normal_start)
-    if late:
-        report.extra["outside_window"] = late
-    if options.apply:
-        _guard_volume(plan, options)
-        _record_adopted(state, adopted, gathered)
-        _apply(plan, gateway, state, result, options)
-        update_drafts(plan, gateway, state, report)  # only jobs re-planned under xero.update_drafts
-        _record_holds(state, plan, report, {j.id for j, _ in gathered.ignored})
-        report.watermark_after = _advance_mark(state, source.name, stored, gathered, report)
-        reading_window.record(state, source, start, normal_start, report.started_at)
-    else:
-        report.results.extend(_planned_results(plan))
+    result = RunResult(plan=Plan((), (), ()), report=report)
+    try:
+        _pass(source, gateway, state, plan_inputs, options, result, stored, normal_start)
+    except (UnreachableError, StoppedError, RetriableError) as exc:
+        # Stopped part-way (Xero or the job system gone, a brake, SIGTERM): the run still records what it
+        # did. Its watermark stays put, so the next run re-reads everything and the ledger decides.
+        report.errors.append(exc.message)
+        result.stop_code = exc.exit_code
+        if options.apply:
+            ignored = {j.id for j, _ in result.gathered.ignored} if result.gathered else set()
+            _record_holds(state, result.plan, report, ignored)
     report.api_calls = _merge_calls(gateway.calls, source.calls)
     # Headroom left in Xero's per-tenant limits, from the last answer's X-*Limit-Remaining headers.
     report.extra["rate_limits"] = dict(getattr(gateway, "limits", None) or {})
     report.finished_at = now()
-    result.exit_code = _exit_code(report)
+    result.exit_code = result.stop_code or _exit_code(report)
     return result
+
+
+def _pass(
+    source: JobSource,
+    gateway: XeroGateway,
+    state: State,
+    plan_inputs: Callable[[Gathered], Plan],
+    options: RunOptions,
+    result: RunResult,
+    stored: datetime | None,
+    normal_start: datetime,
+) -> None:
+    report = result.report
+    start = reading_window.start(state, source, options, stored, normal_start, report.started_at)
+    gathered = gather(source, gateway, state, start)
+    result.gathered = gathered
+    plan = plan_inputs(gathered)
+    find_existing(gateway, plan, gathered, everything=stored is None or options.since is not None)
+    plan, adopted = _split_adopted(plan, gathered, options.adopt_tolerance)
+    result.plan = plan
+    report.results.extend(_skip_results(plan) + adopted + _hold_results(plan) + _ignored_results(gathered))
+    late = reading_window.outside(plan, gathered, normal_start)
+    if late:
+        report.extra["outside_window"] = late
+    if not options.apply:
+        report.results.extend(_planned_results(plan))
+        return
+    _guard_volume(plan, options)
+    _record_adopted(state, adopted, gathered)
+    _apply(plan, gateway, state, result, options)
+    update_drafts(plan, gateway, state, report)  # only jobs re-planned under xero.update_drafts
+    _record_holds(state, plan, report, {j.id for j, _ in gathered.ignored})
+    report.watermark_after = _advance_mark(state, source.name, stored, gathered, report)
+    reading_window.record(state, source, start, normal_start, report.started_at)
 
 
 def _run_id(at: datetime) -> str:
@@ -220,17 +254,36 @@ def _record_adopted(state: State, adopted: list[JobResult], gathered: Gathered) 
 def _apply(plan: Plan, gateway: XeroGateway, state: State, result: RunResult, options: RunOptions) -> None:
     drafts = list(plan.drafts)
     try:
+        stop_request.check()
         contact_ids = _create_contacts(drafts, gateway, state, result)
         ready = [d for d in drafts if d.contact.client_key in contact_ids]
         for start in range(0, len(ready), BATCH_SIZE):
+            stop_request.check()  # between calls: the batch before this one is finished and recorded
             _create_batch(ready[start : start + BATCH_SIZE], contact_ids, gateway, state, result, options)
-    except UnreachableError as exc:
-        # Xero went away mid-run: whatever was not confirmed fails and is retried next run.
-        done = {(r.job_id, r.stage) for r in result.report.results}
-        for d in drafts:
-            if (d.job_id, d.stage) not in done:
-                result.report.results.append(_failed(d, f"not sent: {exc.message}"))
-        result.report.errors.append(exc.message)
+    except (UnreachableError, StoppedError, RetriableError) as exc:
+        _unfinished(drafts, result, exc)
+        raise
+
+
+def _unfinished(drafts: list[InvoiceDraft], result: RunResult, exc: JobsyncError) -> None:
+    """Every draft without an outcome gets one that tells a bookkeeper the truth about it.
+
+    Only a create that provably never left is "not sent"; one that may have reached Xero is
+    "unconfirmed", because typing it in by hand would make a duplicate.
+    """
+    done = {(r.job_id, r.stage) for r in result.report.results}
+    for d in drafts:
+        if (d.job_id, d.stage) in done:
+            continue
+        if (d.job_id, d.stage) in result.in_flight:
+            why = (
+                f"unconfirmed: Xero may have created it ({exc.message}); jobsync reconciles it by Reference"
+                " on the next run; do not create it by hand"
+            )
+        else:
+            why = f"not sent: {exc.message}; the next run sends it"
+        result.report.results.append(_failed(d, why))
+    result.in_flight = set()
 
 
 def _create_contacts(
@@ -249,6 +302,7 @@ def _create_contacts(
     new = list(wanted.values())
     outcomes: list[ElementResult] = []
     for start in range(0, len(new), BATCH_SIZE):
+        stop_request.check()
         outcomes += gateway.create_contacts(new[start : start + BATCH_SIZE])
         crashpoints.reach(crashpoints.AFTER_CONTACT_BATCH)
     for contact, outcome in zip(new, outcomes, strict=True):
@@ -280,13 +334,21 @@ def _create_batch(
         for d in batch
     )
     crashpoints.reach(crashpoints.BEFORE_INVOICE_BATCH)
+    result.in_flight = {(d.job_id, d.stage) for d in batch}
     try:
         outcomes = gateway.create_invoices(batch, cids, key)
+    except UnconfirmedError:
+        raise  # Xero went away with this batch in flight: `_unfinished` words it as unconfirmed
+    except UnreachableError:
+        result.in_flight = set()  # refused before anything left: provably not sent
+        raise
     except RetriableError as exc:
         # Fate unknown: the rows stay in flight and the next run reconciles them by Reference.
         for d in batch:
-            result.report.results.append(_failed(d, f"Xero did not confirm ({exc.message}); will reconcile"))
+            result.report.results.append(_failed(d, f"unconfirmed: {exc.message}"))
+        result.in_flight = set()
         return
+    result.in_flight = set()
     crashpoints.reach(crashpoints.AFTER_INVOICE_RESPONSE)
     for draft, outcome in zip(batch, outcomes, strict=True):
         if outcome.ok and outcome.id:

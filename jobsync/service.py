@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from jobsync import history, notify
+from jobsync import history, notify, stop_request
 from jobsync.billing import load_billing
 from jobsync.config import Settings, config_hash
 from jobsync.errors import JobsyncError
@@ -98,7 +98,7 @@ def sync(
             result = execute(source, gateway, state, plan_for, options, now, "preview")
             result.report.config_hash = config_hash(settings)
             return SyncOutcome(result, None)
-        with state.lock():
+        with state.lock(), stop_request.handled():
             try:
                 result = execute(source, gateway, state, plan_for, options, now, "run")
             except JobsyncError as exc:
@@ -126,6 +126,7 @@ def _finish_run(settings: Settings, result: RunResult, state: State, now: Callab
     problems += _token_expiry_alert(settings, state, now())
     if problems:
         report.errors.extend(problems)
+        report.extra["notify_problems"] = problems
         paths = write_report(report, settings.reports.dir)
     state.record_run(report, int(result.exit_code), str(paths[0]))
     history.prune_reports(settings.reports.dir, settings.reports.keep_days, now())

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from jobsync.errors import echo
 from jobsync.models import XeroRefs, XeroTaxRate
 
 # Xero's ReportTaxType for tax reported as sales (AU "GST on Income", "GST Free Income", NZ, UK alike).
@@ -34,8 +35,8 @@ class SourceTax:
     def label(self) -> str:
         rate = f"{self.rate.normalize():f}%" if self.rate is not None else None
         if self.name and rate:
-            return f"{self.name!r} ({rate})"
-        return repr(self.name) if self.name else str(rate)
+            return f"{echo(self.name)} ({rate})"
+        return echo(self.name) if self.name else str(rate)
 
 
 def tax_key(text: str) -> str:
@@ -53,7 +54,10 @@ def parse_rate(text: str | None) -> Decimal | None:
         value = Decimal(text.strip().removesuffix("%").strip())
     except (InvalidOperation, ValueError):
         return None
-    return value if value.is_finite() and 0 <= value <= 100 else None
+    if not (value.is_finite() and 0 <= value <= 100):
+        return None
+    # Xero keeps tax rates to 4 decimal places; a finer "rate" is not one a job system would state.
+    return value if value == value.quantize(Decimal("0.0001")) else None
 
 
 def resolve(tax: SourceTax, tax_map: Mapping[str, str], refs: XeroRefs) -> tuple[str | None, str | None]:
@@ -69,7 +73,7 @@ def resolve(tax: SourceTax, tax_map: Mapping[str, str], refs: XeroRefs) -> tuple
     if tax.rate is None:
         return None, (
             f"the job system's tax {tax.label} states no rate and no Xero tax type has that name;"
-            f" add it to rules.tax_map, e.g. tax_map: {{{key!r}: OUTPUT}}"
+            f" add it to rules.tax_map, e.g. tax_map: {{{echo(key)}: OUTPUT}}"
         )
     candidates = sales_at(tax.rate, refs)
     if len(candidates) == 1:
@@ -77,7 +81,7 @@ def resolve(tax: SourceTax, tax_map: Mapping[str, str], refs: XeroRefs) -> tuple
     found = "no" if not candidates else "several (" + ", ".join(c.tax_type for c in candidates) + ")"
     return None, (
         f"the job system's tax {tax.label} matches {found} active sales tax types in Xero;"
-        f" add rules.tax_map: {{{key!r}: TAXTYPE}} naming the one to use"
+        f" add rules.tax_map: {{{echo(key)}: TAXTYPE}} naming the one to use"
     )
 
 

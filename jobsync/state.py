@@ -111,6 +111,10 @@ class State:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        # Inside `transaction()`, each write joins the one open transaction instead of committing alone.
+        if self._conn.in_transaction:
+            yield self._conn
+            return
         # IMMEDIATE takes the write lock up front, so a read-then-write never races another writer.
         self._conn.execute("BEGIN IMMEDIATE")
         try:
@@ -119,6 +123,12 @@ class State:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Several writes as one: all of them are kept, or (on any error or a crash) none."""
+        with self._tx():
+            yield
 
     def _now(self) -> str:
         return to_iso(self._clock())

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from jobsync.config import NotifySettings, load_settings
-from jobsync.errors import JobsyncError
 from jobsync.models import JobResult, Outcome, RunReport
-from jobsync.notify import Memory, decide, fingerprint, notify_error, notify_run, notify_token_expiry
+from jobsync.notify import Memory, decide, fingerprint, notify_run, notify_token_expiry
 from jobsync.sandbox.xero import XeroSandbox
 from jobsync.service import sync
 from jobsync.state import State
@@ -161,15 +160,16 @@ def test_go_live_check_disconnected_xero_raises_an_alert_end_to_end(tmp_path: Pa
         settings = load_settings(work.config)
         notify = _settings(http, smtp)
         sandbox.faults.fail_next("*", "/", status=401, count=100)  # the app disconnected in Xero
-        with pytest.raises(JobsyncError) as caught:
-            sync(settings, apply=True)
-        with State.open(settings.state.path) as state:
-            problems = notify_error(notify, caught.value, state, NOW)
-        assert problems == []
+        stopped = sync(settings.model_copy(update={"notify": notify}), apply=True)
+        assert stopped.result.stop_code == 3
+        message = stopped.result.report.errors[0]
+        assert "jobsync auth login" in message  # the cause and the command that fixes it
         hook = [body for path, body in http.posts if path == "/hook"]
-        assert hook and hook[0]["status"] == "failure" and hook[0]["errors"] == [caught.value.message]
-        assert caught.value.message in hook[0]["text"] and len(smtp.messages) == 1
-        assert "jobsync status" in hook[0]["text"] and "jobsync report" not in hook[0]["text"]
+        assert hook and hook[0]["status"] == "failure" and hook[0]["errors"] == [message]
+        assert message in hook[0]["text"] and len(smtp.messages) == 1
+        # Once, not every 15 minutes: a second stopped run with the same cause sends nothing new.
+        sync(settings.model_copy(update={"notify": notify}), apply=True)
+        assert len([p for p, _ in http.posts if p == "/hook"]) == 1 and len(smtp.messages) == 1
         # Xero is back: the next run succeeds and the recovery is announced.
         sandbox.faults.clear()
         outcome = sync(settings, apply=True)

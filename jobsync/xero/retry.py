@@ -24,7 +24,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from xero_python.exceptions import ApiException, HTTPStatusException
 
 from jobsync import http
-from jobsync.errors import JobsyncError, RejectedError, RetriableError, StoppedError, UnreachableError
+from jobsync.errors import JobsyncError, RejectedError, RetriableError, StoppedError, UnconfirmedError, UnreachableError
 from jobsync.xero import wire
 
 T = TypeVar("T")
@@ -85,14 +85,20 @@ def refusal(error: HTTPStatusException, label: str, url: str) -> JobsyncError:
     return RejectedError(f"Xero rejected {label} ({status}){detail}", messages)
 
 
+def reconciled_how(label: str) -> str:
+    """What the next run does about a create whose fate is unknown, in the words that fit it."""
+    if "Contacts" in label:
+        return "the next run finds contacts by their ContactNumber before creating any"
+    return "the next run reconciles by Reference before creating anything; do not create it by hand"
+
+
 def _exhausted(label: str, url: str, create: bool, last: str) -> JobsyncError:
     if last == "HTTP 429":
         # Xero rejects a rate-limited request before processing it: nothing was created.
         return StoppedError(f"Xero kept answering 429 (rate limit) to {label}; the next run continues")
     if create:
         return RetriableError(
-            f"{label} failed after retries ({last}); Xero may or may not have created it. "
-            "The next run reconciles by Reference before creating anything",
+            f"{label} failed after retries ({last}); Xero may or may not have created it: {reconciled_how(label)}",
         )
     return RetriableError(f"{label} at {url} failed after retries ({last}); try again later")
 
@@ -114,13 +120,22 @@ def run(
 ) -> T:
     """Call `attempt` until it succeeds, a final answer arrives, or retries run out."""
 
+    reached = False  # whether any attempt may have reached Xero (only a refused connection proves not)
+
     def once() -> T:
+        nonlocal reached
         try:
             return attempt()
         except HTTPStatusException as error:
+            reached = True
             observe(headers_of(error))
             if error.status not in RETRY_STATUSES:
                 raise refusal(error, label, url) from error  # a final answer: not retried
+            raise
+        except urllib3.exceptions.NewConnectionError:
+            raise
+        except BaseException:
+            reached = True
             raise
 
     def wait(state: RetryCallState) -> float:
@@ -140,6 +155,12 @@ def run(
     try:
         return retrying(once)
     except urllib3.exceptions.NewConnectionError as error:
+        if create and reached:
+            # This attempt was refused, but an earlier one may have landed: its fate is unknown.
+            raise UnconfirmedError(
+                f"Xero went away during {label} ({error}); an earlier attempt may have landed:"
+                f" {reconciled_how(label)}"
+            ) from error
         # Nothing was sent, so even a create is safe; but a refused port rarely heals in seconds.
         raise UnreachableError(f"cannot reach Xero at {url} ({label}): {error}") from error
     except HTTPStatusException as error:
