@@ -9,12 +9,17 @@
 
 In-process tests use `simulate(name, n)` instead: the n-th reach raises `SimulatedCrash`, a
 BaseException so none of jobsync's own `except` clauses swallow it.
+
+- `JOBSYNC_PAUSE_AT=name[:n]` with `JOBSYNC_PAUSE_FILE=path` pauses instead of killing: at that reach
+  the process creates `path` and waits (up to 120 s) until the test deletes it, so a test can act
+  against a run caught mid-batch (a second process's control, a SIGTERM) and then let it go on.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from collections import Counter
 
 AFTER_FETCH = "after_fetch"  # jobs read from the source, nothing written anywhere yet
@@ -39,6 +44,9 @@ POINTS: tuple[str, ...] = (
 
 ENV_AT = "JOBSYNC_CRASH_AT"
 ENV_LOG = "JOBSYNC_CRASH_LOG"
+ENV_PAUSE_AT = "JOBSYNC_PAUSE_AT"
+ENV_PAUSE_FILE = "JOBSYNC_PAUSE_FILE"
+PAUSE_LIMIT_SECONDS = 120
 
 
 class SimulatedCrash(BaseException):  # noqa: N818 - it stands for a kill, not an error
@@ -68,10 +76,12 @@ class _Plan:
         self.log: str | None = None
         self.simulated = False
         self.seen: Counter[str] = Counter()
+        self.pause: tuple[str, int] | None = None
+        self.pause_file: str | None = None
 
     @property
     def active(self) -> bool:
-        return self.target is not None or self.log is not None
+        return self.target is not None or self.log is not None or self.pause is not None
 
 
 _plan = _Plan()
@@ -84,6 +94,8 @@ def configure(env: dict[str, str] | None = None) -> None:
     _plan.log = env.get(ENV_LOG) or None
     _plan.simulated = False
     _plan.seen.clear()
+    _plan.pause = parse(env[ENV_PAUSE_AT]) if env.get(ENV_PAUSE_AT) and env.get(ENV_PAUSE_FILE) else None
+    _plan.pause_file = env.get(ENV_PAUSE_FILE) or None
 
 
 def simulate(name: str | None, n: int = 1) -> None:
@@ -111,6 +123,16 @@ def reach(name: str) -> None:
         if _plan.simulated:
             raise SimulatedCrash(name)
         os.kill(os.getpid(), signal.SIGKILL)
+    if _plan.pause is not None and _plan.pause == (name, _plan.seen[name]) and _plan.pause_file:
+        _wait_for_release(_plan.pause_file)
+
+
+def _wait_for_release(path: str) -> None:
+    with open(path, "w", encoding="utf-8") as marker:
+        marker.write(f"{os.getpid()}\n")
+    deadline = time.monotonic() + PAUSE_LIMIT_SECONDS
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 configure()

@@ -115,8 +115,16 @@ def service_unit(plan: Plan) -> str:
         f"WorkingDirectory={plan.config.parent}",
         f"EnvironmentFile={plan.env_file}",
         f"ExecStart={_run_command(plan)}",
+        # SIGTERM stops a run between calls: the call in flight (at most Xero's 120 s Retry-After wait
+        # plus one request) finishes and is recorded before the process exits 5.
+        "KillSignal=SIGTERM",
+        f"TimeoutStopSec={STOP_TIMEOUT_SECONDS}",
         "",
     ])  # fmt: skip
+
+
+# Long enough for the one call a stopping run lets finish: a full Retry-After wait and a slow answer.
+STOP_TIMEOUT_SECONDS = 180
 
 
 def timer_unit(plan: Plan) -> str:

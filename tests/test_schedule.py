@@ -70,6 +70,8 @@ def test_systemd_units_parse_with_persistent_timer_absolute_paths_and_env_file(t
     assert f"'{config.resolve()}'" in exec_start
     assert service["Service"]["EnvironmentFile"] == str(tmp_path / "home" / ".config" / "jobsync" / "jobsync.env")
     assert service["Service"]["Type"] == "oneshot"
+    # A stop lets the call in flight finish: a full 120 s Retry-After wait and one more request.
+    assert service["Service"]["KillSignal"] == "SIGTERM" and int(service["Service"]["TimeoutStopSec"]) >= 150
     assert timer["Timer"]["Persistent"] == "true"
     assert timer["Timer"]["OnCalendar"] == "*:0/15"
     assert 10 <= int(timer["Timer"]["RandomizedDelaySec"]) <= 300
