@@ -154,8 +154,22 @@ def sandbox_serve(
     servicem8_port: Annotated[int, typer.Option(help="Loopback port for the ServiceM8 emulator (0: off).")] = 8766,
     simpro_port: Annotated[int, typer.Option(help="Loopback port for the simPRO emulator (0: off).")] = 8767,
     aroflo_port: Annotated[int, typer.Option(help="Loopback port for the AroFlo emulator (0: off).")] = 8768,
+    no_limits: Annotated[
+        bool, typer.Option("--no-limits", help="Drop Xero's limits (60/minute, 5,000/day, 5 at once).")
+    ] = False,
+    latency: Annotated[
+        float, typer.Option("--latency", min=0, max=60_000, help="Milliseconds added to every answer.")
+    ] = 0,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault", help="Inject a fault: METHOD:PATH:STATUS[:COUNT], e.g. PUT:/api.xro/2.0/Invoices:503:2."
+        ),
+    ] = None,
 ) -> None:
-    """Serve the local Xero sandbox (fixed token: `sandbox`) and job-system emulators until interrupted."""
+    """Serve the local Xero sandbox (fixed token: `sandbox`) and job-system emulators until interrupted.
+
+    As strict as Xero by default: its rate limits, with its headers and Retry-After."""
     from jobsync.sandbox.aroflo import ArofloSandbox
     from jobsync.sandbox.servicem8 import ServiceM8Sandbox
     from jobsync.sandbox.simpro import SimproSandbox
@@ -175,7 +189,16 @@ def sandbox_serve(
             f"AroFlo emulator: base_url {af.url}, uencoded {af.uencoded}, pencoded {af.pencoded}, "
             f"org_encoded {af.org_encoded}, secret_key {af.secret_key}"
         )
-    _bind("--port", port, lambda: serve(port, str(data) if data else None))
+    from jobsync.sandbox.xero import XERO_LIMITS, parse_fault
+
+    faults = tuple(fault or ())
+    for spec in faults:
+        try:
+            parse_fault(spec)
+        except ValueError as exc:
+            raise ConfigError(f"--fault: {exc}") from None
+    limits = None if no_limits else XERO_LIMITS
+    _bind("--port", port, lambda: serve(port, str(data) if data else None, limits, latency, faults))
 
 
 def _bind(flag: str, port: int, start: Callable[[], T]) -> T:

@@ -184,3 +184,22 @@ def request_with_retries(
         raise UnreachableError(
             f"{who} still answers HTTP {status} after {attempts} attempts: try again later"
         ) from None
+
+
+def platform_message(response: requests.Response) -> str:
+    """The platform's own words for a refused request, on one line and cut short: its JSON `message`
+    (or `error`, `errorMessage`, `Message`), else the start of the body."""
+    text = ""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ("message", "Message", "errorMessage", "error", "detail", "Detail"):
+            if isinstance(body.get(key), str) and body[key].strip():
+                text = body[key]
+                break
+    if not text:
+        text = response.text or response.reason or ""
+    text = " ".join(text.split())
+    return (text[:197] + "…" if len(text) > 200 else text) or "no message"

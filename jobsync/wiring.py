@@ -34,8 +34,10 @@ def build_source(settings: Settings) -> JobSource:
         if not src.api_key:
             raise ConfigError("source.type is servicem8 but no API key is set", ["set source.api_key"])
         base = src.base_url or "https://api.servicem8.com/api_1.0"
+        # source.timezone is ServiceM8's fallback only when the config sets it: the account states its own.
+        fallback = src.timezone if "timezone" in src.model_fields_set else ""
         return ServiceM8Source(base, src.api_key, statuses=src.statuses, name=src.name,
-                               skip_exported=src.skip_exported)
+                               skip_exported=src.skip_exported, timezone=fallback)
     if src.type == "rest":
         return _rest(src)
     if src.type == "simpro":

@@ -296,3 +296,23 @@ def test_emulator_responses_validate_against_the_documented_fields(seeded: Servi
         )
         errors = [e.message for e in validator.iter_errors(body)]
         assert errors == [], (resource, errors[:3])
+
+
+def test_source_timezone_is_the_fallback_when_the_account_states_no_zone() -> None:
+    with ServiceM8Sandbox(port=0) as sm8:
+        sm8.set_vendor(name="No Zone Plumbing", timezone_name="")
+        company = sm8.add_company(name="Perth Client", is_individual=0)
+        job = sm8.add_job(status="Completed", company_uuid=company, generated_job_id="9101",
+                          completion_date="2026-11-20 23:30:00", edit_date="2026-11-20 23:30:00")
+        sm8.add_material(job, name="Labour", quantity="1", price="10.00")
+        source = ServiceM8Source(sm8.url, sm8.api_key, timezone="Australia/Perth")
+        [found] = source.changed_since(datetime(2026, 11, 1, tzinfo=UTC))
+    assert found.completed_at == datetime(2026, 11, 20, 15, 30, tzinfo=UTC)  # 23:30 in Perth (UTC+8)
+
+
+def test_a_4xx_from_servicem8_shows_the_status_and_the_platforms_words() -> None:
+    with ServiceM8Sandbox(port=0) as sm8:
+        source = ServiceM8Source(sm8.url + "/wrong", sm8.api_key)
+        with pytest.raises(UnreachableError) as refused:
+            source.changed_since(datetime(2026, 11, 1, tzinfo=UTC))
+    assert "HTTP 404" in refused.value.message and "check source.base_url" in refused.value.message

@@ -18,7 +18,7 @@ from typing import Any
 from jobsync.sandbox import xero_invoices
 from jobsync.sandbox.loopback import ThreadedServer
 from jobsync.sandbox.xero_auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REDIRECT_URI, AuthRegistry
-from jobsync.sandbox.xero_faults import Faults
+from jobsync.sandbox.xero_faults import DROP_AFTER, DROP_BEFORE, Faults
 from jobsync.sandbox.xero_http import API_PREFIX, Exchange, Handler
 from jobsync.sandbox.xero_limits import GENEROUS, IdempotencyStore, RateLimiter, RateLimits
 from jobsync.sandbox.xero_store import load_state, save_state, snapshot
@@ -56,6 +56,7 @@ class XeroSandbox(ThreadedServer):
         self.limiter = RateLimiter(rate_limits or GENEROUS)
         self.idempotency = IdempotencyStore(idempotency_ttl)
         self.request_log: list[tuple[str, str, int]] = []
+        self.latency = 0.0  # seconds added before every answer
 
     poll_interval = 0.02
 
@@ -110,14 +111,44 @@ class XeroSandbox(ThreadedServer):
             save_state(self.state, self.data_dir)
 
 
-def serve(port: int, data_dir: str | None) -> None:
-    """Serve in the foreground until interrupted (`jobsync sandbox serve`)."""
-    sandbox = XeroSandbox(port=port, data_dir=data_dir).start()
+XERO_LIMITS = RateLimits()  # Xero's own: 60 calls a minute, 5,000 a day, 5 at once per tenant
+
+
+def parse_fault(spec: str) -> tuple[str, str, int | str, int]:
+    """`METHOD:PATH:STATUS[:COUNT]`, e.g. `PUT:/api.xro/2.0/Invoices:503:2` or `*:/:drop_after`."""
+    parts = spec.split(":")
+    if len(parts) not in (3, 4):
+        raise ValueError(f"fault {spec!r}: use METHOD:PATH:STATUS[:COUNT], e.g. PUT:/api.xro/2.0/Invoices:503:2")
+    method, path, status_text = parts[0], parts[1], parts[2]
+    status: int | str = int(status_text) if status_text.isdigit() else status_text
+    if status not in (DROP_BEFORE, DROP_AFTER) and not (isinstance(status, int) and 100 <= status <= 599):
+        raise ValueError(f"fault {spec!r}: STATUS is an HTTP status, {DROP_BEFORE} or {DROP_AFTER}")
+    count = int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else 1
+    return method, path, status, count
+
+
+def serve(
+    port: int,
+    data_dir: str | None,
+    limits: RateLimits | None = XERO_LIMITS,
+    latency_ms: float = 0,
+    faults: tuple[str, ...] = (),
+) -> None:
+    """Serve in the foreground until interrupted (`jobsync sandbox serve`), as strict as Xero by default."""
+    sandbox = XeroSandbox(port=port, data_dir=data_dir, rate_limits=limits or GENEROUS)
+    sandbox.latency = latency_ms / 1000
+    for spec in faults:
+        method, path, status, count = parse_fault(spec)
+        sandbox.faults.fail_next(method, path, status=status, count=count)
+    sandbox.start()
     sandbox.add_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, (DEMO_REDIRECT_URI,))
     print(f"Xero sandbox on {sandbox.url}  (api_url {sandbox.api_url}, tenant {sandbox.tenant_id},"
           f" token 'sandbox')", flush=True)  # fmt: skip
     print(f"OAuth app for `jobsync auth login`: client_id {DEMO_CLIENT_ID}, client_secret {DEMO_CLIENT_SECRET},"
           f" redirect {DEMO_REDIRECT_URI}", flush=True)  # fmt: skip
+    shown = limits or GENEROUS
+    print(f"Limits: {shown.minute}/minute, {shown.day}/day, {shown.concurrent} at once"
+          f"{' (--no-limits)' if limits is None else ''}; latency {latency_ms:g} ms", flush=True)  # fmt: skip
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

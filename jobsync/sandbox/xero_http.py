@@ -193,6 +193,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
         headers = {k.lower(): v for k, v in self.headers.items()}
+        if app.latency and not path.startswith("/_sandbox"):
+            time.sleep(app.latency)  # `sandbox serve --latency MS`: a network as slow as the real one
         fault = None if path.startswith("/_sandbox") else app.faults.take(self.command, path)
         slow = fault.delay if fault and fault.action == 0 else 0.0
         if fault and fault.delay and not slow:

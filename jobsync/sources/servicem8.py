@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 
 from jobsync.errors import UnreachableError, echo
-from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
+from jobsync.http import CallCounter, RateLimiter, make_session, platform_message, request_with_retries
 from jobsync.models import Client, Job, JobLine
 from jobsync.source_tax import parse_rate
 from jobsync.sources.base import read_or_hold
@@ -110,7 +110,10 @@ class ServiceM8Source:
             platform="ServiceM8",
         )
         if response.status_code != 200:
-            raise UnreachableError(f"ServiceM8 answered HTTP {response.status_code} for {path}: check source.base_url")
+            hint = "; check source.base_url" if response.status_code == 404 else ""
+            raise UnreachableError(
+                f"ServiceM8 answered HTTP {response.status_code} for {path}: {platform_message(response)}{hint}"
+            )
         return response
 
     def _list(self, resource: str, conditions: Sequence[tuple[str, str, str | int]]) -> list[Raw]:
@@ -138,16 +141,19 @@ class ServiceM8Source:
     def timezone(self) -> ZoneInfo:
         """The account's timezone: ServiceM8 timestamps are naive, in this zone."""
         if self._tz is None:
-            name = self._tz_name
-            if not name:
-                vendors = self._list("vendor", ())
-                name = next((v.get("timezone_name") for v in vendors if v.get("timezone_name")), None)
+            # The account's own zone wins: it is what ServiceM8 wrote the times in. source.timezone is
+            # the fallback for an account that states none (or one this machine does not know).
+            vendors = self._list("vendor", ())
+            name = next((v.get("timezone_name") for v in vendors if v.get("timezone_name")), None)
             try:
-                self._tz = ZoneInfo(name or "UTC")
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise UnreachableError(
-                    f"ServiceM8 vendor timezone {echo(name)} is unknown: set source.timezone"
-                ) from exc
+                self._tz = ZoneInfo(name) if name else ZoneInfo(self._tz_name or "UTC")
+            except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+                if self._tz_name:
+                    self._tz = ZoneInfo(self._tz_name)
+                else:
+                    raise UnreachableError(
+                        f"ServiceM8 vendor timezone {echo(name)} is unknown: set source.timezone to the account's zone"
+                    ) from exc
         return self._tz
 
     def _taxrate(self, uid: str) -> Raw | None:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import requests
 
 from jobsync.errors import UnreachableError, echo
-from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries
+from jobsync.http import CallCounter, RateLimiter, make_session, platform_message, request_with_retries
 from jobsync.models import Client, Job, JobLine
 from jobsync.source_tax import parse_rate
 from jobsync.sources.base import read_or_hold
@@ -95,7 +95,8 @@ class SimproSource:
 
     def _json(self, response: requests.Response, path: str) -> Any:
         if response.status_code != 200:
-            raise UnreachableError(f"simPRO answered HTTP {response.status_code} for {path}: {response.text[:200]}")
+            refused = platform_message(response)
+            raise UnreachableError(f"simPRO answered HTTP {response.status_code} for {path}: {refused}")
         try:
             return response.json(parse_float=Decimal)  # money stays exact from the wire on
         except ValueError as exc:
