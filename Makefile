@@ -25,8 +25,9 @@ test: $(STAMP) ## run the whole test suite
 	sh scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -n 2
 
-lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check jobsync tests
+lint: $(STAMP) ## ruff (lint and format) and mypy
+	$(BIN)/ruff check jobsync tests scripts benchmarks
+	$(BIN)/ruff format --check jobsync tests scripts benchmarks
 	$(BIN)/mypy jobsync
 
 crash: $(STAMP) ## SIGKILL `jobsync run` at every crash point over 30 seeds, rerun, check exactly-once

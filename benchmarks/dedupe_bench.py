@@ -61,8 +61,12 @@ def through_sandbox(rows: list[dict[str, Any]]) -> None:
         for start in range(0, len(rows), 100):
             chunk = rows[start : start + 100]
             batch = [{k: v for k, v in r.items() if k not in ("entity", "kind", "key")} for r in chunk]
-            http.put(sandbox.api_url + "/Contacts", params={"summarizeErrors": "false"},
-                     json={"Contacts": batch}, timeout=120).raise_for_status()  # fmt: skip
+            http.put(
+                sandbox.api_url + "/Contacts",
+                params={"summarizeErrors": "false"},
+                json={"Contacts": batch},
+                timeout=120,
+            ).raise_for_status()
         loaded = time.perf_counter() - started
         admin = ContactsAdmin(sandbox.api_url, sandbox.tenant_id, static_token_provider("sandbox"))
         started = time.perf_counter()
@@ -71,9 +75,11 @@ def through_sandbox(rows: list[dict[str, Any]]) -> None:
         started = time.perf_counter()
         clusters = find_clusters(facts)
         clustered = time.perf_counter() - started
-    print(f"sandbox: loaded {len(rows)} contacts in {loaded:.1f} s (PUT batches of 100); "
-          f"read back in {read:.2f} s with {admin.calls}; clustered in {clustered:.2f} s "
-          f"({len(clusters)} clusters)")  # fmt: skip
+    print(
+        f"sandbox: loaded {len(rows)} contacts in {loaded:.1f} s (PUT batches of 100); "
+        f"read back in {read:.2f} s with {admin.calls}; clustered in {clustered:.2f} s "
+        f"({len(clusters)} clusters)"
+    )
 
 
 def main() -> None:
@@ -94,9 +100,11 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     precision, recall = score(pairwise(clusters), {r["key"]: r["entity"] for r in rows})
     grades = {g: sum(1 for c in clusters if c.grade == g) for g in ("exact", "likely", "possible")}
-    print(f"{len(facts)} contacts: clustered in {elapsed:.2f} s (blocking alone {blocking:.2f} s); "
-          f"{compared:,} pairs compared of {len(facts) * (len(facts) - 1) // 2:,}; clusters {grades}; "
-          f"precision {precision:.3f}, recall {recall:.3f}")  # fmt: skip
+    print(
+        f"{len(facts)} contacts: clustered in {elapsed:.2f} s (blocking alone {blocking:.2f} s); "
+        f"{compared:,} pairs compared of {len(facts) * (len(facts) - 1) // 2:,}; clusters {grades}; "
+        f"precision {precision:.3f}, recall {recall:.3f}"
+    )
     if args.sandbox:
         through_sandbox(rows)
 

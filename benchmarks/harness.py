@@ -146,8 +146,14 @@ def _measured(clock: SimClock, trace: bool) -> Iterator[dict[str, float]]:
 def write_config(work: Path, servers: Servers, kind: str) -> Path:
     source = CSV_SOURCE if kind == "csv" else SM8_SOURCE.format(sm8_url=servers.sm8_url)
     path = work / "jobsync.yaml"
-    path.write_text(CONFIG.format(api_url=servers.xero_api_url, identity_url=servers.xero_identity_url,
-                                  tenant_id=servers.tenant_id, source=source))
+    path.write_text(
+        CONFIG.format(
+            api_url=servers.xero_api_url,
+            identity_url=servers.xero_identity_url,
+            tenant_id=servers.tenant_id,
+            source=source,
+        )
+    )
     return path
 
 
@@ -165,8 +171,15 @@ def run_jobsync(work: Path, servers: Servers, kind: str, clock: SimClock, trace:
     with _measured(clock, trace) as m:
         outcome = sync(settings, apply=True, source=source, gateway=gateway, now=clock.now)
     created = sum(1 for r in outcome.result.report.results if r.outcome.value == "created")
-    return Measure(gateway.calls, source.calls, m["sim"], m["cpu"], int(m["peak"]) if trace else None,
-                   invoices=created, waited=m["waited"])
+    return Measure(
+        gateway.calls,
+        source.calls,
+        m["sim"],
+        m["cpu"],
+        int(m["peak"]) if trace else None,
+        invoices=created,
+        waited=m["waited"],
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -175,10 +188,19 @@ def run_jobsync(work: Path, servers: Servers, kind: str, clock: SimClock, trace:
 
 
 def _sdk(api_url: str) -> AccountingApi:
-    token = {"access_token": "sandbox", "token_type": "Bearer", "expires_in": 1800,
-             "expires_at": time.time() + 1800, "scope": ["accounting.transactions"]}  # fmt: skip
-    client = ApiClient(Configuration(oauth2_token=OAuth2Token(client_id="n8n", client_secret="n8n")),
-                       pool_threads=1, oauth2_token_getter=lambda: token, oauth2_token_saver=lambda new: None)
+    token = {
+        "access_token": "sandbox",
+        "token_type": "Bearer",
+        "expires_in": 1800,
+        "expires_at": time.time() + 1800,
+        "scope": ["accounting.transactions"],
+    }
+    client = ApiClient(
+        Configuration(oauth2_token=OAuth2Token(client_id="n8n", client_secret="n8n")),
+        pool_threads=1,
+        oauth2_token_getter=lambda: token,
+        oauth2_token_saver=lambda new: None,
+    )
     # urllib3's default Retry honours a 429's Retry-After by sleeping in real time, three times over,
     # before the SDK sees the answer: under real limits that stalled `make bench` for the length of a
     # minute window per 429. Pools are made lazily, so this reaches every connection; the 429 then
@@ -225,21 +247,37 @@ def baseline_job(api: AccountingApi, tenant: str, job: Job, send: _Counted) -> N
     """Search the contact by name, create it if missing, create the invoice: three nodes per job."""
     client = job.client
     assert client is not None
-    found = send("GET /Contacts", lambda t: api.get_contacts(tenant, where=f"Name=={_literal(client.name)}",
-                                                                 _request_timeout=t))
+    found = send(
+        "GET /Contacts", lambda t: api.get_contacts(tenant, where=f"Name=={_literal(client.name)}", _request_timeout=t)
+    )
     if found.contacts:
         contact_id = found.contacts[0].contact_id
     else:
         body = Contacts(contacts=[Contact(name=client.name, email_address=client.email)])
-        made = send("PUT /Contacts", lambda t: api.create_contacts(tenant, body, summarize_errors="false",
-                                                                       _request_timeout=t))
+        made = send(
+            "PUT /Contacts", lambda t: api.create_contacts(tenant, body, summarize_errors="false", _request_timeout=t)
+        )
         contact_id = made.contacts[0].contact_id
     day = job.completed_at.date() if job.completed_at else date.today()
-    items = [LineItem(description=line.description, quantity=float(line.quantity),
-                      unit_amount=float(line.unit_price or 0), account_code="200", tax_type="OUTPUT")
-             for line in job.lines]  # fmt: skip
-    invoice = Invoice(type="ACCREC", contact=Contact(contact_id=contact_id), line_items=items, date=day,
-                      due_date=day + timedelta(days=14), reference=job.number, status="DRAFT")
+    items = [
+        LineItem(
+            description=line.description,
+            quantity=float(line.quantity),
+            unit_amount=float(line.unit_price or 0),
+            account_code="200",
+            tax_type="OUTPUT",
+        )
+        for line in job.lines
+    ]
+    invoice = Invoice(
+        type="ACCREC",
+        contact=Contact(contact_id=contact_id),
+        line_items=items,
+        date=day,
+        due_date=day + timedelta(days=14),
+        reference=job.number,
+        status="DRAFT",
+    )
     send("PUT /Invoices", lambda t: api.create_invoices(tenant, Invoices(invoices=[invoice]), _request_timeout=t))
 
 
@@ -252,10 +290,21 @@ def run_baseline(work: Path, servers: Servers, kind: str, clock: SimClock, trace
         jobs = source.changed_since(MARK)
         for job in sorted(jobs, key=lambda j: j.changed_at):
             baseline_job(api, servers.tenant_id, job, send)
-    return Measure(dict(send.calls), source.calls, m["sim"], m["cpu"], int(m["peak"]) if trace else None,
-                   invoices=send.ok["PUT /Invoices"], rate_limited=send.rate_limited, waited=m["waited"])
+    return Measure(
+        dict(send.calls),
+        source.calls,
+        m["sim"],
+        m["cpu"],
+        int(m["peak"]) if trace else None,
+        invoices=send.ok["PUT /Invoices"],
+        rate_limited=send.rate_limited,
+        waited=m["waited"],
+    )
 
 
 def expected(scenario: Scenario) -> dict[str, int]:
-    return {"jobs": len(scenario.jobs), "new_clients": scenario.new_clients,
-            "contacts_in_xero": scenario.contacts_in_xero}  # fmt: skip
+    return {
+        "jobs": len(scenario.jobs),
+        "new_clients": scenario.new_clients,
+        "contacts_in_xero": scenario.contacts_in_xero,
+    }

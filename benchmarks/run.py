@@ -61,8 +61,9 @@ def _serve(conn: Connection, offset: Any, jobs: int, lines: tuple[int, int], wit
 
 
 @contextmanager
-def servers(jobs: int, lines: tuple[int, int] = (3, 8),
-            with_sm8: bool = True) -> Iterator[tuple[Servers, int, SimClock, Connection]]:
+def servers(
+    jobs: int, lines: tuple[int, int] = (3, 8), with_sm8: bool = True
+) -> Iterator[tuple[Servers, int, SimClock, Connection]]:
     ctx = multiprocessing.get_context("fork")
     offset = ctx.Value("d", 0.0)
     parent, child = ctx.Pipe()
@@ -77,8 +78,10 @@ def servers(jobs: int, lines: tuple[int, int] = (3, 8),
 
 
 def measure(kind: str, who: str, jobs: int, lines: tuple[int, int] = (3, 8)) -> tuple[Measure, int]:
-    with servers(jobs, lines, kind == "servicem8") as (found, in_xero, clock, conn), \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        servers(jobs, lines, kind == "servicem8") as (found, in_xero, clock, conn),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         work = Path(tmp)
         write_csv(build(jobs, lines=lines), work / "jobs.csv")
         run = run_jobsync if who == "jobsync" else run_baseline
@@ -109,8 +112,9 @@ def planning(jobs: int, lines: int, trace: bool) -> tuple[float, int, int | None
             gathered = gather(build_source(settings), gateway, state, MARK - timedelta(hours=1))
         plan_settings = PlanSettings(org_timezone=gathered.refs.org.timezone)
         started = time.process_time()
-        plan = build_plan(gathered.jobs, gathered.ledger, rules, gathered.refs, gathered.snapshot, plan_settings,
-                          clock.now())
+        plan = build_plan(
+            gathered.jobs, gathered.ledger, rules, gathered.refs, gathered.snapshot, plan_settings, clock.now()
+        )
         cpu = time.process_time() - started
         peak = tracemalloc.get_traced_memory()[1] if trace else None
         tracemalloc.stop()
@@ -163,20 +167,40 @@ def pair_rows(ours: Measure, base: Measure, floor: int) -> list[tuple[str, str, 
     rows = [(f"Xero: {e}", str(ours.xero_calls.get(e, 0)), str(base.xero_calls.get(e, 0)), "") for e in endpoints]
     return rows + [
         ("Xero calls, total", str(ours.total), str(base.total), _ratio(base.total, ours.total, "fewer")),
-        ("  as a multiple of the minimum", f"{ours.total / floor:.2f}", f"{base.total / floor:.1f}",
-         f"minimum {floor}"),
+        (
+            "  as a multiple of the minimum",
+            f"{ours.total / floor:.2f}",
+            f"{base.total / floor:.1f}",
+            f"minimum {floor}",
+        ),
         ("  of which answered 429 (counted by the sandbox)", str(ours.rate_limited), str(base.rate_limited), ""),
         ("Job-system calls", str(sum(ours.source_calls.values())), str(sum(base.source_calls.values())), ""),
-        ("Simulated wall time at Xero's limits", _duration(ours.sim_seconds), _duration(base.sim_seconds),
-         _ratio(base.sim_seconds, ours.sim_seconds, "shorter")),
+        (
+            "Simulated wall time at Xero's limits",
+            _duration(ours.sim_seconds),
+            _duration(base.sim_seconds),
+            _ratio(base.sim_seconds, ours.sim_seconds, "shorter"),
+        ),
         ("  of which rate-limit waits", _duration(ours.waited), _duration(base.waited), ""),
-        ("  rate-limit floor (calls at 60 a minute)", _duration(rate_floor(ours.total)),
-         _duration(rate_floor(base.total)), against),
+        (
+            "  rate-limit floor (calls at 60 a minute)",
+            _duration(rate_floor(ours.total)),
+            _duration(rate_floor(base.total)),
+            against,
+        ),
         ("  days on the Starter tier (1,000/day)", str(-(-ours.total // 1000)), str(-(-base.total // 1000)), ""),
-        ("CPU time (client process)", f"{ours.cpu_seconds:.2f} s", f"{base.cpu_seconds:.2f} s",
-         _ratio(base.cpu_seconds, ours.cpu_seconds, "(baseline / jobsync)")),
-        ("Peak memory (tracemalloc, client)", _mb(ours.peak_bytes), _mb(base.peak_bytes),
-         _ratio(base.peak_bytes or 0, ours.peak_bytes or 0, "(baseline / jobsync)")),
+        (
+            "CPU time (client process)",
+            f"{ours.cpu_seconds:.2f} s",
+            f"{base.cpu_seconds:.2f} s",
+            _ratio(base.cpu_seconds, ours.cpu_seconds, "(baseline / jobsync)"),
+        ),
+        (
+            "Peak memory (tracemalloc, client)",
+            _mb(ours.peak_bytes),
+            _mb(base.peak_bytes),
+            _ratio(base.peak_bytes or 0, ours.peak_bytes or 0, "(baseline / jobsync)"),
+        ),
         ("Invoices in Xero afterwards", str(ours.extra["invoices_in_xero"]), str(base.extra["invoices_in_xero"]), ""),
     ]
 
@@ -215,10 +239,14 @@ def main() -> int:
             base, _ = measure(kind, "baseline", JOBS)
             floor = minimum_calls(in_xero, round(JOBS * 0.3), JOBS)
             print_pair(kind, ours, base, floor)
-            targets += [(f"{kind}: Xero calls <= 1.1 x the minimum", ours.total <= 1.1 * floor),
-                        (f"{kind}: >= 50x fewer calls than the baseline", base.total >= 50 * ours.total),
-                        (f"{kind}: simulated time within 1.2x the rate-limit floor",
-                         ours.sim_seconds <= 1.2 * rate_floor(ours.total))]  # fmt: skip
+            targets += [
+                (f"{kind}: Xero calls <= 1.1 x the minimum", ours.total <= 1.1 * floor),
+                (f"{kind}: >= 50x fewer calls than the baseline", base.total >= 50 * ours.total),
+                (
+                    f"{kind}: simulated time within 1.2x the rate-limit floor",
+                    ours.sim_seconds <= 1.2 * rate_floor(ours.total),
+                ),
+            ]
         plan = {n: planning(n, 10, trace=False)[:2] for n in (JOBS, BIG)}
         small_peak = planning(JOBS, 10, trace=True)[2]
         big_peak = traced_big.recv()[2]

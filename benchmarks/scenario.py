@@ -19,8 +19,12 @@ from jobsync.sandbox.xero import XeroSandbox
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # first completion; the stored watermark is a day earlier
 MARK = START - timedelta(days=1)
-KINDS = (("Labour", "Labour - 1 hour", Decimal("95.00")), ("Material", "Copper pipe 15mm", Decimal("12.50")),
-         ("Material", "Isolation valve 15mm", Decimal("18.50")), ("Fee", "Call-out fee", Decimal("80.00")))
+KINDS = (
+    ("Labour", "Labour - 1 hour", Decimal("95.00")),
+    ("Material", "Copper pipe 15mm", Decimal("12.50")),
+    ("Material", "Isolation valve 15mm", Decimal("18.50")),
+    ("Fee", "Call-out fee", Decimal("80.00")),
+)
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,9 @@ def build(jobs: int, new_share: float = 0.3, lines: tuple[int, int] = (3, 8), se
 def _client(rng: random.Random, ident: str, in_xero: bool) -> ScenarioClient:
     words = ("Harbour", "Bondi", "Smith", "Coastal", "Northside", "Parkview", "Summit", "Riverside")
     name = f"{rng.choice(words)} {rng.choice(('Cafe', 'Dental', 'Family', 'Motors', 'Bakery'))} {ident}"
-    return ScenarioClient(ident, name, f"accounts.{ident.lower()}@example.com", f"02 9{rng.randint(0, 9999999):07d}",
-                          in_xero)
+    return ScenarioClient(
+        ident, name, f"accounts.{ident.lower()}@example.com", f"02 9{rng.randint(0, 9999999):07d}", in_xero
+    )
 
 
 def _line(rng: random.Random, k: int) -> Line:
@@ -116,8 +121,10 @@ def write_csv(scenario: Scenario, path: Path) -> None:
             local = j.completed_at.strftime("%d/%m/%Y %H:%M")  # the config's timezone is UTC
             c = j.client
             for line in j.lines:
-                out.write(f"{j.id},{j.number},Completed,{local},{c.id},{c.name},{c.email},{c.phone},"
-                          f"{line.kind},,{line.description},{line.quantity},{line.unit_price},,GST,\n")
+                out.write(
+                    f"{j.id},{j.number},Completed,{local},{c.id},{c.name},{c.email},{c.phone},"
+                    f"{line.kind},,{line.description},{line.quantity},{line.unit_price},,GST,\n"
+                )
 
 
 def seed_xero(scenario: Scenario, sandbox: XeroSandbox) -> None:
@@ -143,18 +150,42 @@ def seed_servicem8(scenario: Scenario, sm8: ServiceM8Sandbox) -> None:
     for j in scenario.jobs:
         c = j.client
         if c.id not in companies:
-            companies[c.id] = sm8.add_company(name=c.name, is_individual=0, tax_rate_uuid=tax,
-                                              edit_date="2026-01-01 00:00:00")
-            sm8.add_contact(companies[c.id], first="Accounts", last=c.id, email=c.email, phone=c.phone,
-                            type="BILLING", is_primary_contact="1", edit_date="2026-01-01 00:00:00")
+            companies[c.id] = sm8.add_company(
+                name=c.name, is_individual=0, tax_rate_uuid=tax, edit_date="2026-01-01 00:00:00"
+            )
+            sm8.add_contact(
+                companies[c.id],
+                first="Accounts",
+                last=c.id,
+                email=c.email,
+                phone=c.phone,
+                type="BILLING",
+                is_primary_contact="1",
+                edit_date="2026-01-01 00:00:00",
+            )
         stamp = j.completed_at.strftime("%Y-%m-%d %H:%M:%S")
-        uid = sm8.add_job(generated_job_id=j.number, status="Completed", company_uuid=companies[c.id],
-                          edit_date=stamp, completion_date=stamp, date=stamp[:10], job_description="Work done",
-                          invoice_sent=0)
+        uid = sm8.add_job(
+            generated_job_id=j.number,
+            status="Completed",
+            company_uuid=companies[c.id],
+            edit_date=stamp,
+            completion_date=stamp,
+            date=stamp[:10],
+            job_description="Work done",
+            invoice_sent=0,
+        )
         for k, line in enumerate(j.lines):
-            sm8.add_material(uid, name=line.description, quantity=str(line.quantity), price=str(line.unit_price),
-                             displayed_amount=str(line.unit_price), displayed_amount_is_tax_inclusive="0",
-                             tax_rate_uuid=tax, sort_order=str(k + 1), edit_date=stamp)
+            sm8.add_material(
+                uid,
+                name=line.description,
+                quantity=str(line.quantity),
+                price=str(line.unit_price),
+                displayed_amount=str(line.unit_price),
+                displayed_amount_is_tax_inclusive="0",
+                tax_rate_uuid=tax,
+                sort_order=str(k + 1),
+                edit_date=stamp,
+            )
 
 
 def minimum_calls(contacts_read: int, new_contacts: int, invoices: int) -> int:

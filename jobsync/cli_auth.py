@@ -16,16 +16,33 @@ from jobsync.xero.token_store import TokenStatus, store_path, token_status, utc_
 
 auth_app = typer.Typer(help="Connect jobsync to Xero and check the stored login.", no_args_is_help=True)
 
-PortOpt = Annotated[int | None, typer.Option(
-    "--port", help=f"Local port for Xero's redirect (default xero.auth.redirect_port or {oauth_login.DEFAULT_PORT}); "
-    "register http://localhost:PORT/callback in your Xero app.")]  # fmt: skip
-NoBrowserOpt = Annotated[bool, typer.Option(
-    "--no-browser", help="Print the consent address and read the redirected address back (headless servers).")]
-BroadOpt = Annotated[bool, typer.Option(
-    "--broad-scopes", help="Ask for accounting.transactions instead of accounting.invoices (apps made before "
-    "March 2026).")]  # fmt: skip
-CustomOpt = Annotated[bool, typer.Option(
-    "--custom-connection", help="Use a Xero custom connection (client credentials) instead of the browser flow.")]
+PortOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--port",
+        help=f"Local port for Xero's redirect (default xero.auth.redirect_port or {oauth_login.DEFAULT_PORT}); "
+        "register http://localhost:PORT/callback in your Xero app.",
+    ),
+]
+NoBrowserOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-browser", help="Print the consent address and read the redirected address back (headless servers)."
+    ),
+]
+BroadOpt = Annotated[
+    bool,
+    typer.Option(
+        "--broad-scopes",
+        help="Ask for accounting.transactions instead of accounting.invoices (apps made before March 2026).",
+    ),
+]
+CustomOpt = Annotated[
+    bool,
+    typer.Option(
+        "--custom-connection", help="Use a Xero custom connection (client credentials) instead of the browser flow."
+    ),
+]
 TenantOpt = Annotated[str | None, typer.Option("--tenant", help="The organisation's tenant id, when several connect.")]
 
 
@@ -59,9 +76,13 @@ def login(
 ) -> None:
     """Connect to Xero (client id and secret from the config's ${ENV} values) and store the tokens."""
     settings = load_settings(config)
-    options = oauth_login.LoginOptions(port=port or _configured_port(settings), browser=not no_browser,
-                                       broad_scopes=broad_scopes, custom_connection=custom_connection,
-                                       tenant=tenant)  # fmt: skip
+    options = oauth_login.LoginOptions(
+        port=port or _configured_port(settings),
+        browser=not no_browser,
+        broad_scopes=broad_scopes,
+        custom_connection=custom_connection,
+        tenant=tenant,
+    )
     io = oauth_login.LoginIO(
         say=_say,
         read_line=lambda prompt: str(typer.prompt(prompt)),
@@ -71,8 +92,12 @@ def login(
     _say(f"Connected to {tokens.tenant_name or 'the organisation'} (tenant {tokens.tenant_id}).")
     _say(f"Tokens saved to {store_path(settings)} (mode 0600).")
     if settings.xero.auth.mode != tokens.mode:
-        err.print(f"Set xero.auth.mode: {tokens.mode} in the config so runs use this login.",
-                  highlight=False, markup=False, soft_wrap=True)  # fmt: skip
+        err.print(
+            f"Set xero.auth.mode: {tokens.mode} in the config so runs use this login.",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _ago(seconds: float) -> str:
@@ -86,9 +111,12 @@ def _stamp(when: datetime) -> str:
 
 
 def status_lines(view: TokenStatus) -> list[str]:
-    lines = [f"Token store:   {view.path}", f"Mode:          {view.mode}",
-             f"Organisation:  {view.tenant_name or '?'} (tenant {view.tenant_id or 'not chosen'})",
-             f"Scopes:        {' '.join(view.scopes) or '(none recorded)'}"]  # fmt: skip
+    lines = [
+        f"Token store:   {view.path}",
+        f"Mode:          {view.mode}",
+        f"Organisation:  {view.tenant_name or '?'} (tenant {view.tenant_id or 'not chosen'})",
+        f"Scopes:        {' '.join(view.scopes) or '(none recorded)'}",
+    ]
     state = "valid" if view.access_seconds_left > 0 else "expired; renewed automatically on the next call"
     lines.append(f"Access token:  {state}, expires {_stamp(view.access_expires_at)} ({_ago(view.access_seconds_left)})")
     if view.refresh_lapses_at is not None and view.refresh_days_left is not None:
@@ -109,11 +137,16 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     if view is None:
         raise UnreachableError(f"no Xero login is stored at {store_path(settings)}; run `jobsync auth login`")
     if as_json:
-        doc = {"path": str(view.path), "mode": view.mode, "tenant_id": view.tenant_id,
-               "tenant_name": view.tenant_name, "scopes": list(view.scopes),
-               "access_expires_at": view.access_expires_at.isoformat(),
-               "refresh_lapses_at": view.refresh_lapses_at.isoformat() if view.refresh_lapses_at else None,
-               "refresh_days_left": view.refresh_days_left}  # fmt: skip
+        doc = {
+            "path": str(view.path),
+            "mode": view.mode,
+            "tenant_id": view.tenant_id,
+            "tenant_name": view.tenant_name,
+            "scopes": list(view.scopes),
+            "access_expires_at": view.access_expires_at.isoformat(),
+            "refresh_lapses_at": view.refresh_lapses_at.isoformat() if view.refresh_lapses_at else None,
+            "refresh_days_left": view.refresh_days_left,
+        }
         print(json.dumps(doc))
         return
     for line in status_lines(view):

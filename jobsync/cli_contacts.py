@@ -70,8 +70,11 @@ def dedupe(
 
 @contacts_app.command("undo")
 @guarded
-def undo_cmd(run_id: Annotated[str, typer.Argument(help="The run id `dedupe --apply` printed.")],
-             config: ConfigOpt = None, as_json: JsonOpt = False) -> None:  # fmt: skip
+def undo_cmd(
+    run_id: Annotated[str, typer.Argument(help="The run id `dedupe --apply` printed.")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
     """Reverse a dedupe run: unarchive, move drafts back, restore fields and the client map."""
     settings = load_settings(config)
     with State.open(settings.state.path) as state:  # undo takes the run lock itself, around its writes
@@ -106,9 +109,17 @@ def _say(as_json: bool, doc: dict[str, Any], text: str) -> None:
 
 def member_doc(m: ContactFacts) -> dict[str, Any]:
     c = m.contact
-    return {"contact_id": c.contact_id, "name": c.name, "email": c.email, "phone": c.phone,
-            "contact_number": c.contact_number, "status": c.status, "invoices": dict(m.invoice_counts),
-            "balance": str(m.balance), "client_keys": list(m.client_keys)}  # fmt: skip
+    return {
+        "contact_id": c.contact_id,
+        "name": c.name,
+        "email": c.email,
+        "phone": c.phone,
+        "contact_number": c.contact_number,
+        "status": c.status,
+        "invoices": dict(m.invoice_counts),
+        "balance": str(m.balance),
+        "client_keys": list(m.client_keys),
+    }
 
 
 def cluster_doc(c: Cluster) -> dict[str, Any]:
@@ -129,22 +140,27 @@ def _show_clusters(clusters: list[Cluster], calls: dict[str, int], as_json: bool
     if not clusters:
         out.print("No duplicate contacts found.")
     for n, c in enumerate(clusters, 1):
-        table = Table(title=f"{n}. {c.grade} (score {c.score}) — keep {_name(c, c.survivor)}: {c.survivor_reason}",
-                      title_justify="left")  # fmt: skip
+        table = Table(
+            title=f"{n}. {c.grade} (score {c.score}) — keep {_name(c, c.survivor)}: {c.survivor_reason}",
+            title_justify="left",
+        )
         for col in ("", "name", "email", "phone", "invoices", "balance"):
             table.add_column(col)
         table.add_column("ContactID", overflow="fold", min_width=36)  # whole: keep-separate needs it
         for m in c.members:
             counts = ", ".join(f"{k.lower()} {v}" for k, v in sorted(m.invoice_counts.items())) or "-"
             mark = "keep" if m.contact_id == c.survivor else ""
-            table.add_row(mark, m.contact.name, m.contact.email or "", m.contact.phone or "", counts,
-                          str(m.balance), m.contact_id)  # fmt: skip
+            table.add_row(
+                mark, m.contact.name, m.contact.email or "", m.contact.phone or "", counts, str(m.balance), m.contact_id
+            )
         out.print(table)
         for p in c.pairs:
             out.print(f"   {_name(c, p.a)} ~ {_name(c, p.b)}: {p.score} ({p.reason})", highlight=False)
     applied = sum(1 for c in clusters if c.grade != "possible")
-    out.print(f"{len(clusters)} cluster(s); {applied} exact/likely would be cleaned up by --apply. "
-              f"Calls: {', '.join(f'{k} ×{v}' for k, v in sorted(calls.items()))}")  # fmt: skip
+    out.print(
+        f"{len(clusters)} cluster(s); {applied} exact/likely would be cleaned up by --apply. "
+        f"Calls: {', '.join(f'{k} ×{v}' for k, v in sorted(calls.items()))}"
+    )
 
 
 def _name(c: Cluster, contact_id: str) -> str:
@@ -158,7 +174,7 @@ def _show_result(result: ApplyResult, as_json: bool) -> None:
             "calls": result.calls,
             "clusters": [{"survivor": o.survivor, "done": o.done, "advice": o.advice} for o in result.outcomes],
         }
-        print(json.dumps(doc, indent=2))  # fmt: skip
+        print(json.dumps(doc, indent=2))
         return
     for o in result.outcomes:
         for line in o.done:

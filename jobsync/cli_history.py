@@ -32,9 +32,19 @@ def history_cmd(
     with State.open(settings.state.path) as state:
         runs = history.list_runs(state, limit)
     if as_json:
-        print(json.dumps([{**r.__dict__, "started_at": r.started_at.isoformat(),
-                           "finished_at": r.finished_at.isoformat() if r.finished_at else None} for r in runs],
-                         indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        **r.__dict__,
+                        "started_at": r.started_at.isoformat(),
+                        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                    }
+                    for r in runs
+                ],
+                indent=2,
+            )
+        )
         return
     if not runs:
         out.print("No runs yet.")
@@ -43,8 +53,17 @@ def history_cmd(
     for col in ("run", "command", "started", "created", "adopted", "skipped", "held", "failed", "exit"):
         table.add_column(col)
     for r in runs:
-        table.add_row(r.run_id, r.command, r.started_at.isoformat(timespec="seconds"), str(r.created),
-                      str(r.adopted), str(r.skipped), str(r.held), str(r.failed), str(r.exit_code))
+        table.add_row(
+            r.run_id,
+            r.command,
+            r.started_at.isoformat(timespec="seconds"),
+            str(r.created),
+            str(r.adopted),
+            str(r.skipped),
+            str(r.held),
+            str(r.failed),
+            str(r.exit_code),
+        )
     out.print(table)
 
 
@@ -66,7 +85,10 @@ def report_cmd(
         print(json.dumps(doc, indent=2))
         return
     markdown = path.with_suffix(".md")
-    out.print(markdown.read_text(encoding="utf-8") if markdown.is_file() else json.dumps(doc, indent=2),
-              markup=False, highlight=False)
+    out.print(
+        markdown.read_text(encoding="utf-8") if markdown.is_file() else json.dumps(doc, indent=2),
+        markup=False,
+        highlight=False,
+    )
     if html is not None:
         out.print(f"HTML: {html}")

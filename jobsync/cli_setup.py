@@ -57,8 +57,9 @@ def _ask(a: Answers) -> Answers:
     if source == "csv":
         updates["csv_path"] = typer.prompt("CSV export path (relative to the config)", default=a.csv_path)
     else:
-        updates["servicem8_key_env"] = typer.prompt("Env variable holding the ServiceM8 API key",
-                                                    default=a.servicem8_key_env)  # fmt: skip
+        updates["servicem8_key_env"] = typer.prompt(
+            "Env variable holding the ServiceM8 API key", default=a.servicem8_key_env
+        )
     mode = typer.prompt(f"Xero auth ({'/'.join(AUTH_MODES)})", default=a.auth_mode)
     updates["auth_mode"] = mode
     if mode == "static_token":
@@ -66,8 +67,9 @@ def _ask(a: Answers) -> Answers:
     else:
         updates["client_id_env"] = typer.prompt("Env variable holding the Xero client id", default=a.client_id_env)
     if mode == "client_credentials":
-        updates["client_secret_env"] = typer.prompt("Env variable holding the Xero client secret",
-                                                    default=a.client_secret_env)  # fmt: skip
+        updates["client_secret_env"] = typer.prompt(
+            "Env variable holding the Xero client secret", default=a.client_secret_env
+        )
     updates["tenant_env"] = typer.prompt("Env variable holding the Xero tenant id", default=a.tenant_env)
     updates["labour_account"] = typer.prompt("Account code for labour", default=a.labour_account)
     updates["materials_account"] = typer.prompt("Account code for materials", default=a.materials_account)
@@ -113,13 +115,23 @@ def init(
 ) -> None:
     """Write a commented config file from a few answers (or flags with --non-interactive)."""
     answers = Answers(
-        source=source, csv_path=csv_path, servicem8_key_env=servicem8_key_env, auth_mode=auth,
-        token_env=token_env, client_id_env=client_id_env, client_secret_env=client_secret_env,
-        tenant_env=tenant_env, labour_account=labour_account, materials_account=materials_account,
-        default_account=default_account, tax_type=tax_type, invoice_status=invoice_status.upper(),
-        payment_terms_days=payment_terms, start_from=_date(start_from) if start_from else date.today(),
+        source=source,
+        csv_path=csv_path,
+        servicem8_key_env=servicem8_key_env,
+        auth_mode=auth,
+        token_env=token_env,
+        client_id_env=client_id_env,
+        client_secret_env=client_secret_env,
+        tenant_env=tenant_env,
+        labour_account=labour_account,
+        materials_account=materials_account,
+        default_account=default_account,
+        tax_type=tax_type,
+        invoice_status=invoice_status.upper(),
+        payment_terms_days=payment_terms,
+        start_from=_date(start_from) if start_from else date.today(),
         timezone=timezone,
-    )  # fmt: skip
+    )
     if not non_interactive:
         answers = _ask(answers)
     path = resolve_config_path(config, os.environ)
@@ -132,8 +144,12 @@ def init(
 # doctor
 # ---------------------------------------------------------------------------
 
-_MARKS = {doctor.OK: "[green]✓[/green]", doctor.FAIL: "[red]✗[/red]", doctor.WARN: "[yellow]![/yellow]",
-          doctor.SKIP: "[dim]-[/dim]"}  # fmt: skip
+_MARKS = {
+    doctor.OK: "[green]✓[/green]",
+    doctor.FAIL: "[red]✗[/red]",
+    doctor.WARN: "[yellow]![/yellow]",
+    doctor.SKIP: "[dim]-[/dim]",
+}
 
 
 def _show_check(check: doctor.Check) -> None:
@@ -173,8 +189,10 @@ def schedule_command(
     if cron == systemd:
         raise ConfigError("choose one of --cron or --systemd")
     if install and not (systemd and user):
-        raise ConfigError("--install writes systemd user units", ["use --systemd --install --user; "
-                          "for cron, paste the printed line into `crontab -e`"])  # fmt: skip
+        raise ConfigError(
+            "--install writes systemd user units",
+            ["use --systemd --install --user; for cron, paste the printed line into `crontab -e`"],
+        )
     plan = schedule.make_plan(resolve_config_path(config, os.environ), os.environ, every, env_file)
     if install:
         for path in schedule.install_user_units(plan, os.environ):

@@ -86,8 +86,12 @@ class ContactIndex:
         for c in contacts:
             if c.status != "ACTIVE":
                 continue  # archived or merged contacts never receive a new invoice
-            for table, key in ((index.by_number, c.contact_number), (index.by_email, normalise_email(c.email)),
-                               (index.by_name, normalise_name(c.name)), (index.by_company, company_key(c.name))):
+            for table, key in (
+                (index.by_number, c.contact_number),
+                (index.by_email, normalise_email(c.email)),
+                (index.by_name, normalise_name(c.name)),
+                (index.by_company, company_key(c.name)),
+            ):
                 if key:
                     table.setdefault(key, []).append(c)
         return index

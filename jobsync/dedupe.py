@@ -119,8 +119,9 @@ def _features(f: ContactFacts, region: str) -> _Features:
     address = _ADDR.sub(" ", f.address.casefold()).strip() if f.address else None
     squashed = key.replace(" ", "")
     squashed = _SQUASHED_SUFFIX.sub("", squashed) or squashed
-    return _Features(key, squashed, normalise_email(f.contact.email), frozenset(phones),
-                     frozenset(ids), address or None)  # fmt: skip
+    return _Features(
+        key, squashed, normalise_email(f.contact.email), frozenset(phones), frozenset(ids), address or None
+    )
 
 
 def name_similarity(a: _Features, b: _Features) -> int:
@@ -160,7 +161,7 @@ def score_pair(a: _Features, b: _Features) -> tuple[int, str, str]:
 
 
 def _household(a: str, b: str) -> bool:
-    """"john smith" / "jane smith": two people who may well share the family's email."""
+    """ "john smith" / "jane smith": two people who may well share the family's email."""
     wa, wb = a.split(), b.split()
     return len(wa) >= 2 and len(wb) >= 2 and wa[-1] == wb[-1] and wa[0] != wb[0]
 
@@ -336,7 +337,7 @@ def choose_survivor(members: Iterable[ContactFacts]) -> tuple[ContactFacts, str]
     if best.invoices != runner.invoices:
         return best, f"most invoices ({best.invoices})"
     if bool(_COPY.search(runner.contact.name.strip())) and not _COPY.search(best.contact.name.strip()):
-        return best, "the others carry a copy number (\"Name 1\")"
+        return best, 'the others carry a copy number ("Name 1")'
     return best, "oldest (earliest last change in Xero)"
 
 

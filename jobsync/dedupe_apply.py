@@ -163,8 +163,10 @@ def apply_clusters(
                 outcomes.append(_apply_one(admin, state, found, cluster, log))
             except JobsyncError as exc:
                 # Stop at the first refusal: what went before is logged and can be undone.
-                exc.problems.append(f"changes made before this are in dedupe run {run_id}: "
-                                    f"`jobsync contacts undo {run_id}` reverses them")  # fmt: skip
+                exc.problems.append(
+                    f"changes made before this are in dedupe run {run_id}: "
+                    f"`jobsync contacts undo {run_id}` reverses them"
+                )
                 raise
     return ApplyResult(run_id, outcomes, admin.calls)
 
@@ -186,8 +188,14 @@ def _apply_one(admin: ContactsAdmin, state: State, found: Survey, cluster: Clust
             log.add({"op": "move", "invoice": invoice_id, "from": dup.contact_id, "to": sid})
             outcome.done.append(f"draft {invoice_id} moved from {dup.contact.name}")
     archivable = [d for d in cluster.duplicates if _may_archive(d)]
-    _copy_missing(admin, found.raw[sid], [found.raw[d.contact_id] for d in cluster.duplicates],
-                  {d.contact_id for d in archivable}, log, outcome)  # fmt: skip
+    _copy_missing(
+        admin,
+        found.raw[sid],
+        [found.raw[d.contact_id] for d in cluster.duplicates],
+        {d.contact_id for d in archivable},
+        log,
+        outcome,
+    )
     for dup in cluster.duplicates:
         if dup not in archivable:
             outcome.advice.append(_merge_advice(dup, survivor))
@@ -208,8 +216,10 @@ def _merge_advice(dup: ContactFacts, survivor: ContactFacts) -> str:
         why.append(f"{dup.history} approved/paid invoice(s)")
     if dup.balance:
         why.append(f"{dup.balance} outstanding")
-    return (f"{dup.contact.name} ({dup.contact_id}) has {' and '.join(why)}, which the API cannot move: "
-            f"merge it into {survivor.contact.name} in Xero (Contacts → Options → Merge)")  # fmt: skip
+    return (
+        f"{dup.contact.name} ({dup.contact_id}) has {' and '.join(why)}, which the API cannot move: "
+        f"merge it into {survivor.contact.name} in Xero (Contacts → Options → Merge)"
+    )
 
 
 def _copy_missing(

@@ -44,10 +44,16 @@ def _config(sandbox: XeroSandbox, name: str, source: dict[str, Any], **sections:
 
 def _servicem8_config(sandbox: XeroSandbox, sm8: ServiceM8Sandbox) -> Path:
     """The same rules, with the jobs read from the ServiceM8 emulator instead of a CSV."""
-    source = {"type": "servicem8", "base_url": sm8.url, "api_key": sm8.api_key, "start_from": "2026-03-01",
-              "timezone": "Australia/Sydney"}
-    return _config(sandbox, "servicem8.yaml", source, state={"path": "servicem8-state.db"},
-                   reports={"dir": "reports-servicem8"})
+    source = {
+        "type": "servicem8",
+        "base_url": sm8.url,
+        "api_key": sm8.api_key,
+        "start_from": "2026-03-01",
+        "timezone": "Australia/Sydney",
+    }
+    return _config(
+        sandbox, "servicem8.yaml", source, state={"path": "servicem8-state.db"}, reports={"dir": "reports-servicem8"}
+    )
 
 
 def _prepare(sandbox: XeroSandbox) -> Path:
@@ -56,9 +62,11 @@ def _prepare(sandbox: XeroSandbox) -> Path:
     WORKDIR.mkdir()
     sample = resources.files("jobsync.samples").joinpath("jobs.csv").read_bytes()
     (WORKDIR / "jobs.csv").write_bytes(sample)
-    return _config(sandbox, "jobsync.yaml", csv_source(
-        start_from="2026-11-01", statuses=["Completed"], timezone="Australia/Sydney"
-    ))
+    return _config(
+        sandbox,
+        "jobsync.yaml",
+        csv_source(start_from="2026-11-01", statuses=["Completed"], timezone="Australia/Sydney"),
+    )
 
 
 def _run(config: Path, title: str) -> tuple[int, dict]:
@@ -77,8 +85,16 @@ def main() -> int:
         invoices_after_first = len(sandbox.invoices())
         contacts_after_first = len(sandbox.contacts())
         code2, second = _run(config, "Second run (nothing may be created twice)")
-        problems = _check(code1, first, code2, second, invoices_after_first, len(sandbox.invoices()),
-                          contacts_after_first, len(sandbox.contacts()))
+        problems = _check(
+            code1,
+            first,
+            code2,
+            second,
+            invoices_after_first,
+            len(sandbox.invoices()),
+            contacts_after_first,
+            len(sandbox.contacts()),
+        )
         with ServiceM8Sandbox(port=0).load_seed() as sm8:
             code3, third = _run(_servicem8_config(sandbox, sm8), "The same sync from a ServiceM8 account (emulator)")
         if third["counts"].get("created", 0) < 1 or third["counts"].get("failed", 0):
@@ -87,8 +103,10 @@ def main() -> int:
     print(f"first run:  exit {code1}, counts {first['counts']}")
     print(f"second run: exit {code2}, counts {second['counts']}")
     print(f"ServiceM8:  exit {code3}, counts {third['counts']}")
-    print(f"invoices in the sandbox: {invoices_after_first} after the first run, still "
-          f"{invoices_after_first if not problems else '?'} after the second")
+    print(
+        f"invoices in the sandbox: {invoices_after_first} after the first run, still "
+        f"{invoices_after_first if not problems else '?'} after the second"
+    )
     if problems:
         for p in problems:
             print(f"UNEXPECTED: {p}")
@@ -97,8 +115,7 @@ def main() -> int:
     return 0
 
 
-def _check(code1: int, first: dict, code2: int, second: dict, inv1: int, inv2: int, con1: int, con2: int
-           ) -> list[str]:
+def _check(code1: int, first: dict, code2: int, second: dict, inv1: int, inv2: int, con1: int, con2: int) -> list[str]:
     problems = []
     if code1 != 1 or first["counts"].get("held", 0) < 1:
         problems.append(f"first run should hold the bad job and exit 1 (exit {code1})")

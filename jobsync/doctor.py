@@ -32,7 +32,6 @@ from jobsync.xero.token_store import token_status, utc_now
 OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
 
 
-
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -112,9 +111,11 @@ def check_csv(settings: Settings) -> Check:
     absent = [f"{key} ({col!r})" for key, col in wanted.items() if col.strip() not in present]
     if absent:
         return Check(
-            name, FAIL, f"{path.name} lacks columns: {', '.join(absent)}",
+            name,
+            FAIL,
+            f"{path.name} lacks columns: {', '.join(absent)}",
             "fix source.columns to match the export's header row",
-        )  # fmt: skip
+        )
     return Check(name, OK, f"{path} readable, {len(wanted)} configured columns present")
 
 
@@ -131,8 +132,12 @@ def check_servicem8(settings: Settings, timeout: float = 10) -> Check:
     finally:
         session.close()
     if response.status_code in (401, 403):
-        return Check(name, FAIL, f"ServiceM8 refused the API key (HTTP {response.status_code})",
-                     "check the variable behind source.api_key")  # fmt: skip
+        return Check(
+            name,
+            FAIL,
+            f"ServiceM8 refused the API key (HTTP {response.status_code})",
+            "check the variable behind source.api_key",
+        )
     if response.status_code != 200:
         return Check(name, FAIL, f"ServiceM8 answered HTTP {response.status_code}", "check source.base_url")
     return Check(name, OK, f"ServiceM8 at {base} accepted the API key")
@@ -143,8 +148,9 @@ def check_source(settings: Settings) -> Check:
         return check_csv(settings)
     if settings.source.type == "servicem8":
         return check_servicem8(settings)
-    return Check("job system reachable", FAIL, f"source.type {settings.source.type} is not available yet",
-                 "use csv or servicem8")  # fmt: skip
+    return Check(
+        "job system reachable", FAIL, f"source.type {settings.source.type} is not available yet", "use csv or servicem8"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -188,11 +194,16 @@ def check_token_lapse(settings: Settings, now: datetime, warn_days: float = 14) 
     if days is None:
         return Check(name, OK, "the token store records no lapse date")
     if days <= 0:
-        return Check(name, FAIL, f"the refresh token lapsed on {status.refresh_lapses_at:%Y-%m-%d}",
-                     "run `jobsync auth login`")  # fmt: skip
+        return Check(
+            name, FAIL, f"the refresh token lapsed on {status.refresh_lapses_at:%Y-%m-%d}", "run `jobsync auth login`"
+        )
     if days < warn_days:
-        return Check(name, WARN, f"the refresh token lapses in {days:.1f} days unless a run refreshes it",
-                     "check the schedule runs (`jobsync schedule`), or run `jobsync run` now")  # fmt: skip
+        return Check(
+            name,
+            WARN,
+            f"the refresh token lapses in {days:.1f} days unless a run refreshes it",
+            "check the schedule runs (`jobsync schedule`), or run `jobsync run` now",
+        )
     return Check(name, OK, f"{days:.0f} days left (every run renews it)")
 
 
@@ -202,8 +213,12 @@ def check_tracking(settings: Settings, refs: XeroRefs) -> Check:
         return Check(name, SKIP, "this Xero server offers no TrackingCategories to check against")
     problems = tracking_problems(load_rules(settings.rules), refs)
     if problems:
-        return Check(name, FAIL, "; ".join(problems),
-                     "add or restore it in Xero (Accounting › Advanced › Tracking categories), or change the rule")
+        return Check(
+            name,
+            FAIL,
+            "; ".join(problems),
+            "add or restore it in Xero (Accounting › Advanced › Tracking categories), or change the rule",
+        )
     return Check(name, OK, f"{len(refs.tracking)} active categories in the organisation")
 
 
@@ -211,8 +226,12 @@ def check_references(settings: Settings, refs: XeroRefs) -> Check:
     name = "rule accounts and tax types active"
     problems = reference_problems(load_rules(settings.rules), refs)
     if problems:
-        return Check(name, FAIL, "; ".join(problems),
-                     "point the rule at an active account/tax type (Xero: Accounting › Chart of accounts)")  # fmt: skip
+        return Check(
+            name,
+            FAIL,
+            "; ".join(problems),
+            "point the rule at an active account/tax type (Xero: Accounting › Chart of accounts)",
+        )
     return Check(name, OK, f"{len(rule_references(load_rules(settings.rules)))} rules checked against the organisation")
 
 
@@ -299,8 +318,12 @@ def check_notify(settings: Settings, send_test: bool, timeout: float = 5) -> Che
     name = "notification channels reachable"
     endpoints = _endpoints(settings)
     if not endpoints:
-        return Check(name, WARN, "no channel configured: failures are only seen in the reports",
-                     "add notify.slack_webhook_url, notify.webhook_url or notify.email")  # fmt: skip
+        return Check(
+            name,
+            WARN,
+            "no channel configured: failures are only seen in the reports",
+            "add notify.slack_webhook_url, notify.webhook_url or notify.email",
+        )
     down = [f"{c} ({h}:{p})" for c, h, p in endpoints if not _connects(h, p, timeout)]
     if down:
         return Check(name, FAIL, "cannot connect to " + ", ".join(down), "check the notify URLs/host and the firewall")
@@ -315,9 +338,12 @@ def check_notify(settings: Settings, send_test: bool, timeout: float = 5) -> Che
 def test_message() -> notify.Message:
     text = "jobsync doctor: test notification. If you can read this, failure alerts reach you."
     return notify.Message(
-        kind="test", status="ok", subject="jobsync: test notification", text=text,
+        kind="test",
+        status="ok",
+        subject="jobsync: test notification",
+        text=text,
         payload={"kind": "test", "status": "ok", "text": text},
-    )  # fmt: skip
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -105,8 +105,10 @@ def find_report(reports_dir: Path, run_id: str | None, state: State) -> Path:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise ConfigError(f"no report for run {run_id!r} in {reports_dir}",
-                          ["see `jobsync history` for run ids; reports older than reports.keep_days are removed"])
+        raise ConfigError(
+            f"no report for run {run_id!r} in {reports_dir}",
+            ["see `jobsync history` for run ids; reports older than reports.keep_days are removed"],
+        )
     raise ConfigError(f"run id {run_id!r} is ambiguous", [p.stem for p in matches[:10]])
 
 
@@ -173,8 +175,9 @@ def report_extras(report: RunReport, minutes_per_invoice: int = DEFAULT_MINUTES_
         "invoice_links": links,
         "admin_minutes_saved": created * minutes_per_invoice,
         "minutes_per_invoice": minutes_per_invoice,
-        "totals_created": str(sum((r.total or Decimal(0) for r in report.results
-                                   if r.outcome is Outcome.CREATED), Decimal(0))),
+        "totals_created": str(
+            sum((r.total or Decimal(0) for r in report.results if r.outcome is Outcome.CREATED), Decimal(0))
+        ),
     }
 
 

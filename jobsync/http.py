@@ -177,9 +177,7 @@ def request_with_retries(
         last = gave_up.last_attempt
         if last.failed:
             error = last.exception()
-            raise UnreachableError(
-                f"Cannot reach {who} after {attempts} attempt(s): {type(error).__name__}"
-            ) from error
+            raise UnreachableError(f"Cannot reach {who} after {attempts} attempt(s): {type(error).__name__}") from error
         status = last.result().status_code
         raise UnreachableError(
             f"{who} still answers HTTP {status} after {attempts} attempts: try again later"

@@ -18,15 +18,20 @@ LogFormat = Literal["text", "json"]
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return json.dumps(
-            {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname.lower(),
-             "logger": record.name, "message": record.getMessage()}
+            {
+                "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+                "level": record.levelname.lower(),
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
         )
 
 
 def configure(verbosity: int = 0, quiet: bool = False, fmt: LogFormat = "text") -> None:
     """WARNING by default, INFO with -v, DEBUG with -vv, ERROR only with --quiet."""
-    level = logging.ERROR if quiet else (logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else
-                                         logging.WARNING)
+    level = (
+        logging.ERROR if quiet else (logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING)
+    )
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())

@@ -253,8 +253,7 @@ def _load(state: State) -> Memory:
 
 def _save(state: State, memory: Memory) -> None:
     sent_at = None if memory.sent_at is None else memory.sent_at.isoformat()
-    state.cache_put(CACHE_KEY, json.dumps({"fingerprint": memory.fingerprint, "sent_at": sent_at,
-                                           "open": memory.open}))
+    state.cache_put(CACHE_KEY, json.dumps({"fingerprint": memory.fingerprint, "sent_at": sent_at, "open": memory.open}))
 
 
 def remind_after(settings: NotifySettings) -> timedelta:
@@ -323,13 +322,22 @@ def notify_token_expiry(
     stamp = refresh_lapses_at.isoformat()
     if days_left >= settings.token_expiry_days or state.cache_get(TOKEN_CACHE_KEY) == stamp:
         return []
-    when = f"lapsed on {refresh_lapses_at:%Y-%m-%d}" if days_left <= 0 else (
-        f"lapses in {days_left:.1f} days ({refresh_lapses_at:%Y-%m-%d})")
+    when = (
+        f"lapsed on {refresh_lapses_at:%Y-%m-%d}"
+        if days_left <= 0
+        else (f"lapses in {days_left:.1f} days ({refresh_lapses_at:%Y-%m-%d})")
+    )
     subject = f"jobsync: the Xero refresh token {when}"
     fix = "jobsync auth login   (or let a scheduled `jobsync run` refresh it before then)"
     text = f"{subject}\nWithout it every run fails until someone logs in again.\nFix: {fix}"
-    payload = {"event": "jobsync.token_expiry", "status": "token_expiry", "days_left": round(days_left, 1),
-               "refresh_lapses_at": stamp, "fix": [fix], "text": text}
+    payload = {
+        "event": "jobsync.token_expiry",
+        "status": "token_expiry",
+        "days_left": round(days_left, 1),
+        "refresh_lapses_at": stamp,
+        "fix": [fix],
+        "text": text,
+    }
     sent, problems = deliver(settings, Message("alert", "token_expiry", subject, text, payload), timeout)
     if sent:
         state.cache_put(TOKEN_CACHE_KEY, stamp)  # only a delivered alert counts as said

@@ -52,6 +52,7 @@ LedgerKey = tuple[str, str, str]  # (source, job id, stage)
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class PlanSettings:
     invoice_status: str = "DRAFT"  # or AUTHORISED
@@ -325,7 +326,6 @@ def _draft(
         job_changed_at=job.changed_at,
         branding_theme_id=cp.branding_theme_id if cp else None,
     )
-
 
 
 def invoice_currency(

@@ -103,12 +103,17 @@ def _draft_card(d: InvoiceDraft) -> str:
         )
     totals = "".join(
         f'<tr class="totals"><td colspan=7 class=n>{label}</td><td class=n {attr}>{_m(v)}</td><td></td><td></td></tr>'
-        for label, v, attr in (("Subtotal", d.subtotal, ""), ("Tax", d.total_tax, ""),
-                               ("Total", d.total, 'data-role="invoice-total"'))
+        for label, v, attr in (
+            ("Subtotal", d.subtotal, ""),
+            ("Tax", d.total_tax, ""),
+            ("Total", d.total, 'data-role="invoice-total"'),
+        )
     )
-    head = ("<tr><th>Description</th><th class=n>Qty</th><th class=n>Unit</th><th class=n>Disc %</th>"
-            "<th>Account</th><th>Tax</th><th>Tracking</th><th class=n>Amount</th><th class=n>Tax amt</th>"
-            "<th>Rule</th></tr>")
+    head = (
+        "<tr><th>Description</th><th class=n>Qty</th><th class=n>Unit</th><th class=n>Disc %</th>"
+        "<th>Account</th><th>Tax</th><th>Tracking</th><th class=n>Amount</th><th class=n>Tax amt</th>"
+        "<th>Rule</th></tr>"
+    )
     return (
         f'<section class="card invoice" data-client="{_e(d.contact.name)}" data-status="create" '
         f'data-total="{d.total}"><h2>{_e(d.contact.name)} <span class="badge create">create</span></h2>'
@@ -145,8 +150,10 @@ def _summary(plan: Plan, report: RunReport) -> str:
         f' · already invoiced <b>{already}</b> · held <b id="held-count">{len(plan.held)}</b>'
         f' · total inc tax <b id="grand-total">{_m(grand)}</b></p>'
     )
-    return f'<section class="summary"><h2>Summary</h2>{counts}{_group("Account", by_account)}' \
-           f'{_group("Client", by_client)}</section>'
+    return (
+        f'<section class="summary"><h2>Summary</h2>{counts}{_group("Account", by_account)}'
+        f"{_group('Client', by_client)}</section>"
+    )
 
 
 def _group(label: str, groups: dict[str, list[Decimal]]) -> str:
@@ -162,8 +169,15 @@ def render_plan_html(plan: Plan, report: RunReport) -> str:
     cards += [_held_card((h.job_number, h.job_id), h.reason, h.fix, "held", "") for h in plan.held]
     for r in report.results:
         if r.outcome in (Outcome.SKIPPED, Outcome.ADOPTED):
-            cards.append(_held_card((r.job_number, r.job_id), r.reason + (f" ({r.invoice_number})"
-                                    if r.invoice_number else ""), "", r.outcome.value, r.contact_name or ""))
+            cards.append(
+                _held_card(
+                    (r.job_number, r.job_id),
+                    r.reason + (f" ({r.invoice_number})" if r.invoice_number else ""),
+                    "",
+                    r.outcome.value,
+                    r.contact_name or "",
+                )
+            )
     statuses = ["create"] * bool(plan.drafts) + ["held"] * bool(plan.held)
     statuses += [r.outcome.value for r in report.results if r.outcome in (Outcome.SKIPPED, Outcome.ADOPTED)]
     title = f"jobsync preview {report.run_id}"
@@ -194,11 +208,16 @@ def _result_card(r: dict[str, Any], links: dict[str, str]) -> str:
 def render_report_html(doc: dict[str, Any]) -> str:
     extra = doc.get("extra") or {}
     counts = doc.get("counts") or {}
-    facts = [("Started", doc.get("started_at")), ("Finished", doc.get("finished_at")),
-             ("Duration (s)", doc.get("duration_seconds")), ("Config hash", doc.get("config_hash")),
-             ("Ran by", "{user}@{host}".format(**extra["ran_by"]) if "ran_by" in extra else None),
-             ("Version", extra.get("jobsync_version")), ("Admin minutes saved", extra.get("admin_minutes_saved")),
-             ("API calls", doc.get("api_calls_total"))]
+    facts = [
+        ("Started", doc.get("started_at")),
+        ("Finished", doc.get("finished_at")),
+        ("Duration (s)", doc.get("duration_seconds")),
+        ("Config hash", doc.get("config_hash")),
+        ("Ran by", "{user}@{host}".format(**extra["ran_by"]) if "ran_by" in extra else None),
+        ("Version", extra.get("jobsync_version")),
+        ("Admin minutes saved", extra.get("admin_minutes_saved")),
+        ("API calls", doc.get("api_calls_total")),
+    ]
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts if v is not None)
     count_line = " · ".join(f"{_e(k)} <b>{_e(v)}</b>" for k, v in counts.items())
     errors = "".join(f'<p class="reason">{_e(e)}</p>' for e in doc.get("errors") or [])

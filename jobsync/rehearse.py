@@ -65,22 +65,33 @@ def fixture_jobs(source: str, now: datetime) -> dict[int, Job]:
     return {
         1: job(1, EXISTING, JobLine("labour", "Labour: rehearsal visit", d("2"), d("95.00"))),
         2: job(2, NEW, JobLine("labour", "Labour: first job for a new client", d("1"), d("120.00"))),
-        3: job(3, EXISTING,
-               JobLine("labour", "Labour", d("1.5"), d("95.00")),
-               JobLine("material", "Copper pipe 15mm", d("3"), d("12.3456")),
-               JobLine("fee", "Call-out fee", d("1"), d("80.00")),
-               JobLine("subcontractor", "Subcontractor: roof plumber", d("1"), d("200.00"))),
-        5: job(5, EXISTING, JobLine("material", "Hot water unit (10% loyalty discount)", d("1"), d("1450.00"),
-                                    discount_rate=d("10"))),
-    }  # fmt: skip
+        3: job(
+            3,
+            EXISTING,
+            JobLine("labour", "Labour", d("1.5"), d("95.00")),
+            JobLine("material", "Copper pipe 15mm", d("3"), d("12.3456")),
+            JobLine("fee", "Call-out fee", d("1"), d("80.00")),
+            JobLine("subcontractor", "Subcontractor: roof plumber", d("1"), d("200.00")),
+        ),
+        5: job(
+            5,
+            EXISTING,
+            JobLine("material", "Hot water unit (10% loyalty discount)", d("1"), d("1450.00"), discount_rate=d("10")),
+        ),
+    }
 
 
 def rehearsal_settings(settings: Settings, sandbox: XeroSandbox, scratch: Path, token: str = "sandbox") -> Settings:
     auth = settings.xero.auth.model_copy(update={"mode": "static_token", "token": token})
     xero = settings.xero.model_copy(
-        update={"api_url": sandbox.api_url, "identity_url": sandbox.identity_url, "tenant_id": sandbox.tenant_id,
-                "auth": auth, "max_invoices_per_run": 200}
-    )  # fmt: skip
+        update={
+            "api_url": sandbox.api_url,
+            "identity_url": sandbox.identity_url,
+            "tenant_id": sandbox.tenant_id,
+            "auth": auth,
+            "max_invoices_per_run": 200,
+        }
+    )
     return settings.model_copy(
         update={
             "xero": xero,
@@ -127,9 +138,14 @@ def _compare_line(want: MappedLine, got: dict[str, Any]) -> list[str]:
 
 
 def _invoice_check(
-    n: int, name: str, settings: Settings, sandbox: XeroSandbox, job: Job, held: dict[str, str],
+    n: int,
+    name: str,
+    settings: Settings,
+    sandbox: XeroSandbox,
+    job: Job,
+    held: dict[str, str],
     extra: Callable[[dict[str, Any]], list[str]] = lambda _: [],
-) -> CheckResult:  # fmt: skip
+) -> CheckResult:
     invoice = _invoice(sandbox, job.number)
     if invoice is None:
         return CheckResult(n, name, False, f"no invoice for {job.number}: {held.get(job.id, 'not created')}")
@@ -189,10 +205,21 @@ def rehearse(settings: Settings, now: Callable[[], datetime] = service.utc_now) 
 
 def write_table(results: Sequence[CheckResult], reports_dir: Path, now: datetime) -> Path:
     """The pass/fail table as Markdown in the reports dir, written atomically."""
-    rows = [f"| {r.number} | {r.name} | {'pass' if r.passed else 'FAIL'} | {r.detail.replace('|', '/')} |"
-            for r in results]  # fmt: skip
-    text = "\n".join(["# jobsync rehearsal", "", f"Run at {now.isoformat()}", "",
-                      "| # | check | result | detail |", "|---|---|---|---|", *rows, ""])  # fmt: skip
+    rows = [
+        f"| {r.number} | {r.name} | {'pass' if r.passed else 'FAIL'} | {r.detail.replace('|', '/')} |" for r in results
+    ]
+    text = "\n".join(
+        [
+            "# jobsync rehearsal",
+            "",
+            f"Run at {now.isoformat()}",
+            "",
+            "| # | check | result | detail |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
     reports_dir.mkdir(parents=True, exist_ok=True)
     path = reports_dir / f"rehearsal-{now.strftime('%Y%m%dT%H%M%SZ')}.md"
     tmp = path.with_name(path.name + ".tmp")

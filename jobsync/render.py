@@ -43,12 +43,23 @@ def _results(console: Console, report: RunReport) -> None:
     table = Table(show_header=True)
     for col in ("job", "stage", "outcome", "invoice", "total", "contact / reason"):
         table.add_column(col)
-    style = {Outcome.HELD: "yellow", Outcome.FAILED: "red", Outcome.CREATED: "green", Outcome.ADOPTED: "cyan",
-             Outcome.SKIPPED: "dim"}
+    style = {
+        Outcome.HELD: "yellow",
+        Outcome.FAILED: "red",
+        Outcome.CREATED: "green",
+        Outcome.ADOPTED: "cyan",
+        Outcome.SKIPPED: "dim",
+    }
     for r in sorted(report.results, key=lambda r: (r.outcome.value, r.job_number)):
         detail = r.reason if r.outcome in (Outcome.HELD, Outcome.FAILED, Outcome.SKIPPED) else r.contact_name
-        table.add_row(r.job_number, r.stage, f"[{style[r.outcome]}]{r.outcome.value}[/]",
-                      r.invoice_number or "", money(r.total), detail or "")
+        table.add_row(
+            r.job_number,
+            r.stage,
+            f"[{style[r.outcome]}]{r.outcome.value}[/]",
+            r.invoice_number or "",
+            money(r.total),
+            detail or "",
+        )
     console.print(table)
 
 
@@ -88,9 +99,17 @@ def _draft_panel(d: InvoiceDraft) -> Panel:
     for col in ("description", "qty", "unit", "disc %", "account", "tax", "amount", "tax amt", "rule"):
         table.add_column(col)
     for ln in d.lines:
-        table.add_row(ln.description, str(ln.quantity), str(ln.unit_amount),
-                      str(ln.discount_rate or ""), ln.account_code, ln.tax_type, money(ln.line_amount),
-                      money(ln.tax_amount), ln.rule)
+        table.add_row(
+            ln.description,
+            str(ln.quantity),
+            str(ln.unit_amount),
+            str(ln.discount_rate or ""),
+            ln.account_code,
+            ln.tax_type,
+            money(ln.line_amount),
+            money(ln.tax_amount),
+            ln.rule,
+        )
     table.add_row("", "", "", "", "", "Subtotal", money(d.subtotal), "", "")
     table.add_row("", "", "", "", "", "Tax", money(d.total_tax), "", "")
     table.add_row("", "", "", "", "", "Total", money(d.total), "", "")
@@ -106,8 +125,17 @@ def status_view(console: Console, source: str, mark: object, runs: list[RunRow],
         for col in ("run", "command", "started", "created", "adopted", "skipped", "held", "failed", "exit"):
             table.add_column(col)
         for r in runs:
-            table.add_row(r.run_id, r.command, str(r.started_at), str(r.created), str(r.adopted),
-                          str(r.skipped), str(r.held), str(r.failed), str(r.exit_code))
+            table.add_row(
+                r.run_id,
+                r.command,
+                str(r.started_at),
+                str(r.created),
+                str(r.adopted),
+                str(r.skipped),
+                str(r.held),
+                str(r.failed),
+                str(r.exit_code),
+            )
         console.print(table)
     if holds:
         table = Table(title="Held and failed jobs")

@@ -17,8 +17,9 @@ def tracking_problems(ruleset: RuleSet, refs: XeroRefs) -> list[str]:
             if options is None:
                 problems.append(f"rule {rule.name!r}: tracking category {t.category!r} does not exist or is archived")
             elif t.option is not None and t.option not in options:
-                problems.append(f"rule {rule.name!r}: tracking option {t.category}={t.option!r} "
-                                "does not exist or is archived")  # fmt: skip
+                problems.append(
+                    f"rule {rule.name!r}: tracking option {t.category}={t.option!r} does not exist or is archived"
+                )
     return list(dict.fromkeys(problems))
 
 

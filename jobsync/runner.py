@@ -160,16 +160,25 @@ def _split_adopted(plan: Plan, gathered: Gathered, tolerance: Decimal) -> tuple[
         entry = gathered.ledger.get((draft.source, draft.job_id, draft.stage))
         conflict = _not_this_jobs(draft, found, entry, tolerance)
         if conflict:
-            held.append(Hold(draft.source, draft.job_id, draft.job_number, conflict, REFERENCE_FIX, (),
-                             draft.contact.client_key))
+            held.append(
+                Hold(
+                    draft.source, draft.job_id, draft.job_number, conflict, REFERENCE_FIX, (), draft.contact.client_key
+                )
+            )
             continue
         # An in-flight row means an earlier attempt sent this create and never heard back.
         how = "reconciled by Reference: " if entry is not None and entry.state is LedgerState.IN_FLIGHT else ""
         adopted.append(
             JobResult(
-                draft.source, draft.job_id, draft.job_number, Outcome.ADOPTED, draft.stage,
+                draft.source,
+                draft.job_id,
+                draft.job_number,
+                Outcome.ADOPTED,
+                draft.stage,
                 reason=f"{how}already in Xero as {found.invoice_number} ({found.status}); recorded, not recreated",
-                invoice_id=found.invoice_id, invoice_number=found.invoice_number, total=found.total,
+                invoice_id=found.invoice_id,
+                invoice_number=found.invoice_number,
+                total=found.total,
                 contact_name=draft.contact.name,
             )
         )
@@ -177,7 +186,7 @@ def _split_adopted(plan: Plan, gathered: Gathered, tolerance: Decimal) -> tuple[
 
 
 REFERENCE_FIX = (
-    "give each source its own References, e.g. xero.reference_template: \"{job.source}-{job.number}\";"
+    'give each source its own References, e.g. xero.reference_template: "{job.source}-{job.number}";'
     " or, if that invoice is this job's, `jobsync jobs mark-invoiced JOB --invoice NUMBER`"
 )
 
@@ -207,30 +216,49 @@ def _not_this_jobs(
 
 def _skip_results(plan: Plan) -> list[JobResult]:
     return [
-        JobResult(s.source, s.job_id, s.job_number, Outcome.SKIPPED, s.stage, reason=s.reason,
-                  invoice_id=s.invoice_id, invoice_number=s.invoice_number)
+        JobResult(
+            s.source,
+            s.job_id,
+            s.job_number,
+            Outcome.SKIPPED,
+            s.stage,
+            reason=s.reason,
+            invoice_id=s.invoice_id,
+            invoice_number=s.invoice_number,
+        )
         for s in plan.skipped
     ]
 
 
 def _hold_results(plan: Plan) -> list[JobResult]:
     return [
-        JobResult(h.source, h.job_id, h.job_number, Outcome.HELD,
-                  reason=h.reason + (f" (fix: {h.fix})" if h.fix else ""))
+        JobResult(
+            h.source, h.job_id, h.job_number, Outcome.HELD, reason=h.reason + (f" (fix: {h.fix})" if h.fix else "")
+        )
         for h in plan.held
     ]
 
 
 def _ignored_results(gathered: Gathered) -> list[JobResult]:
-    return [JobResult(j.source, j.id, j.number, Outcome.SKIPPED, reason=f"ignored by a bookkeeper: {why}")
-            for j, why in gathered.ignored]
+    return [
+        JobResult(j.source, j.id, j.number, Outcome.SKIPPED, reason=f"ignored by a bookkeeper: {why}")
+        for j, why in gathered.ignored
+    ]
 
 
 def _planned_results(plan: Plan) -> list[JobResult]:
     """Preview: what run would create, reported without an invoice number."""
     return [
-        JobResult(d.source, d.job_id, d.job_number, Outcome.CREATED, d.stage, reason="would be created",
-                  total=d.total, contact_name=d.contact.name)
+        JobResult(
+            d.source,
+            d.job_id,
+            d.job_number,
+            Outcome.CREATED,
+            d.stage,
+            reason="would be created",
+            total=d.total,
+            contact_name=d.contact.name,
+        )
         for d in plan.drafts
     ]
 
@@ -297,8 +325,7 @@ def _create_contacts(
     for d in drafts:
         c = d.contact
         if c.kind is DecisionKind.NEW and c.client_key not in wanted:
-            wanted[c.client_key] = NewContact(name=c.name, contact_number=c.client_key, email=c.email,
-                                              phone=c.phone)
+            wanted[c.client_key] = NewContact(name=c.name, contact_number=c.client_key, email=c.email, phone=c.phone)
     new = list(wanted.values())
     outcomes: list[ElementResult] = []
     for start in range(0, len(new), BATCH_SIZE):
@@ -330,8 +357,7 @@ def _create_batch(
     body = gateway.invoice_body(batch, cids)
     key = idempotency_key(gateway.tenant_id, body)
     state.mark_in_flight(
-        LedgerEntry(d.source, d.job_id, d.stage, d.reference, LedgerState.IN_FLIGHT, idempotency_key=key)
-        for d in batch
+        LedgerEntry(d.source, d.job_id, d.stage, d.reference, LedgerState.IN_FLIGHT, idempotency_key=key) for d in batch
     )
     crashpoints.reach(crashpoints.BEFORE_INVOICE_BATCH)
     result.in_flight = {(d.job_id, d.stage) for d in batch}
@@ -352,8 +378,9 @@ def _create_batch(
     crashpoints.reach(crashpoints.AFTER_INVOICE_RESPONSE)
     for draft, outcome in zip(batch, outcomes, strict=True):
         if outcome.ok and outcome.id:
-            state.confirm(draft.source, draft.job_id, draft.stage, draft.reference, outcome.id,
-                          outcome.number, outcome.total)
+            state.confirm(
+                draft.source, draft.job_id, draft.stage, draft.reference, outcome.id, outcome.number, outcome.total
+            )
             crashpoints.reach(crashpoints.AFTER_INVOICE_CONFIRM)
             state.clear_hold(draft.source, draft.job_id)
             result.report.results.append(_created(draft, outcome.id, outcome.number, outcome.total))
@@ -380,14 +407,30 @@ def _email(gateway: XeroGateway, state: State, d: InvoiceDraft, invoice_id: str,
 
 
 def _created(d: InvoiceDraft, invoice_id: str, number: str | None, total: object) -> JobResult:
-    return JobResult(d.source, d.job_id, d.job_number, Outcome.CREATED, d.stage, invoice_id=invoice_id,
-                     invoice_number=number, total=total if total is not None else d.total,  # type: ignore[arg-type]
-                     contact_name=d.contact.name)
+    return JobResult(
+        d.source,
+        d.job_id,
+        d.job_number,
+        Outcome.CREATED,
+        d.stage,
+        invoice_id=invoice_id,
+        invoice_number=number,
+        total=total if total is not None else d.total,  # type: ignore[arg-type]
+        contact_name=d.contact.name,
+    )
 
 
 def _failed(d: InvoiceDraft, reason: str) -> JobResult:
-    return JobResult(d.source, d.job_id, d.job_number, Outcome.FAILED, d.stage, reason=reason,
-                     total=d.total, contact_name=d.contact.name)
+    return JobResult(
+        d.source,
+        d.job_id,
+        d.job_number,
+        Outcome.FAILED,
+        d.stage,
+        reason=reason,
+        total=d.total,
+        contact_name=d.contact.name,
+    )
 
 
 def _record_holds(state: State, plan: Plan, report: RunReport, keep: set[str]) -> None:

@@ -104,23 +104,25 @@ def randomized_delay(minutes: int) -> int:
 
 
 def service_unit(plan: Plan) -> str:
-    return "\n".join([
-        "[Unit]",
-        "Description=jobsync: invoice completed jobs in Xero",
-        "Wants=network-online.target",
-        "After=network-online.target",
-        "",
-        "[Service]",
-        "Type=oneshot",
-        f"WorkingDirectory={plan.config.parent}",
-        f"EnvironmentFile={plan.env_file}",
-        f"ExecStart={_run_command(plan)}",
-        # SIGTERM stops a run between calls: the call in flight (at most Xero's 120 s Retry-After wait
-        # plus one request) finishes and is recorded before the process exits 5.
-        "KillSignal=SIGTERM",
-        f"TimeoutStopSec={STOP_TIMEOUT_SECONDS}",
-        "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "[Unit]",
+            "Description=jobsync: invoice completed jobs in Xero",
+            "Wants=network-online.target",
+            "After=network-online.target",
+            "",
+            "[Service]",
+            "Type=oneshot",
+            f"WorkingDirectory={plan.config.parent}",
+            f"EnvironmentFile={plan.env_file}",
+            f"ExecStart={_run_command(plan)}",
+            # SIGTERM stops a run between calls: the call in flight (at most Xero's 120 s Retry-After wait
+            # plus one request) finishes and is recorded before the process exits 5.
+            "KillSignal=SIGTERM",
+            f"TimeoutStopSec={STOP_TIMEOUT_SECONDS}",
+            "",
+        ]
+    )
 
 
 # Long enough for the one call a stopping run lets finish: a full Retry-After wait and a slow answer.
@@ -128,20 +130,22 @@ STOP_TIMEOUT_SECONDS = 180
 
 
 def timer_unit(plan: Plan) -> str:
-    return "\n".join([
-        "[Unit]",
-        f"Description=Run jobsync every {plan.every_minutes} minutes",
-        "",
-        "[Timer]",
-        f"OnCalendar={on_calendar(plan.every_minutes)}",
-        "Persistent=true",
-        f"RandomizedDelaySec={randomized_delay(plan.every_minutes)}",
-        f"Unit={UNIT_NAME}.service",
-        "",
-        "[Install]",
-        "WantedBy=timers.target",
-        "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "[Unit]",
+            f"Description=Run jobsync every {plan.every_minutes} minutes",
+            "",
+            "[Timer]",
+            f"OnCalendar={on_calendar(plan.every_minutes)}",
+            "Persistent=true",
+            f"RandomizedDelaySec={randomized_delay(plan.every_minutes)}",
+            f"Unit={UNIT_NAME}.service",
+            "",
+            "[Install]",
+            "WantedBy=timers.target",
+            "",
+        ]
+    )
 
 
 def env_file_text(plan: Plan, env: Mapping[str, str]) -> str:

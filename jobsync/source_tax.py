@@ -86,9 +86,7 @@ def resolve(tax: SourceTax, tax_map: Mapping[str, str], refs: XeroRefs) -> tuple
 
 
 def sales_at(rate: Decimal, refs: XeroRefs) -> list[XeroTaxRate]:
-    return sorted(
-        (t for t in refs.tax_rates.values() if _is_sales(t) and t.rate == rate), key=lambda t: t.tax_type
-    )
+    return sorted((t for t in refs.tax_rates.values() if _is_sales(t) and t.rate == rate), key=lambda t: t.tax_type)
 
 
 def _is_sales(rate: XeroTaxRate) -> bool:

@@ -40,7 +40,6 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "StateError", "HoldRow", "Ru
 HOLD_KINDS = ("held", "failed", "ignored")
 
 
-
 @contextmanager
 def run_lock(state_path: Path, wait: float = 0) -> Iterator[None]:
     """The exclusive run lock on a state file, held in `<state>.lock`, so it can be taken without opening
@@ -267,8 +266,7 @@ class State:
     def find_by_reference(self, reference: str) -> LedgerEntry | None:
         # Prefer a confirmed row: it is the one that names a real invoice.
         row = self._conn.execute(
-            "SELECT * FROM ledger WHERE reference = ?"
-            " ORDER BY state = 'confirmed' DESC, updated_at DESC LIMIT 1",
+            "SELECT * FROM ledger WHERE reference = ? ORDER BY state = 'confirmed' DESC, updated_at DESC LIMIT 1",
             (reference,),
         ).fetchone()
         return _ledger_entry(row) if row else None
@@ -380,8 +378,7 @@ class State:
             sql, args = sql + " AND kind = ?", [*args, kind]
         rows = self._conn.execute(sql + " ORDER BY source, since, job_number", args)
         return [
-            HoldRow(**{**dict(r), "since": from_iso(r["since"]), "updated_at": from_iso(r["updated_at"])})
-            for r in rows
+            HoldRow(**{**dict(r), "since": from_iso(r["since"]), "updated_at": from_iso(r["updated_at"])}) for r in rows
         ]
 
     # -- run history and actions -------------------------------------------
@@ -411,18 +408,14 @@ class State:
         times = ("started_at", "finished_at")
         return [RunRow(**{**dict(r), **{k: from_iso(r[k]) for k in times}}) for r in rows]
 
-    def record_action(
-        self, who: str, action: str, source: str | None, job_id: str | None, detail: str | None
-    ) -> None:
+    def record_action(self, who: str, action: str, source: str | None, job_id: str | None, detail: str | None) -> None:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO actions (at, who, action, source, job_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
                 (self._now(), who, action, source, job_id, detail),
             )
 
-    def actions(
-        self, source: str | None = None, job_id: str | None = None, limit: int = 100
-    ) -> list[ActionRow]:
+    def actions(self, source: str | None = None, job_id: str | None = None, limit: int = 100) -> list[ActionRow]:
         sql, args = "SELECT * FROM actions WHERE 1 = 1", list[object]()
         if source is not None:
             sql, args = sql + " AND source = ?", [*args, source]

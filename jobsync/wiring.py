@@ -25,9 +25,17 @@ def build_source(settings: Settings) -> JobSource:
             raise ConfigError("source.type is csv but source.path is not set", ["set source.path to the export"])
         columns = {k: v for k, v in src.columns.model_dump().items() if v}
         line_columns = {k: v for k, v in src.line_columns.model_dump().items() if v}
-        return CsvJobSource(src.path, columns, statuses=src.statuses, timezone=src.timezone, name=src.name,
-                            lines_path=src.lines_path, line_columns=line_columns, date_format=src.date_format,
-                            prices_include_tax=src.prices_include_tax)
+        return CsvJobSource(
+            src.path,
+            columns,
+            statuses=src.statuses,
+            timezone=src.timezone,
+            name=src.name,
+            lines_path=src.lines_path,
+            line_columns=line_columns,
+            date_format=src.date_format,
+            prices_include_tax=src.prices_include_tax,
+        )
     if src.type == "servicem8":
         from jobsync.sources.servicem8 import ServiceM8Source
 
@@ -36,8 +44,9 @@ def build_source(settings: Settings) -> JobSource:
         base = src.base_url or "https://api.servicem8.com/api_1.0"
         # source.timezone is ServiceM8's fallback only when the config sets it: the account states its own.
         fallback = src.timezone if "timezone" in src.model_fields_set else ""
-        return ServiceM8Source(base, src.api_key, statuses=src.statuses, name=src.name,
-                               skip_exported=src.skip_exported, timezone=fallback)
+        return ServiceM8Source(
+            base, src.api_key, statuses=src.statuses, name=src.name, skip_exported=src.skip_exported, timezone=fallback
+        )
     if src.type == "rest":
         return _rest(src)
     if src.type == "simpro":
@@ -52,24 +61,50 @@ def _rest(src: SourceSettings) -> JobSource:
     from jobsync.sources.rest_transport import Paging, RestAuth
 
     if not src.base_url or src.rest is None:
-        raise ConfigError("source.type is rest but base_url or the rest: section is missing",
-                          ["set source.base_url and source.rest.fields (see config.example.yaml)"])
+        raise ConfigError(
+            "source.type is rest but base_url or the rest: section is missing",
+            ["set source.base_url and source.rest.fields (see config.example.yaml)"],
+        )
     r = src.rest
-    auth = RestAuth(r.auth, token=src.api_key, header=r.api_key_header, username=r.username, password=r.password,
-                    token_url=r.token_url, client_id=r.client_id, client_secret=r.client_secret, scope=r.scope)
-    return RestJobSource(src.base_url, r.fields, statuses=src.statuses, timezone=src.timezone, name=src.name,
-                         auth=auth, lines_path=r.lines_path, list_path=r.list_path, job_path=r.job_path,
-                         list_query=r.list_query, paging=Paging(**r.paging.model_dump()), lines_url=r.lines_url,
-                         client_url=r.client_url)
+    auth = RestAuth(
+        r.auth,
+        token=src.api_key,
+        header=r.api_key_header,
+        username=r.username,
+        password=r.password,
+        token_url=r.token_url,
+        client_id=r.client_id,
+        client_secret=r.client_secret,
+        scope=r.scope,
+    )
+    return RestJobSource(
+        src.base_url,
+        r.fields,
+        statuses=src.statuses,
+        timezone=src.timezone,
+        name=src.name,
+        auth=auth,
+        lines_path=r.lines_path,
+        list_path=r.list_path,
+        job_path=r.job_path,
+        list_query=r.list_query,
+        paging=Paging(**r.paging.model_dump()),
+        lines_url=r.lines_url,
+        client_url=r.client_url,
+    )
 
 
 def _simpro(src: SourceSettings) -> JobSource:
     from jobsync.sources.simpro import SimproSource
 
     if not src.base_url or not src.api_key:
-        raise ConfigError("source.type is simpro but base_url or api_key is missing",
-                          ["set source.base_url to https://{build}.simprosuite.com/api/v1.0/companies/{companyID}",
-                           "set source.api_key to the API token"])
+        raise ConfigError(
+            "source.type is simpro but base_url or api_key is missing",
+            [
+                "set source.base_url to https://{build}.simprosuite.com/api/v1.0/companies/{companyID}",
+                "set source.api_key to the API token",
+            ],
+        )
     # simPRO calls the finished stage "Complete"; the shared default "Completed" would match nothing.
     statuses = src.statuses if "statuses" in src.model_fields_set else ("Complete",)
     return SimproSource(src.base_url, src.api_key, statuses=statuses, name=src.name, timezone=src.timezone)
@@ -79,12 +114,24 @@ def _aroflo(src: SourceSettings) -> JobSource:
     from jobsync.sources.aroflo import DEFAULT_BASE_URL, ArofloSource
 
     if src.aroflo is None:
-        raise ConfigError("source.type is aroflo but the aroflo: section is missing",
-                          ["set source.aroflo.uencoded, pencoded, org_encoded and secret_key"])
+        raise ConfigError(
+            "source.type is aroflo but the aroflo: section is missing",
+            ["set source.aroflo.uencoded, pencoded, org_encoded and secret_key"],
+        )
     a = src.aroflo
-    return ArofloSource(src.base_url or DEFAULT_BASE_URL, a.uencoded, a.pencoded, a.org_encoded, a.secret_key,
-                        statuses=src.statuses, name=src.name, timezone=src.timezone, daily_budget=a.daily_budget,
-                        skip_exported=src.skip_exported, host_ip=a.host_ip)
+    return ArofloSource(
+        src.base_url or DEFAULT_BASE_URL,
+        a.uencoded,
+        a.pencoded,
+        a.org_encoded,
+        a.secret_key,
+        statuses=src.statuses,
+        name=src.name,
+        timezone=src.timezone,
+        daily_budget=a.daily_budget,
+        skip_exported=src.skip_exported,
+        host_ip=a.host_ip,
+    )
 
 
 def token_provider(settings: Settings) -> Callable[[], str]:
@@ -115,7 +162,13 @@ def tenant_id(settings: Settings) -> str:
 
 def build_gateway(settings: Settings) -> XeroClient:
     x = settings.xero
-    limits = Limits(per_minute=x.max_calls_per_minute, concurrent=x.max_calls_in_flight,
-                    daily_budget=x.daily_call_budget)
-    return XeroClient(x.api_url, tenant_id(settings), token_provider(settings),
-                      max_retry_after=x.max_retry_after_seconds, limiter=CallLimiter(limits))
+    limits = Limits(
+        per_minute=x.max_calls_per_minute, concurrent=x.max_calls_in_flight, daily_budget=x.daily_call_budget
+    )
+    return XeroClient(
+        x.api_url,
+        tenant_id(settings),
+        token_provider(settings),
+        max_retry_after=x.max_retry_after_seconds,
+        limiter=CallLimiter(limits),
+    )

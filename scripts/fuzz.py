@@ -45,8 +45,10 @@ def campaign(name: str, strategy, check, cases: int, work: Path) -> tuple[int, l
     started = time.monotonic()
     run()
     total = sum(outcomes.values()) + len(failures)
-    print(f"{name}: {total} cases in {time.monotonic() - started:.0f} s, outcomes {dict(outcomes)},"
-          f" broken promises {len(failures)}")
+    print(
+        f"{name}: {total} cases in {time.monotonic() - started:.0f} s, outcomes {dict(outcomes)},"
+        f" broken promises {len(failures)}"
+    )
     for failure in failures[:5]:
         print(f"  {failure}")
     return total, failures

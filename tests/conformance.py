@@ -218,9 +218,7 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def json_exchange(
-    method: str, path: str, *, request: Any = None, response: Any = None, **kw: Any
-) -> RecordedExchange:
+def json_exchange(method: str, path: str, *, request: Any = None, response: Any = None, **kw: Any) -> RecordedExchange:
     """A hand-built exchange with JSON bodies and the headers the SDK sends."""
     headers = {"Authorization": "Bearer sandbox", "xero-tenant-id": "tenant", "Accept": "application/json"}
     body = b""

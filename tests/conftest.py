@@ -79,8 +79,7 @@ class _Recorder:
         try:
             found = validate_exchange(exchange, check_request=log.check_requests)
         except Exception as exc:  # noqa: BLE001 - a validator crash must surface as a failure, not vanish
-            found = [f"{getattr(exchange, 'method', '?')} {getattr(exchange, 'path', '?')}: "
-                     f"validator crashed: {exc!r}"]
+            found = [f"{getattr(exchange, 'method', '?')} {getattr(exchange, 'path', '?')}: validator crashed: {exc!r}"]
         with self._lock:
             log.exchanges += 1
             log.violations.extend(found)
@@ -100,8 +99,9 @@ def _wrap_init(cls: type) -> Callable[..., None]:
     original = cls.__init__
     signature = inspect.signature(original)
     if "on_exchange" not in signature.parameters:
-        raise pytest.UsageError(f"{SANDBOX_MODULE}.XeroSandbox has no on_exchange parameter: "
-                                "the conformance check cannot observe it")
+        raise pytest.UsageError(
+            f"{SANDBOX_MODULE}.XeroSandbox has no on_exchange parameter: the conformance check cannot observe it"
+        )
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         bound = signature.bind(self, *args, **kwargs)
@@ -124,8 +124,10 @@ def _wrap_init(cls: type) -> Callable[..., None]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", f"{INVALID_REQUESTS_MARK}: this test sends spec-violating requests to the Xero "
-        "sandbox on purpose; only responses are checked against the spec")
+        "markers",
+        f"{INVALID_REQUESTS_MARK}: this test sends spec-violating requests to the Xero "
+        "sandbox on purpose; only responses are checked against the spec",
+    )
     cls = sandbox_class()
     if cls is not None and not hasattr(cls.__init__, "__wrapped__"):
         cls.__init__ = _wrap_init(cls)
@@ -139,8 +141,10 @@ def conformance_log(request: pytest.FixtureRequest) -> Iterator[ConformanceLog]:
     log = RECORDER.finish_test()
     if log.violations:
         listing = "\n".join(f"  - {v}" for v in log.violations)
-        pytest.fail(f"{len(log.violations)} exchange(s) with the Xero sandbox violate "
-                    f"xero_accounting.yaml:\n{listing}", pytrace=False)
+        pytest.fail(
+            f"{len(log.violations)} exchange(s) with the Xero sandbox violate xero_accounting.yaml:\n{listing}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

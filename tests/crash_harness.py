@@ -30,8 +30,19 @@ OAUTH_APP = ("jobsync-crash-app", "crash-secret")
 OAUTH_AUTH = {"mode": "oauth", "client_id": OAUTH_APP[0], "client_secret": OAUTH_APP[1]}
 
 ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = ["job_id", "job_number", "status", "completed_at", "client_id", "client_name", "client_email",
-           "line_kind", "description", "quantity", "unit_price"]
+COLUMNS = [
+    "job_id",
+    "job_number",
+    "status",
+    "completed_at",
+    "client_id",
+    "client_name",
+    "client_email",
+    "line_kind",
+    "description",
+    "quantity",
+    "unit_price",
+]
 HEADER = csv_header(COLUMNS)
 SOURCE = csv_source(keys=COLUMNS, start_from="2026-11-01", timezone="Australia/Sydney", overlap_minutes=1440)
 RULES = {
@@ -40,9 +51,12 @@ RULES = {
 }
 
 # Clients already in the sandbox's seed org (matched by email), and clients jobsync must create.
-EXISTING = [("E1", "Harbour View Cafe Pty Ltd", "accounts@harbourviewcafe.example"),
-            ("E2", "Greenleaf Property Management", "ap@greenleafpm.example")]  # fmt: skip
+EXISTING = [
+    ("E1", "Harbour View Cafe Pty Ltd", "accounts@harbourviewcafe.example"),
+    ("E2", "Greenleaf Property Management", "ap@greenleafpm.example"),
+]
 NEW = [(f"N{i}", f"Crash Client {i}", f"crash{i}@client.example") for i in range(1, 5)]
+
 
 @dataclass(frozen=True)
 class Job:
@@ -55,8 +69,10 @@ class Job:
     def rows(self) -> list[str]:
         cid, name, email = self.client
         when = f"{self.day:02d}/11/2026 {9 + int(self.job_id[1:]) % 8}:00"
-        return [f"{self.job_id},{self.number},Completed,{when},{cid},{name},{email},{k},{d},{q},{p}"
-                for k, d, q, p in self.lines]  # fmt: skip
+        return [
+            f"{self.job_id},{self.number},Completed,{when},{cid},{name},{email},{k},{d},{q},{p}"
+            for k, d, q, p in self.lines
+        ]
 
 
 @dataclass(frozen=True)
@@ -86,10 +102,14 @@ class Outcome:
 
 def _job(rng: random.Random, index: int, day: int, client: tuple[str, str, str]) -> Job:
     lines = tuple(
-        (rng.choice(["labour", "material"]), f"Item {n}", str(rng.randint(1, 4)),
-         f"{rng.randint(10, 300)}.{rng.randint(0, 99):02d}")
+        (
+            rng.choice(["labour", "material"]),
+            f"Item {n}",
+            str(rng.randint(1, 4)),
+            f"{rng.randint(10, 300)}.{rng.randint(0, 99):02d}",
+        )
         for n in range(rng.randint(1, 3))
-    )  # fmt: skip
+    )
     return Job(f"J{index}", str(1000 + index), day, client, lines)
 
 
@@ -119,8 +139,14 @@ class Workdir:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         (path / "jobsync.yaml").write_text(
-            sandbox_config(sandbox.api_url, sandbox.identity_url, sandbox.tenant_id, SOURCE, RULES,
-                           auth=OAUTH_AUTH if oauth else None)
+            sandbox_config(
+                sandbox.api_url,
+                sandbox.identity_url,
+                sandbox.tenant_id,
+                SOURCE,
+                RULES,
+                auth=OAUTH_AUTH if oauth else None,
+            )
         )
         self.log = path / "crash.log"
         if oauth:
@@ -140,8 +166,13 @@ class Workdir:
             env["JOBSYNC_CRASH_AT"] = f"{crash_at[0]}:{crash_at[1]}"
         proc = subprocess.run(
             [sys.executable, "-m", "jobsync.cli", "run", "--config", str(self.path / "jobsync.yaml")],
-            cwd=self.path, env=env, capture_output=True, text=True, timeout=timeout, check=False,
-        )  # fmt: skip
+            cwd=self.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if proc.returncode not in (0, -signal.SIGKILL):
             raise AssertionError(f"jobsync run exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
         return proc.returncode, self.log.read_text().split()
@@ -162,11 +193,19 @@ def _expired_login(sandbox: XeroSandbox, store: Path) -> None:
     now = sandbox.now()
     with sandbox.lock:
         body = sandbox.auth._issue(OAUTH_APP[0], "offline_access accounting.transactions", now, refresh=True)
-    token_store.save(store, token_store.TokenSet(
-        mode="oauth", client_id=OAUTH_APP[0], access_token=body["access_token"],
-        expires_at=now - timedelta(minutes=5), scopes=tuple(body["scope"].split()),
-        refresh_token=body["refresh_token"], refresh_issued_at=now, tenant_id=sandbox.tenant_id,
-    ))  # fmt: skip
+    token_store.save(
+        store,
+        token_store.TokenSet(
+            mode="oauth",
+            client_id=OAUTH_APP[0],
+            access_token=body["access_token"],
+            expires_at=now - timedelta(minutes=5),
+            scopes=tuple(body["scope"].split()),
+            refresh_token=body["refresh_token"],
+            refresh_issued_at=now,
+            tenant_id=sandbox.tenant_id,
+        ),
+    )
 
 
 def check(sandbox: XeroSandbox, work: Workdir, jobs: tuple[Job, ...]) -> tuple[list[str], list[str], list[str]]:

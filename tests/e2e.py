@@ -61,8 +61,13 @@ def make_workdir(tmp_path: Path, sandbox: Any, start_from: str | None = "2026-11
 
 def xero_api(sandbox: Any) -> AccountingApi:
     """The official SDK pointed at the sandbox, for reading back what jobsync created."""
-    token = {"access_token": "sandbox", "token_type": "Bearer", "expires_in": 1800,
-             "expires_at": time.time() + 1800, "scope": ["accounting.transactions"]}
+    token = {
+        "access_token": "sandbox",
+        "token_type": "Bearer",
+        "expires_in": 1800,
+        "expires_at": time.time() + 1800,
+        "scope": ["accounting.transactions"],
+    }
     client = ApiClient(
         Configuration(oauth2_token=OAuth2Token(client_id="t", client_secret="t")),
         pool_threads=1,

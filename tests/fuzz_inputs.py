@@ -36,12 +36,52 @@ MAX_MESSAGE_LINE = 400
 # -- configs ---------------------------------------------------------------------------------------
 
 ODD_SCALARS = [
-    "NaN", ".nan", ".inf", "-.inf", "1e400", "-1", "0", "99999999999999999999", "1" + "0" * 5000,
-    "!!bool maybe", "!!int 0x", "!!float x", "!!timestamp 2026-13-45", "!!binary ???", "!!python/object:os.system",
-    "'http://[::1'", "http://[::1", "'~nouser/x'", "~nouser/x", "A" * 500, "'\x01'", '"\\x00"', "''", "null", "[]",
-    "{}", "&l [*l]", "[" * 49 + "]" * 49,
-    "0001-01-01", "9999-12-31", "2026-02-30", "'%Q%Y'", "'{job.nope}'", "-0", "0x1F", "1_000", "true", "yes",
-    "'${UNSET_VAR}'", "'${XERO_TENANT_ID:-}'", "ftp://x", "http://", "'http://a b'", "http://h:99999", "é", "💥",
+    "NaN",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "1e400",
+    "-1",
+    "0",
+    "99999999999999999999",
+    "1" + "0" * 5000,
+    "!!bool maybe",
+    "!!int 0x",
+    "!!float x",
+    "!!timestamp 2026-13-45",
+    "!!binary ???",
+    "!!python/object:os.system",
+    "'http://[::1'",
+    "http://[::1",
+    "'~nouser/x'",
+    "~nouser/x",
+    "A" * 500,
+    "'\x01'",
+    '"\\x00"',
+    "''",
+    "null",
+    "[]",
+    "{}",
+    "&l [*l]",
+    "[" * 49 + "]" * 49,
+    "0001-01-01",
+    "9999-12-31",
+    "2026-02-30",
+    "'%Q%Y'",
+    "'{job.nope}'",
+    "-0",
+    "0x1F",
+    "1_000",
+    "true",
+    "yes",
+    "'${UNSET_VAR}'",
+    "'${XERO_TENANT_ID:-}'",
+    "ftp://x",
+    "http://",
+    "'http://a b'",
+    "http://h:99999",
+    "é",
+    "💥",
 ]
 ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-32", "cp1252", "latin-1"]
 
@@ -88,10 +128,40 @@ def assert_readable(message: str) -> None:
 
 # -- job data --------------------------------------------------------------------------------------
 
-ODD_NUMBERS = ["1e400", "9" * 29, "-1e30", "NaN", "inf", "-0", "1,000.5", "$12.30", "(5.00)", "0x10", "", " ", "½",
-               "1e-400", "12.345678901234567890", "٣", "1.2.3", "--1", "1e9", "99999999999"]
-ODD_DATES = ["0001-01-01 00:00", "9999-12-31 23:59", "2026-02-30 10:00", "31/12/2026", "", "yesterday",
-             "2026-11-20T25:61", "1969-12-31 23:59", "2026-11-20 10:00 +25:00", "0000-00-00 00:00:00"]
+ODD_NUMBERS = [
+    "1e400",
+    "9" * 29,
+    "-1e30",
+    "NaN",
+    "inf",
+    "-0",
+    "1,000.5",
+    "$12.30",
+    "(5.00)",
+    "0x10",
+    "",
+    " ",
+    "½",
+    "1e-400",
+    "12.345678901234567890",
+    "٣",
+    "1.2.3",
+    "--1",
+    "1e9",
+    "99999999999",
+]
+ODD_DATES = [
+    "0001-01-01 00:00",
+    "9999-12-31 23:59",
+    "2026-02-30 10:00",
+    "31/12/2026",
+    "",
+    "yesterday",
+    "2026-11-20T25:61",
+    "1969-12-31 23:59",
+    "2026-11-20 10:00 +25:00",
+    "0000-00-00 00:00:00",
+]
 COLUMNS = list(STANDARD_COLUMNS)
 GOOD_PRICE = Decimal("50.00")
 GOOD_QTY = Decimal("2")
@@ -108,10 +178,21 @@ RULES = load_rules({"default": {"account_code": "200", "tax_type": "OUTPUT"}})
 
 def _row(job: str, **cells: str) -> dict[str, str]:
     base = {
-        "job_id": job, "job_number": job, "status": "Completed", "completed_at": "2026-11-20 10:00",
-        "client_id": f"C-{job}", "client_name": f"Client {job}", "client_email": f"c{job}@example.com",
-        "client_phone": "", "line_kind": "labour", "item_code": "", "description": "Work",
-        "quantity": str(GOOD_QTY), "unit_price": str(GOOD_PRICE), "discount_percent": "", "tax_code": "",
+        "job_id": job,
+        "job_number": job,
+        "status": "Completed",
+        "completed_at": "2026-11-20 10:00",
+        "client_id": f"C-{job}",
+        "client_name": f"Client {job}",
+        "client_email": f"c{job}@example.com",
+        "client_phone": "",
+        "line_kind": "labour",
+        "item_code": "",
+        "description": "Work",
+        "quantity": str(GOOD_QTY),
+        "unit_price": str(GOOD_PRICE),
+        "discount_percent": "",
+        "tax_code": "",
         "purchase_order": "",
     }
     base.update(cells)
@@ -164,10 +245,29 @@ ODD_JSON = st.one_of(
     st.lists(st.integers(), max_size=2),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
-JOB_FIELDS = ["status", "company_uuid", "generated_job_id", "completion_date", "edit_date", "total_invoice_amount",
-              "purchase_order_number", "active", "invoice_sent", "date"]
-MATERIAL_FIELDS = ["quantity", "price", "displayed_amount", "displayed_amount_is_tax_inclusive", "name",
-                   "tax_rate_uuid", "cost", "sort_order", "active"]
+JOB_FIELDS = [
+    "status",
+    "company_uuid",
+    "generated_job_id",
+    "completion_date",
+    "edit_date",
+    "total_invoice_amount",
+    "purchase_order_number",
+    "active",
+    "invoice_sent",
+    "date",
+]
+MATERIAL_FIELDS = [
+    "quantity",
+    "price",
+    "displayed_amount",
+    "displayed_amount_is_tax_inclusive",
+    "name",
+    "tax_rate_uuid",
+    "cost",
+    "sort_order",
+    "active",
+]
 SM8_TAX = "tax-gst-10"
 
 
@@ -187,11 +287,25 @@ def seed_servicem8(sm8, job_overrides: dict, material_overrides: dict) -> None: 
     for number, overrides, mat in (("1001", {}, {}), ("9999", job_overrides, material_overrides), ("1002", {}, {})):
         company = sm8.add_company(name=f"Client {number}", is_individual=0)
         sm8.add_contact(company, type="BILLING", first="Pat", last=number, email=f"c{number}@example.com")
-        fields = {"status": "Completed", "company_uuid": company, "generated_job_id": number,
-                  "completion_date": "2026-11-20 10:00:00", "edit_date": "2026-11-20 10:00:00"}
+        fields = {
+            "status": "Completed",
+            "company_uuid": company,
+            "generated_job_id": number,
+            "completion_date": "2026-11-20 10:00:00",
+            "edit_date": "2026-11-20 10:00:00",
+        }
         job = sm8.add_job(**{**fields, **overrides})
-        sm8.add_material(job, **{"name": "Copper pipe", "quantity": "2", "price": "50.00",
-                                 "displayed_amount": "100.00", "tax_rate_uuid": SM8_TAX, **mat})
+        sm8.add_material(
+            job,
+            **{
+                "name": "Copper pipe",
+                "quantity": "2",
+                "price": "50.00",
+                "displayed_amount": "100.00",
+                "tax_rate_uuid": SM8_TAX,
+                **mat,
+            },
+        )
 
 
 def check_servicem8_jobs(case: tuple[dict, dict], sm8) -> None:  # type: ignore[no-untyped-def]
@@ -202,8 +316,9 @@ def check_servicem8_jobs(case: tuple[dict, dict], sm8) -> None:  # type: ignore[
     source = ServiceM8Source(sm8.url, sm8.api_key)
     jobs = source.changed_since(datetime(2026, 11, 1, tzinfo=UTC))
     settings = PlanSettings(payment_terms_days=14, org_timezone="Australia/Sydney")
-    plan = build_plan(jobs, {}, RULES, REFS, ContactSnapshot(client_map={}, contacts=()), settings,
-                      datetime(2026, 11, 26, tzinfo=UTC))
+    plan = build_plan(
+        jobs, {}, RULES, REFS, ContactSnapshot(client_map={}, contacts=()), settings, datetime(2026, 11, 26, tzinfo=UTC)
+    )
     totals = {d.job_number: d.total for d in plan.drafts}
     for number in ("1001", "1002"):
         assert totals.get(number) == GOOD_TOTAL, (number, totals, [h.reason for h in plan.held])

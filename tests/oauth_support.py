@@ -52,8 +52,15 @@ class FakeClock:
 
 def write_config(directory: Path, sandbox: object, mode: str = "oauth", client_id: str = CLIENT_ID) -> Path:
     path = directory / "jobsync.yaml"
-    path.write_text(CONFIG.format(api_url=sandbox.api_url, identity_url=sandbox.identity_url,  # type: ignore[attr-defined]
-                                  mode=mode, client_id=client_id), encoding="utf-8")
+    path.write_text(
+        CONFIG.format(
+            api_url=sandbox.api_url,
+            identity_url=sandbox.identity_url,  # type: ignore[attr-defined]
+            mode=mode,
+            client_id=client_id,
+        ),
+        encoding="utf-8",
+    )
     (directory / "jobs.csv").write_text(JOBS_HEADER, encoding="utf-8")
     return path
 

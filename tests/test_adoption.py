@@ -20,10 +20,25 @@ ROW = "J8000,J-8000,Completed,20/11/2026 10:00,C-80,Second Client,second@example
 
 
 def _other_source_invoice(sandbox: XeroSandbox) -> None:
-    body = {"Invoices": [{"Type": "ACCREC", "Contact": {"Name": "First Client"}, "Reference": "J-8000",
-                          "Status": "DRAFT", "LineItems": [{"Description": "Labour", "Quantity": 1,
-                                                            "UnitAmount": 100, "AccountCode": "205",
-                                                            "TaxType": "OUTPUT"}]}]}  # fmt: skip
+    body = {
+        "Invoices": [
+            {
+                "Type": "ACCREC",
+                "Contact": {"Name": "First Client"},
+                "Reference": "J-8000",
+                "Status": "DRAFT",
+                "LineItems": [
+                    {
+                        "Description": "Labour",
+                        "Quantity": 1,
+                        "UnitAmount": 100,
+                        "AccountCode": "205",
+                        "TaxType": "OUTPUT",
+                    }
+                ],
+            }
+        ]
+    }
     headers = {"Authorization": "Bearer sandbox", "Xero-tenant-id": sandbox.tenant_id}
     assert requests.put(f"{sandbox.api_url}/Invoices", json=body, headers=headers, timeout=10).status_code == 200
 

@@ -23,16 +23,32 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "jobsync"
 
 CORE = frozenset(
     {
-        "jobsync.rules", "jobsync.billing", "jobsync.plan", "jobsync.contacts", "jobsync.money",
-        "jobsync.templates", "jobsync.pricing", "jobsync.terms", "jobsync.plan_checks", "jobsync.plan_lines",
-        "jobsync.rule_conditions", "jobsync.rule_refs", "jobsync.dedupe", "jobsync.preview", "jobsync.watermark",
-        "jobsync.job_values", "jobsync.config_numbers", "jobsync.source_tax", "jobsync.contact_holds",
+        "jobsync.rules",
+        "jobsync.billing",
+        "jobsync.plan",
+        "jobsync.contacts",
+        "jobsync.money",
+        "jobsync.templates",
+        "jobsync.pricing",
+        "jobsync.terms",
+        "jobsync.plan_checks",
+        "jobsync.plan_lines",
+        "jobsync.rule_conditions",
+        "jobsync.rule_refs",
+        "jobsync.dedupe",
+        "jobsync.preview",
+        "jobsync.watermark",
+        "jobsync.job_values",
+        "jobsync.config_numbers",
+        "jobsync.source_tax",
+        "jobsync.contact_holds",
     }
-)  # fmt: skip
+)
 CORE_MAY_USE = CORE | {"jobsync.models", "jobsync.errors"}
 # Stdlib modules that do I/O; the core takes data in and returns data, so it needs none of them.
-STDLIB_IO = frozenset({"sqlite3", "socket", "http", "urllib.request", "ssl", "smtplib", "subprocess",
-                       "ftplib", "asyncio", "selectors"})
+STDLIB_IO = frozenset(
+    {"sqlite3", "socket", "http", "urllib.request", "ssl", "smtplib", "subprocess", "ftplib", "asyncio", "selectors"}
+)
 # Third-party libraries that only compute (fuzzy name matching, phone normalisation for contact
 # matching in `contacts`); they open no file, socket or database.
 PURE_THIRD_PARTY = frozenset({"rapidfuzz", "phonenumbers"})
@@ -89,9 +105,7 @@ def _within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
-def check_module(
-    module: str, source: str, filename: str = "<string>", is_package: bool = False
-) -> list[Violation]:
+def check_module(module: str, source: str, filename: str = "<string>", is_package: bool = False) -> list[Violation]:
     violations: list[Violation] = []
     for line, name in imports_of(module, source, is_package):
         for rule in _broken_rules(module, name):
@@ -125,8 +139,9 @@ def check_tree(root: Path = PACKAGE_ROOT) -> list[Violation]:
     violations: list[Violation] = []
     for path in sorted(root.rglob("*.py")):
         rel = str(path.relative_to(root.parent))
-        violations += check_module(module_name(path, root), path.read_text(encoding="utf-8"), rel,
-                                   is_package=path.name == "__init__.py")
+        violations += check_module(
+            module_name(path, root), path.read_text(encoding="utf-8"), rel, is_package=path.name == "__init__.py"
+        )
     return violations
 
 
@@ -186,6 +201,8 @@ def test_checker_allows_what_the_rules_allow(module: str, source: str) -> None:
 
 def test_relative_imports_resolve_from_packages_and_modules() -> None:
     assert imports_of("jobsync.sandbox.xero", "from . import x\nfrom ..models import M\n") == [
-        (1, "jobsync.sandbox.x"), (2, "jobsync.models")]
+        (1, "jobsync.sandbox.x"),
+        (2, "jobsync.models"),
+    ]
     from_package = imports_of("jobsync.sandbox", "from .xero import X\n", is_package=True)
     assert from_package == [(1, "jobsync.sandbox.xero")]

@@ -33,9 +33,15 @@ def sandbox(clock: FakeClock) -> Iterator[ArofloSandbox]:
 
 def make_source(sandbox: ArofloSandbox, clock: FakeClock, **kw: Any) -> ArofloSource:
     return ArofloSource(
-        sandbox.url, sandbox.uencoded, sandbox.pencoded, sandbox.org_encoded, sandbox.secret_key,
-        sleep=clock.sleep, clock=clock, **kw,
-    )  # fmt: skip
+        sandbox.url,
+        sandbox.uencoded,
+        sandbox.pencoded,
+        sandbox.org_encoded,
+        sandbox.secret_key,
+        sleep=clock.sleep,
+        clock=clock,
+        **kw,
+    )
 
 
 def aroflo_time(when: datetime, tz: ZoneInfo = ZoneInfo("UTC")) -> str:
@@ -79,8 +85,12 @@ def raw_get(sandbox: ArofloSandbox, query: str, *, secret: str | None = None, st
     authorization = f"uencoded={sandbox.uencoded}&pencoded={sandbox.pencoded}&orgEncoded={sandbox.org_encoded}"
     when = (stamp or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     digest = sign(secret or sandbox.secret_key, ["GET", "", "text/json", authorization, when, query])
-    headers = {"Accept": "text/json", "Authorization": authorization, "afdatetimeutc": when,
-               "Authentication": f"HMAC {digest}"}  # fmt: skip
+    headers = {
+        "Accept": "text/json",
+        "Authorization": authorization,
+        "afdatetimeutc": when,
+        "Authentication": f"HMAC {digest}",
+    }
     return requests.get(f"{sandbox.url}?{query}", headers=headers, timeout=5)
 
 

@@ -46,8 +46,13 @@ STAGED = PlanSettings(
         {
             "stages": [
                 {"name": "deposit", "status": "Work Order", "percent": 30, "account_code": "800", "tax_type": "OUTPUT"},
-                {"name": "progress", "status": "In Progress", "amount": "123.45", "account_code": "800",
-                 "tax_type": "OUTPUT"},
+                {
+                    "name": "progress",
+                    "status": "In Progress",
+                    "amount": "123.45",
+                    "account_code": "800",
+                    "tax_type": "OUTPUT",
+                },
                 {"name": "final", "status": "Completed", "remainder": True},
             ]
         }
@@ -56,8 +61,9 @@ STAGED = PlanSettings(
 
 
 def _decimal(places: int, low: str, high: str) -> st.SearchStrategy[Decimal]:
-    return st.decimals(min_value=Decimal(low), max_value=Decimal(high), places=places, allow_nan=False,
-                       allow_infinity=False)
+    return st.decimals(
+        min_value=Decimal(low), max_value=Decimal(high), places=places, allow_nan=False, allow_infinity=False
+    )
 
 
 line = st.builds(
@@ -77,8 +83,12 @@ job = st.tuples(
 )
 
 
-@settings(max_examples=20, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(jobs=st.lists(job, min_size=1, max_size=3), mode=st.sampled_from(["lines", "line"]), staged=st.booleans())
 def test_planned_totals_equal_the_sandbox_totals(jobs: list, mode: str, staged: bool) -> None:
     with XeroSandbox(port=0) as sandbox:
@@ -88,16 +98,25 @@ def test_planned_totals_equal_the_sandbox_totals(jobs: list, mode: str, staged: 
         assert created.id
         snapshot = ContactSnapshot(client_map={"prop:C1": created.id}, contacts=())
         values = [
-            Job(source="prop", id=f"J{i}", number=f"P-{i}", status="Completed", changed_at=NOW, completed_at=NOW,
-                client=CLIENT, discount_percent=pct,
-                lines=tuple(replace(ln, tax_inclusive=inclusive, rate=None) for ln in job_lines))
+            Job(
+                source="prop",
+                id=f"J{i}",
+                number=f"P-{i}",
+                status="Completed",
+                changed_at=NOW,
+                completed_at=NOW,
+                client=CLIENT,
+                discount_percent=pct,
+                lines=tuple(replace(ln, tax_inclusive=inclusive, rate=None) for ln in job_lines),
+            )
             for i, (job_lines, pct, inclusive) in enumerate(jobs)
         ]
         plan = build_plan(values, {}, _rules(mode), refs, snapshot, STAGED if staged else PlanSettings(), NOW)
         drafts = list(plan.drafts)
         # the only holds: nothing (or less than nothing) to bill
-        assert all("total" in h.reason or "remainder" in h.reason or "DiscountRate" in h.reason
-                   for h in plan.held), plan.held
+        assert all("total" in h.reason or "remainder" in h.reason or "DiscountRate" in h.reason for h in plan.held), (
+            plan.held
+        )
         if not drafts:
             return
         ids = [created.id] * len(drafts)
@@ -108,5 +127,7 @@ def test_planned_totals_equal_the_sandbox_totals(jobs: list, mode: str, staged: 
             assert result.ok, (draft.reference, result.errors)
             inv = stored[result.id]
             assert (Decimal(str(inv["SubTotal"])), Decimal(str(inv["TotalTax"])), Decimal(str(inv["Total"]))) == (
-                draft.subtotal, draft.total_tax, draft.total
+                draft.subtotal,
+                draft.total_tax,
+                draft.total,
             ), f"{draft.reference}: jobsync and the sandbox disagree"

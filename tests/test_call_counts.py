@@ -58,11 +58,15 @@ def test_jobsync_stays_within_a_tenth_of_the_floor(
     floor = minimum_calls(in_xero, scenario.new_clients, 200)
     assert floor == 11
     assert ours.xero_calls == {
-        "GET /Organisation": 1, "GET /Accounts": 1, "GET /TaxRates": 1, "GET /TrackingCategories": 1,
-        "GET /Contacts": 1, "PUT /Contacts": 2, "PUT /Invoices": 4,
+        "GET /Organisation": 1,
+        "GET /Accounts": 1,
+        "GET /TaxRates": 1,
+        "GET /TrackingCategories": 1,
+        "GET /Contacts": 1,
+        "PUT /Contacts": 2,
+        "PUT /Invoices": 4,
     }
     assert ours.total <= 1.1 * floor
-
 
 
 # xero-python's serializer sends read-only defaults (e.g. HasAttachments: false) that the spec
@@ -91,6 +95,9 @@ def test_a_second_run_reads_only_the_contacts_changed_since_the_first(
     # Everything is in the ledger already: reference data, one contact delta read, nothing created.
     assert again.invoices == 0 and len(xero.invoices()) == 200
     assert again.xero_calls == {
-        "GET /Organisation": 1, "GET /Accounts": 1, "GET /TaxRates": 1, "GET /TrackingCategories": 1,
+        "GET /Organisation": 1,
+        "GET /Accounts": 1,
+        "GET /TaxRates": 1,
+        "GET /TrackingCategories": 1,
         "GET /Contacts": 1,
     }

@@ -122,9 +122,7 @@ def test_every_problem_reported_with_its_line(tmp_path: Path) -> None:
     text = "\n".join(problems)
     assert "config.yaml line 2: xero.invoice_status: must be DRAFT or AUTHORISED (got 'DRAF')" in problems
     assert any(p.startswith("config.yaml line 3: xero.payment_terms_days:") for p in problems)
-    assert any(
-        p.startswith("config.yaml line 6: xero.auth.token:") and "MISSING_TOKEN" in p for p in problems
-    )
+    assert any(p.startswith("config.yaml line 6: xero.auth.token:") and "MISSING_TOKEN" in p for p in problems)
     assert "config.yaml line 7: xero.colour: unknown key" in text
     assert any(p.startswith("config.yaml line 10: source.timezone:") for p in problems)
     assert any(p.startswith("config.yaml line 11: source.start_from:") for p in problems)
@@ -153,9 +151,7 @@ def test_auth_mode_requirements(tmp_path: Path) -> None:
     text = MINIMAL.replace("mode: static_token", "mode: client_credentials").replace("${TOKEN}", "x")
     text = text.replace("    token: x\n", "")
     problems = problems_of(write(tmp_path, text))
-    assert any(
-        "xero.auth.client_id: required when xero.auth.mode is client_credentials" in p for p in problems
-    )
+    assert any("xero.auth.client_id: required when xero.auth.mode is client_credentials" in p for p in problems)
     assert any("xero.auth.client_secret: required" in p for p in problems)
 
 
@@ -183,9 +179,7 @@ def test_notify_section(tmp_path: Path) -> None:
         password: ${SMTP_PASSWORD}
       on: [failure]
     """)
-    s = load_settings(
-        write(tmp_path, text), env={"TOKEN": "t", "SLACK": "https://hooks/x", "SMTP_PASSWORD": "pw"}
-    )
+    s = load_settings(write(tmp_path, text), env={"TOKEN": "t", "SLACK": "https://hooks/x", "SMTP_PASSWORD": "pw"})
     assert s.notify is not None and s.notify.email is not None
     assert s.notify.email.sender == "jobsync@example.com" and s.notify.email.to == ("books@example.com",)
     assert s.notify.email.smtp_port == 587 and s.notify.on == ("failure",)
@@ -204,9 +198,7 @@ def test_redaction_and_hash(tmp_path: Path) -> None:
     h = config_hash(s)
     assert len(h) == 12
     # Rotating a secret does not change the hash; changing behaviour does.
-    assert (
-        config_hash(load_settings(REPO / "config.example.yaml", env={**ENV, "XERO_ACCESS_TOKEN": "new"})) == h
-    )
+    assert config_hash(load_settings(REPO / "config.example.yaml", env={**ENV, "XERO_ACCESS_TOKEN": "new"})) == h
     changed = s.model_copy(update={"xero": s.xero.model_copy(update={"payment_terms_days": 30})})
     assert config_hash(changed) != h
 

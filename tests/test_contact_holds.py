@@ -30,21 +30,31 @@ def _reason(work: Workdir, number: str) -> str:
 def test_the_same_client_entered_twice_becomes_one_contact(tmp_path: Path) -> None:
     with XeroSandbox(port=0) as sandbox:
         work = make_workdir(tmp_path, sandbox)
-        work.write_jobs([_row("5001", "C-10", "Bondi Plumbing Co", "ap@bondi.example"),
-                         _row("5002", "C-11", "Bondi  plumbing co", "ap@bondi.example")])
+        work.write_jobs(
+            [
+                _row("5001", "C-10", "Bondi Plumbing Co", "ap@bondi.example"),
+                _row("5002", "C-11", "Bondi  plumbing co", "ap@bondi.example"),
+            ]
+        )
         result = work.cli("run")
         assert result.exit_code == 0, result.output
         named = [c for c in sandbox.contacts() if c["Name"].casefold().startswith("bondi")]
         assert len(named) == 1
-        assert _invoices(sandbox) == {"5001": ("Bondi Plumbing Co", Decimal("110.00")),
-                                      "5002": ("Bondi Plumbing Co", Decimal("110.00"))}
+        assert _invoices(sandbox) == {
+            "5001": ("Bondi Plumbing Co", Decimal("110.00")),
+            "5002": ("Bondi Plumbing Co", Decimal("110.00")),
+        }
 
 
 def test_two_people_with_one_name_one_created_one_held_then_mapped_to_a_new_name(tmp_path: Path) -> None:
     with XeroSandbox(port=0) as sandbox:
         work = make_workdir(tmp_path, sandbox)
-        work.write_jobs([_row("5101", "C-20", "J Smith", "john.smith@example.com"),
-                         _row("5102", "C-21", "J Smith", "jane.smith@example.net", price="60.00")])
+        work.write_jobs(
+            [
+                _row("5101", "C-20", "J Smith", "john.smith@example.com"),
+                _row("5102", "C-21", "J Smith", "jane.smith@example.net", price="60.00"),
+            ]
+        )
         result = work.cli("run")
         assert result.exit_code == 1, result.output  # one held, none failed
         assert _invoices(sandbox) == {"5101": ("J Smith", Decimal("110.00"))}
@@ -57,8 +67,10 @@ def test_two_people_with_one_name_one_created_one_held_then_mapped_to_a_new_name
         assert mapped.exit_code == 0, mapped.output
         assert work.cli("run").exit_code == 0
         assert work.cli("run").exit_code == 0  # and once only
-        assert _invoices(sandbox) == {"5101": ("J Smith", Decimal("110.00")),
-                                      "5102": ("J Smith (Bondi)", Decimal("132.00"))}
+        assert _invoices(sandbox) == {
+            "5101": ("J Smith", Decimal("110.00")),
+            "5102": ("J Smith (Bondi)", Decimal("132.00")),
+        }
         with State.open(tmp_path / "state.db") as state:
             recorded = [a for a in state.actions() if a.action == "contacts map"]
         assert len(recorded) == 1 and "J Smith (Bondi)" in (recorded[0].detail or "") and recorded[0].who

@@ -73,8 +73,12 @@ def test_a_real_kill_is_sigkill_and_the_log_names_the_point(tmp_path: Path) -> N
         "c.reach(c.AFTER_FETCH)\nc.reach(c.BEFORE_INVOICE_BATCH)\nc.reach(c.BEFORE_INVOICE_BATCH)\n"
         "print('survived')\n"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "JOBSYNC_CRASH_AT": "before_invoice_batch:2",
-           "JOBSYNC_CRASH_LOG": str(log)}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "JOBSYNC_CRASH_AT": "before_invoice_batch:2",
+        "JOBSYNC_CRASH_LOG": str(log),
+    }
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == -signal.SIGKILL
     assert "survived" not in proc.stdout

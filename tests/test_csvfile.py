@@ -136,7 +136,7 @@ def test_bom_header_grouping_and_line_values(tmp_path: Path) -> None:
                 quantity="2",
                 unit_price="$1,234.5678",
                 discount_percent="10%",
-            ),  # fmt: skip
+            ),
         ],
         bom=True,
     )
@@ -215,8 +215,10 @@ def test_job_level_problems(tmp_path: Path) -> None:
 
 
 def test_optional_columns_absent_use_defaults(tmp_path: Path) -> None:
-    columns = {key: COLUMNS[key] for key in ("job_number", "client_name", "description", "quantity",
-                                             "unit_price", "completed_at")}  # fmt: skip
+    columns = {
+        key: COLUMNS[key]
+        for key in ("job_number", "client_name", "description", "quantity", "unit_price", "completed_at")
+    }
     path = write_csv(
         tmp_path / "jobs.csv",
         [row(client_name="  Harbour   View Cafe "), row(job_number="J-2", status="In Progress")],
@@ -331,7 +333,7 @@ class TestCsvContract(JobSourceContract):
                     description=line.description,
                     quantity=line.quantity,
                     unit_price=line.unit_price,
-                )  # fmt: skip
+                )
                 for job in seeds
                 for line in job.lines
             ]
@@ -348,21 +350,44 @@ SAMPLES = Path(__file__).resolve().parents[1] / "jobsync" / "samples"
 # columns follow its API's field names (Job No., Client, Client Order Number, State); neither is a
 # verbatim copy of a real export, so map the headers your own export has.
 TRADIFY_SOURCE = {
-    "type": "csv", "path": str(SAMPLES / "tradify_export.csv"), "timezone": "Pacific/Auckland",
-    "date_format": "%d/%m/%Y", "prices_include_tax": False,
-    "columns": {"job_number": "Job Number", "status": "Job Status", "client_name": "Customer Name",
-                "client_email": "Customer Email", "client_phone": "Customer Phone",
-                "completed_at": "Completed Date", "purchase_order": "Order Number", "line_kind": "Item Type",
-                "item_code": "Item Code", "description": "Description", "quantity": "Quantity",
-                "unit_price": "Unit Price"},
-}  # fmt: skip
+    "type": "csv",
+    "path": str(SAMPLES / "tradify_export.csv"),
+    "timezone": "Pacific/Auckland",
+    "date_format": "%d/%m/%Y",
+    "prices_include_tax": False,
+    "columns": {
+        "job_number": "Job Number",
+        "status": "Job Status",
+        "client_name": "Customer Name",
+        "client_email": "Customer Email",
+        "client_phone": "Customer Phone",
+        "completed_at": "Completed Date",
+        "purchase_order": "Order Number",
+        "line_kind": "Item Type",
+        "item_code": "Item Code",
+        "description": "Description",
+        "quantity": "Quantity",
+        "unit_price": "Unit Price",
+    },
+}
 WORKFLOWMAX_SOURCE = {
-    "type": "csv", "path": str(SAMPLES / "workflowmax_export.csv"), "timezone": "Pacific/Auckland",
-    "date_format": "%d %b %Y", "prices_include_tax": True,
-    "columns": {"job_number": "Job No.", "client_name": "Client", "purchase_order": "Client Order Number",
-                "status": "State", "completed_at": "Completed Date", "line_kind": "Cost Type",
-                "description": "Description", "quantity": "Quantity", "unit_price": "Unit Price"},
-}  # fmt: skip
+    "type": "csv",
+    "path": str(SAMPLES / "workflowmax_export.csv"),
+    "timezone": "Pacific/Auckland",
+    "date_format": "%d %b %Y",
+    "prices_include_tax": True,
+    "columns": {
+        "job_number": "Job No.",
+        "client_name": "Client",
+        "purchase_order": "Client Order Number",
+        "status": "State",
+        "completed_at": "Completed Date",
+        "line_kind": "Cost Type",
+        "description": "Description",
+        "quantity": "Quantity",
+        "unit_price": "Unit Price",
+    },
+}
 
 
 def built_source(tmp_path: Path, source_section: dict[str, object]) -> CsvJobSource:
@@ -371,8 +396,11 @@ def built_source(tmp_path: Path, source_section: dict[str, object]) -> CsvJobSou
     from jobsync.wiring import build_source
 
     config = tmp_path / "jobsync.yaml"
-    doc = {"xero": {"tenant_id": "t", "auth": {"mode": "static_token", "token": "x"}},
-           "rules": {"default": {"account_code": "200"}}, "source": source_section}  # fmt: skip
+    doc = {
+        "xero": {"tenant_id": "t", "auth": {"mode": "static_token", "token": "x"}},
+        "rules": {"default": {"account_code": "200"}},
+        "source": source_section,
+    }
     config.write_text(yaml.safe_dump(doc))
     source = build_source(load_settings(config, {}))
     assert isinstance(source, CsvJobSource)
@@ -386,8 +414,9 @@ def test_tradify_sample_loads_through_the_config(tmp_path: Path) -> None:
     assert dental.problems == () and dental.purchase_order == "PO-7781"
     assert dental.client is not None and dental.client.email == "accounts@ponsonbydental.example"
     assert [(ln.kind, ln.quantity, ln.unit_price, ln.tax_inclusive) for ln in dental.lines] == [
-        ("labour", Decimal("2.5"), Decimal("95.00"), False), ("material", Decimal("20"), Decimal("3.40"), False)
-    ]  # fmt: skip
+        ("labour", Decimal("2.5"), Decimal("95.00"), False),
+        ("material", Decimal("20"), Decimal("3.40"), False),
+    ]
     assert dental.completed_at is not None and dental.completed_at.date().isoformat() == "2026-03-04"
     assert jobs["J0102"].lines[0].unit_price == Decimal("1450.00")
 
@@ -400,8 +429,9 @@ def test_workflowmax_sample_loads_through_the_config(tmp_path: Path) -> None:
     assert survey.problems == () and survey.purchase_order == "HA-2026-03"
     assert survey.completed_at == datetime(2026, 3, 6, tzinfo=ZoneInfo("Pacific/Auckland"))
     assert [(ln.kind, ln.unit_price, ln.tax_inclusive) for ln in survey.lines] == [
-        ("labour", Decimal("165.00"), True), ("other", Decimal("48.30"), True)
-    ]  # fmt: skip
+        ("labour", Decimal("165.00"), True),
+        ("other", Decimal("48.30"), True),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -414,8 +444,14 @@ def test_encoding_and_delimiter_are_detected(tmp_path: Path, encoding: str, deli
     path = tmp_path / "export.csv"
     with path.open("w", encoding=encoding, newline="") as handle:
         csv.writer(handle, delimiter=delimiter).writerows(lines)
-    columns = {"job_number": "Job Number", "client_name": "Customer", "completed_at": "Completed",
-               "description": "Description", "quantity": "Quantity", "unit_price": "Unit Price"}  # fmt: skip
+    columns = {
+        "job_number": "Job Number",
+        "client_name": "Customer",
+        "completed_at": "Completed",
+        "description": "Description",
+        "quantity": "Quantity",
+        "unit_price": "Unit Price",
+    }
     [job] = CsvJobSource(path, columns).changed_since(EPOCH)
     assert job.client is not None and job.client.name == "Café Crème"
     assert job.lines[0].description == "Pipe, copper; 15mm" and job.lines[0].quantity == Decimal("2")
@@ -424,8 +460,15 @@ def test_encoding_and_delimiter_are_detected(tmp_path: Path, encoding: str, deli
 def test_date_format_per_column_reads_us_dates(tmp_path: Path) -> None:
     path = tmp_path / "us.csv"
     path.write_text("Job,Client,Done,Modified,Item,Qty,Price\nJ-1,Acme,03/04/2026,2026-03-05T08:00:00Z,Fix,1,10\n")
-    columns = {"job_number": "Job", "client_name": "Client", "completed_at": "Done", "updated_at": "Modified",
-               "description": "Item", "quantity": "Qty", "unit_price": "Price"}  # fmt: skip
+    columns = {
+        "job_number": "Job",
+        "client_name": "Client",
+        "completed_at": "Done",
+        "updated_at": "Modified",
+        "description": "Item",
+        "quantity": "Qty",
+        "unit_price": "Price",
+    }
     [job] = CsvJobSource(path, columns, date_format={"completed_at": "%m/%d/%Y"}).changed_since(EPOCH)
     assert job.completed_at is not None and job.completed_at.date().isoformat() == "2026-03-04"  # 4 March
     assert job.changed_at == datetime(2026, 3, 5, 8, tzinfo=UTC)  # ISO still reads without a format
@@ -436,15 +479,19 @@ def test_date_format_per_column_reads_us_dates(tmp_path: Path) -> None:
 
 def test_jobs_file_joined_to_lines_file_on_job_number(tmp_path: Path) -> None:
     jobs_path, lines_path = tmp_path / "jobs.csv", tmp_path / "lines.csv"
-    jobs_path.write_text("Job No,Client,Status,Completed\nJ-1,Acme,Completed,01/03/2026\n"
-                         "J-2,Beta Ltd,Completed,02/03/2026\nJ-3,Gamma,Completed,02/03/2026\n")  # fmt: skip
-    lines_path.write_text("Job,Item,Qty,Price\nJ-2,Tap washer,4,2.50\nJ-1,Call-out,1,80\nJ-1,Labour,2,95\n"
-                          "J-9,Orphan line,1,1\n")  # fmt: skip
+    jobs_path.write_text(
+        "Job No,Client,Status,Completed\nJ-1,Acme,Completed,01/03/2026\n"
+        "J-2,Beta Ltd,Completed,02/03/2026\nJ-3,Gamma,Completed,02/03/2026\n"
+    )
+    lines_path.write_text(
+        "Job,Item,Qty,Price\nJ-2,Tap washer,4,2.50\nJ-1,Call-out,1,80\nJ-1,Labour,2,95\nJ-9,Orphan line,1,1\n"
+    )
     source = CsvJobSource(
-        jobs_path, {"job_number": "Job No", "client_name": "Client", "status": "Status", "completed_at": "Completed"},
-        lines_path=lines_path, line_columns={"job_number": "Job", "description": "Item", "quantity": "Qty",
-                                             "unit_price": "Price"},
-    )  # fmt: skip
+        jobs_path,
+        {"job_number": "Job No", "client_name": "Client", "status": "Status", "completed_at": "Completed"},
+        lines_path=lines_path,
+        line_columns={"job_number": "Job", "description": "Item", "quantity": "Qty", "unit_price": "Price"},
+    )
     jobs = {job.number: job for job in source.changed_since(EPOCH)}
     assert [ln.description for ln in jobs["J-1"].lines] == ["Call-out", "Labour"]
     assert [(ln.quantity, ln.unit_price) for ln in jobs["J-2"].lines] == [(Decimal("4"), Decimal("2.50"))]
@@ -452,8 +499,12 @@ def test_jobs_file_joined_to_lines_file_on_job_number(tmp_path: Path) -> None:
     assert "J-9" not in jobs and jobs["J-1"].client is not None and jobs["J-1"].client.name == "Acme"
     assert source.calls == {"read jobs.csv": 1, "read lines.csv": 1}
     with pytest.raises(ConfigError, match="source.line_columns.job_number"):
-        CsvJobSource(jobs_path, {"job_number": "Job No", "client_name": "Client"}, lines_path=lines_path,
-                     line_columns={"description": "Item", "quantity": "Qty", "unit_price": "Price"})  # fmt: skip
+        CsvJobSource(
+            jobs_path,
+            {"job_number": "Job No", "client_name": "Client"},
+            lines_path=lines_path,
+            line_columns={"description": "Item", "quantity": "Qty", "unit_price": "Price"},
+        )
 
 
 def test_the_same_export_synced_twice_invoices_each_job_once(tmp_path: Path) -> None:

@@ -41,9 +41,11 @@ def _currencies(sandbox: XeroSandbox) -> dict[str, tuple[str, Decimal]]:
 def test_a_contact_with_a_foreign_default_currency_is_invoiced_in_it(tmp_path: Path) -> None:
     with XeroSandbox(port=0) as sandbox:
         _put_contact(sandbox, "Auckland Marine Ltd", "ap@aucklandmarine.example", "NZD")
-        rows = ["J1,6001,Completed,20/11/2026 10:00,C1,Auckland Marine Ltd,ap@aucklandmarine.example,,labour,,"
-                "Labour,1,100.00,,,",
-                "J2,6002,Completed,20/11/2026 10:00,C2,Local Client,local@example.com,,labour,,Labour,1,100.00,,,"]
+        rows = [
+            "J1,6001,Completed,20/11/2026 10:00,C1,Auckland Marine Ltd,ap@aucklandmarine.example,,labour,,"
+            "Labour,1,100.00,,,",
+            "J2,6002,Completed,20/11/2026 10:00,C2,Local Client,local@example.com,,labour,,Labour,1,100.00,,,",
+        ]
         work = _work(tmp_path, sandbox, rows)
         assert work.cli("run").exit_code == 0
         assert _currencies(sandbox) == {"6001": ("NZD", Decimal("110.00")), "6002": ("AUD", Decimal("110.00"))}

@@ -22,9 +22,18 @@ from jobsync.xero.contacts_admin import ContactsAdmin
 FIXTURE = Path(__file__).parent / "data" / "contacts_fixture.json"
 
 
-def fact(cid: str, name: str, email: str | None = None, phone: str | None = None, address: str | None = None,
-         number: str | None = None, counts: dict[str, int] | None = None, keys: tuple[str, ...] = (),
-         updated: datetime | None = None, status: str = "ACTIVE") -> ContactFacts:  # fmt: skip
+def fact(
+    cid: str,
+    name: str,
+    email: str | None = None,
+    phone: str | None = None,
+    address: str | None = None,
+    number: str | None = None,
+    counts: dict[str, int] | None = None,
+    keys: tuple[str, ...] = (),
+    updated: datetime | None = None,
+    status: str = "ACTIVE",
+) -> ContactFacts:
     return ContactFacts(
         XeroContact(cid, name, email, number, status),
         phones=(phone,) if phone else (),
@@ -54,8 +63,11 @@ def test_business_name_variants_form_one_cluster() -> None:
 
 
 def test_whitespace_inside_a_name_and_a_squashed_company_suffix() -> None:
-    facts = [fact("a", "Morgan Drainage Pty Limited"), fact("b", "Morgan Drainage PtyLimited"),
-             fact("c", "MorganDrainage")]  # fmt: skip
+    facts = [
+        fact("a", "Morgan Drainage Pty Limited"),
+        fact("b", "Morgan Drainage PtyLimited"),
+        fact("c", "MorganDrainage"),
+    ]
     assert groups(find_clusters(facts)) == [{"a", "b", "c"}]
 
 
@@ -91,8 +103,10 @@ def test_a_household_sharing_an_email_is_only_possible() -> None:
 
 
 def test_different_people_with_the_same_surname_are_not_clustered() -> None:
-    facts = [fact("a", "Joan Smith", "joan@x.example", "0400 111 222"),
-             fact("b", "John Smith", "john@y.example", "0400 333 444")]  # fmt: skip
+    facts = [
+        fact("a", "Joan Smith", "joan@x.example", "0400 111 222"),
+        fact("b", "John Smith", "john@y.example", "0400 333 444"),
+    ]
     assert find_clusters(facts) == []
 
 
@@ -120,12 +134,20 @@ def test_keep_separate_pair_is_never_proposed() -> None:
 
 
 def test_grades_exact_likely_and_min_score() -> None:
-    facts = [fact("a", "Summit Roofing", "r@summit.example"), fact("b", "Summit Roofing Pty Ltd", "r@summit.example"),
-             fact("c", "Apex Tiling"), fact("d", "Apex Tiling Co"),  # fuzzy only: 89% → possible
-             fact("e", "Valley Pools"), fact("f", "Valley Pools Ltd")]  # fmt: skip
+    facts = [
+        fact("a", "Summit Roofing", "r@summit.example"),
+        fact("b", "Summit Roofing Pty Ltd", "r@summit.example"),
+        fact("c", "Apex Tiling"),
+        fact("d", "Apex Tiling Co"),  # fuzzy only: 89% → possible
+        fact("e", "Valley Pools"),
+        fact("f", "Valley Pools Ltd"),
+    ]
     clusters = find_clusters(facts)
     assert [(c.grade, {m.contact_id for m in c.members}) for c in clusters] == [
-        ("exact", {"a", "b"}), ("likely", {"e", "f"}), ("possible", {"c", "d"})]  # fmt: skip
+        ("exact", {"a", "b"}),
+        ("likely", {"e", "f"}),
+        ("possible", {"c", "d"}),
+    ]
     assert [c.grade for c in find_clusters(facts, min_score=90)] == ["exact", "likely"]
 
 
@@ -156,8 +178,9 @@ def test_blocking_keeps_common_words_cheap_but_still_finds_typos() -> None:
 def _load(sandbox: XeroSandbox, rows: list[dict[str, Any]]) -> dict[str, str]:
     """PUT the fixture in batches of 100; returns ContactID -> fixture entity."""
     session = requests.Session()
-    session.headers.update({"Authorization": "Bearer sandbox", "xero-tenant-id": sandbox.tenant_id,
-                            "Accept": "application/json"})  # fmt: skip
+    session.headers.update(
+        {"Authorization": "Bearer sandbox", "xero-tenant-id": sandbox.tenant_id, "Accept": "application/json"}
+    )
     entity: dict[str, str] = {}
     for start in range(0, len(rows), 100):
         batch = rows[start : start + 100]
@@ -174,8 +197,17 @@ def test_fixture_precision_and_recall_through_the_sandbox() -> None:
     rows = json.loads(FIXTURE.read_text(encoding="utf-8"))["contacts"]
     kinds = {r["kind"] for r in rows}
     assert len(rows) >= 2000
-    assert {"case", "whitespace", "punctuation", "suffix", "copy_number", "same_email", "same_phone",
-            "lookalike_surname", "lookalike_same_name"} <= kinds  # fmt: skip
+    assert {
+        "case",
+        "whitespace",
+        "punctuation",
+        "suffix",
+        "copy_number",
+        "same_email",
+        "same_phone",
+        "lookalike_surname",
+        "lookalike_same_name",
+    } <= kinds
     with XeroSandbox(port=0) as sandbox:
         entity = _load(sandbox, rows)
         for seeded in sandbox.contacts():  # the sandbox's own contacts are customers of their own
@@ -192,7 +224,9 @@ def test_fixture_precision_and_recall_through_the_sandbox() -> None:
     truth = {frozenset(p) for ids in members.values() for p in itertools.combinations(ids, 2)}
     hits = len(found & truth)
     precision, recall = hits / len(found), hits / len(truth)
-    print(f"\ndedupe fixture: {len(facts)} contacts, {len(truth)} true pairs, {len(found)} proposed; "
-          f"precision {precision:.3f}, recall {recall:.3f}")  # fmt: skip
+    print(
+        f"\ndedupe fixture: {len(facts)} contacts, {len(truth)} true pairs, {len(found)} proposed; "
+        f"precision {precision:.3f}, recall {recall:.3f}"
+    )
     assert precision >= 0.95, precision
     assert recall >= 0.9, recall

@@ -36,12 +36,18 @@ class Org:
     def __init__(self, sandbox: XeroSandbox) -> None:
         self.sandbox = sandbox
         self.http = requests.Session()
-        self.http.headers.update({"Authorization": "Bearer sandbox", "xero-tenant-id": sandbox.tenant_id,
-                                  "Accept": "application/json"})  # fmt: skip
+        self.http.headers.update(
+            {"Authorization": "Bearer sandbox", "xero-tenant-id": sandbox.tenant_id, "Accept": "application/json"}
+        )
         self.survivor = self.contact({"Name": "Acme Plumbing Pty Ltd"})
-        self.spare = self.contact({"Name": "Acme Plumbing 1", "EmailAddress": "jobs@acme.example",
-                                   "ContactNumber": "csv:C1",
-                                   "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": "0412 345 678"}]})  # fmt: skip
+        self.spare = self.contact(
+            {
+                "Name": "Acme Plumbing 1",
+                "EmailAddress": "jobs@acme.example",
+                "ContactNumber": "csv:C1",
+                "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": "0412 345 678"}],
+            }
+        )
         self.billed = self.contact({"Name": "ACME PLUMBING."})
         for _ in range(2):
             self.invoice(self.survivor, "AUTHORISED")
@@ -49,8 +55,9 @@ class Org:
         self.draft = self.invoice(self.spare, "DRAFT")
 
     def put(self, path: str, key: str, element: dict[str, Any]) -> str:
-        answer = self.http.put(self.sandbox.api_url + path, params={"summarizeErrors": "false"},
-                               json={key: [element]}, timeout=10)  # fmt: skip
+        answer = self.http.put(
+            self.sandbox.api_url + path, params={"summarizeErrors": "false"}, json={key: [element]}, timeout=10
+        )
         answer.raise_for_status()
         made = answer.json()[key][0]
         assert made["StatusAttributeString"] == "OK", made
@@ -61,18 +68,31 @@ class Org:
 
     def invoice(self, contact_id: str, status: str) -> str:
         line = {"Description": "Labour", "Quantity": 1, "UnitAmount": 100, "AccountCode": "200", "TaxType": "OUTPUT"}
-        return self.put("/Invoices", "Invoices", {"Type": "ACCREC", "Contact": {"ContactID": contact_id},
-                                                  "Status": status, "Date": "2026-11-01", "DueDate": "2026-11-15",
-                                                  "LineItems": [line]})  # fmt: skip
+        return self.put(
+            "/Invoices",
+            "Invoices",
+            {
+                "Type": "ACCREC",
+                "Contact": {"ContactID": contact_id},
+                "Status": status,
+                "Date": "2026-11-01",
+                "DueDate": "2026-11-15",
+                "LineItems": [line],
+            },
+        )
 
     def by_id(self, contact_id: str) -> dict[str, Any]:
         return next(c for c in self.sandbox.contacts() if c["ContactID"] == contact_id)
 
     def snapshot(self) -> dict[str, Any]:
         """Contacts and invoices field by field, minus server stamps; "" and [] are Xero's "absent"."""
+
         def clean(row: dict[str, Any]) -> dict[str, Any]:
-            return {k: clean(v) if isinstance(v, dict) else v for k, v in row.items()
-                    if k not in SERVER_STAMPED and v not in ("", [], None)}  # fmt: skip
+            return {
+                k: clean(v) if isinstance(v, dict) else v
+                for k, v in row.items()
+                if k not in SERVER_STAMPED and v not in ("", [], None)
+            }
 
         return {
             "contacts": sorted((clean(c) for c in self.sandbox.contacts()), key=lambda c: c["ContactID"]),
@@ -200,7 +220,9 @@ def test_a_refusal_mid_apply_names_the_run_and_undo_reverses_what_was_done(org: 
     moved = next(i for i in org.sandbox.invoices() if i["InvoiceID"] == org.draft)
     assert moved["Contact"]["ContactID"] == org.survivor  # done before the refusal
     assert org.by_id(org.spare)["ContactStatus"] == "ACTIVE"  # never reached
-    assert undo(admin, state, run_id) == [f"draft {org.draft} moved back to {org.spare}",
-                                          f"client csv:C1 maps to {org.spare} again"]  # fmt: skip
+    assert undo(admin, state, run_id) == [
+        f"draft {org.draft} moved back to {org.spare}",
+        f"client csv:C1 maps to {org.spare} again",
+    ]
     assert org.snapshot() == before
     assert whole_client_map(state) == map_before

@@ -34,9 +34,12 @@ def sandbox() -> Iterator[XeroSandbox]:
 
 def _answers(box: XeroSandbox, **kw: object) -> Answers:
     base = Answers(
-        api_url=box.api_url, identity_url=box.identity_url, labour_account="205", materials_account="210",
+        api_url=box.api_url,
+        identity_url=box.identity_url,
+        labour_account="205",
+        materials_account="210",
         start_from=date(2026, 11, 1),
-    )  # fmt: skip
+    )
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -218,15 +221,19 @@ def test_tracking_categories_and_options_the_rules_name_must_exist_and_be_active
     config, env = _setup(tmp_path, sandbox)
     text = config.read_text()
     good = "      tax_type: OUTPUT\n    - name: materials"
-    tracked = ("      tax_type: OUTPUT\n      tracking: [{category: Region, option: North}, "
-               "{category: Crew, field: crew}]\n    - name: materials")  # fmt: skip
+    tracked = (
+        "      tax_type: OUTPUT\n      tracking: [{category: Region, option: North}, "
+        "{category: Crew, field: crew}]\n    - name: materials"
+    )
     config.write_text(text.replace(good, tracked, 1))
     report = doctor.run_checks(config, env)
     assert report.ok, _failed(report)
     assert _by_name(report)["rule tracking categories and options exist and are active"].status == doctor.OK
     # The sandbox has Crew=Green archived and the whole Department category archived.
-    bad = ("      tax_type: OUTPUT\n      tracking: [{category: Crew, option: Green}, {category: Department, "
-           "option: Service}]\n    - name: materials")  # fmt: skip
+    bad = (
+        "      tax_type: OUTPUT\n      tracking: [{category: Crew, option: Green}, {category: Department, "
+        "option: Service}]\n    - name: materials"
+    )
     config.write_text(text.replace(good, bad, 1))
     (failed,) = _failed(doctor.run_checks(config, env))
     assert failed.name == "rule tracking categories and options exist and are active"
@@ -243,9 +250,18 @@ def test_refresh_token_near_its_60_day_lapse_warns_and_a_lapsed_one_fails(tmp_pa
     assert missing is not None and missing.status == doctor.FAIL and "auth login" in missing.fix
 
     def stored(days_ago: float) -> doctor.Check | None:
-        token_store.save(token_store.store_path(settings), token_store.TokenSet(
-            mode="oauth", client_id="app", access_token="a", expires_at=now, refresh_token="r",
-            refresh_issued_at=now - timedelta(days=days_ago), tenant_id=sandbox.tenant_id))  # fmt: skip
+        token_store.save(
+            token_store.store_path(settings),
+            token_store.TokenSet(
+                mode="oauth",
+                client_id="app",
+                access_token="a",
+                expires_at=now,
+                refresh_token="r",
+                refresh_issued_at=now - timedelta(days=days_ago),
+                tenant_id=sandbox.tenant_id,
+            ),
+        )
         return doctor.check_token_lapse(settings, now)
 
     assert stored(1) == doctor.Check(name, doctor.OK, "59 days left (every run renews it)")

@@ -17,10 +17,22 @@ from tests.e2e import Workdir, make_workdir, xero_api
 
 BILLING = {
     "stages": [
-        {"name": "deposit", "status": "Work Order", "percent": 30, "account_code": "800", "tax_type": "OUTPUT",
-         "reference_suffix": "-DEP"},
-        {"name": "progress", "status": "In Progress", "percent": 40, "account_code": "800", "tax_type": "OUTPUT",
-         "reference_suffix": "-PROG"},
+        {
+            "name": "deposit",
+            "status": "Work Order",
+            "percent": 30,
+            "account_code": "800",
+            "tax_type": "OUTPUT",
+            "reference_suffix": "-DEP",
+        },
+        {
+            "name": "progress",
+            "status": "In Progress",
+            "percent": 40,
+            "account_code": "800",
+            "tax_type": "OUTPUT",
+            "reference_suffix": "-PROG",
+        },
         {"name": "final", "status": "Completed", "remainder": True},
     ]
 }
@@ -208,8 +220,12 @@ def test_due_date_follows_the_contacts_own_terms_in_xero(tmp_path: Path) -> None
         xero_api(sandbox).create_contacts(sandbox.tenant_id, Contacts(contacts=[contact]))
         work = make_workdir(tmp_path, sandbox)  # configured: 14 days after the invoice date
         who = "C5,Terms Client,terms@client.example,,"
-        work.write_jobs([f"J5,4001,Completed,20/11/2026 09:00,{who}labour,,Labour,1,100.00,,,",
-                         f"J6,4002,Completed,20/11/2026 09:00,{CLIENT}labour,,Labour,1,100.00,,,"])
+        work.write_jobs(
+            [
+                f"J5,4001,Completed,20/11/2026 09:00,{who}labour,,Labour,1,100.00,,,",
+                f"J6,4002,Completed,20/11/2026 09:00,{CLIENT}labour,,Labour,1,100.00,,,",
+            ]
+        )
         assert work.cli("run").exit_code == 0
         own = _invoice(sandbox, "4001")
         assert own.contact.name == "Terms Client"

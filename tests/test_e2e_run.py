@@ -15,8 +15,7 @@ ROWS = [
     "J1,1001,Completed,20/11/2026 10:00,C1,Harbour View Cafe Pty Ltd,accounts@harbourviewcafe.example,,"
     "material,PIPE-15,Copper pipe 15mm,3,12.3456,10,,PO-77",
     # J2 and J3: the same new client twice -> one new contact.
-    "J2,1002,Completed,21/11/2026 11:00,C2,Brand New Client,new@client.example,0400 000 000,"
-    "labour,,Labour,1,100.00,,,",
+    "J2,1002,Completed,21/11/2026 11:00,C2,Brand New Client,new@client.example,0400 000 000,labour,,Labour,1,100.00,,,",
     "J3,1003,Completed,21/11/2026 12:00,C2,Brand New Client,new@client.example,0400 000 000,"
     "subcontractor,,Subcontractor: roof plumber,1,200.00,,,",
     # J4: two active contacts share this email -> ambiguous -> held.
@@ -206,8 +205,21 @@ def test_verbose_json_logs_go_to_stderr_and_leave_stdout_to_json(tmp_path: Path)
         work = make_workdir(tmp_path, sandbox)
         work.write_jobs(ROWS[:2])
         done = subprocess.run(
-            [sys.executable, "-m", "jobsync.cli", "-v", "--log-format", "json", "run", "--json",
-             "--config", str(work.config)], capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "jobsync.cli",
+                "-v",
+                "--log-format",
+                "json",
+                "run",
+                "--json",
+                "--config",
+                str(work.config),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["counts"]["created"] == 1  # stdout is one JSON document

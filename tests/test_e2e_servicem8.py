@@ -21,8 +21,13 @@ RULES = {
 
 
 def _workdir(tmp_path: Path, xero: XeroSandbox, sm8: ServiceM8Sandbox) -> Workdir:
-    source = {"type": "servicem8", "base_url": sm8.url, "api_key": "sm8-sandbox-key", "start_from": "2026-03-01",
-              "timezone": "Australia/Sydney"}
+    source = {
+        "type": "servicem8",
+        "base_url": sm8.url,
+        "api_key": "sm8-sandbox-key",
+        "start_from": "2026-03-01",
+        "timezone": "Australia/Sydney",
+    }
     (tmp_path / "jobsync.yaml").write_text(
         sandbox_config(xero.api_url, xero.identity_url, xero.tenant_id, source, RULES)
     )

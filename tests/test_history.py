@@ -58,7 +58,9 @@ def test_freshness_ok_only_with_a_recent_successful_run() -> None:
     recent_bad = [_run("f", 1, exit_code=1, failed=2), _run("u", 1, exit_code=3), _run("p", 1, command="preview")]
     assert not check_freshness(recent_bad, NOW, day)[0]
     assert check_freshness([*recent_bad, _run("good", 20)], NOW, day) == (
-        True, "OK: last successful run good finished 20.0 h ago")
+        True,
+        "OK: last successful run good finished 20.0 h ago",
+    )
     assert not check_freshness([], NOW, day)[0]
 
 
@@ -80,8 +82,9 @@ def test_prune_removes_only_old_report_files(tmp_path: Path) -> None:
 def test_extras_name_who_ran_it_deep_links_and_time_saved() -> None:
     report = RunReport(run_id="r", command="run", started_at=NOW)
     report.results += [
-        JobResult("csv", "J1", "1001", Outcome.CREATED, invoice_id="abc-1", invoice_number="INV-1",
-                  total=Decimal("10.50")),
+        JobResult(
+            "csv", "J1", "1001", Outcome.CREATED, invoice_id="abc-1", invoice_number="INV-1", total=Decimal("10.50")
+        ),
         JobResult("csv", "J2", "1002", Outcome.CREATED, invoice_id="abc-2", total=Decimal("4.50")),
         JobResult("csv", "J3", "1003", Outcome.HELD, reason="no lines"),
     ]

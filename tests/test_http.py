@@ -64,9 +64,7 @@ def test_get_retries_5xx_and_429_honouring_retry_after(server: Scripted) -> None
     server.script = [(503, {}, "down"), (429, {"Retry-After": "7"}, "slow down"), (200, {}, "fine")]
     waits: list[float] = []
     counts: dict[str, int] = {}
-    resp = request_with_retries(
-        make_session(), "GET", server.url + "/job.json?a=1", sleep=waits.append, counter=counts
-    )
+    resp = request_with_retries(make_session(), "GET", server.url + "/job.json?a=1", sleep=waits.append, counter=counts)
     assert resp.status_code == 200 and resp.text == "fine"
     assert waits == [1.0, 7.0]  # backoff after the 503, the server's Retry-After after the 429
     assert counts == {"GET /job.json": 3}

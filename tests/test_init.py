@@ -33,9 +33,23 @@ def test_non_interactive_flags_write_a_config_the_loader_accepts(tmp_path: Path)
     path = tmp_path / "jobsync.yaml"
     result = CliRunner().invoke(
         _app(),
-        ["init", "--non-interactive", "--config", str(path), "--labour-account", "205", "--materials-account",
-         "210", "--payment-terms", "7", "--start-from", "2026-11-01", "--invoice-status", "authorised"],
-    )  # fmt: skip
+        [
+            "init",
+            "--non-interactive",
+            "--config",
+            str(path),
+            "--labour-account",
+            "205",
+            "--materials-account",
+            "210",
+            "--payment-terms",
+            "7",
+            "--start-from",
+            "2026-11-01",
+            "--invoice-status",
+            "authorised",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"wrote {path}" in result.output
     settings = load_settings(path, env=ENV)
@@ -55,12 +69,18 @@ def test_prompts_are_answered_in_order(tmp_path: Path) -> None:
         "servicem8",  # job system
         "SM8_KEY",  # env var with the ServiceM8 key
         "client_credentials",  # Xero auth
-        "XCID", "XSECRET",  # client id / secret env names
+        "XCID",
+        "XSECRET",  # client id / secret env names
         "",  # tenant env name: default
-        "205", "210", "260",  # labour / materials / other accounts
+        "205",
+        "210",
+        "260",  # labour / materials / other accounts
         "",  # tax type: default OUTPUT
-        "DRAFT", "30", "2026-12-01", "Pacific/Auckland",
-    ]  # fmt: skip
+        "DRAFT",
+        "30",
+        "2026-12-01",
+        "Pacific/Auckland",
+    ]
     result = CliRunner().invoke(_app(), ["init", "--config", str(path)], input="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
     assert "Job system (csv/servicem8) [csv]:" in result.output
@@ -68,8 +88,10 @@ def test_prompts_are_answered_in_order(tmp_path: Path) -> None:
     settings = load_settings(path, env=env)
     assert settings.source.type == "servicem8" and settings.source.api_key == "k"
     assert (settings.xero.auth.mode, settings.xero.auth.client_id, settings.xero.auth.client_secret) == (
-        "client_credentials", "id", "s",
-    )  # fmt: skip
+        "client_credentials",
+        "id",
+        "s",
+    )
     assert settings.rules["default"] == {"account_code": "260", "tax_type": "OUTPUT"}
     assert settings.xero.payment_terms_days == 30 and settings.source.timezone == "Pacific/Auckland"
     assert "export SM8_KEY XCID XSECRET XERO_TENANT_ID" not in result.output  # order follows env_names

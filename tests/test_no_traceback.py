@@ -195,8 +195,10 @@ def _limit_file_size(limit: int):  # type: ignore[no-untyped-def]
 
 
 def test_a_full_disk_is_one_line_and_nothing_is_sent_twice_after(tmp_path: Path) -> None:
-    rows = [f"J{n},{n},Completed,20/11/2026 10:00,C{n},Client {n},c{n}@example.com,,labour,,Labour,2,50.00,,,"
-            for n in range(1001, 1031)]
+    rows = [
+        f"J{n},{n},Completed,20/11/2026 10:00,C{n},Client {n},c{n}@example.com,,labour,,Labour,2,50.00,,,"
+        for n in range(1001, 1031)
+    ]
     with XeroSandbox(port=0) as sandbox:
         write_config(tmp_path / "jobsync.yaml", api_url=sandbox.api_url)
         text = (tmp_path / "jobsync.yaml").read_text().replace("http://127.0.0.1:9", sandbox.identity_url)
@@ -231,8 +233,19 @@ def test_sandbox_serve_on_a_busy_port_names_the_port_and_the_flag(tmp_path: Path
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = str(busy.getsockname()[1])
-        result = jobsync("sandbox", "serve", "--port", port, "--servicem8-port", "0", "--simpro-port", "0",
-                         "--aroflo-port", "0", cwd=tmp_path)
+        result = jobsync(
+            "sandbox",
+            "serve",
+            "--port",
+            port,
+            "--servicem8-port",
+            "0",
+            "--simpro-port",
+            "0",
+            "--aroflo-port",
+            "0",
+            cwd=tmp_path,
+        )
     assert result.returncode == 2
     line = one_line(result.stderr)
     assert port in line and "--port" in line
@@ -253,8 +266,9 @@ def test_an_unforeseen_error_is_one_line_exit_70_and_the_traceback_goes_to_the_l
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSYNC_")}
     env.update(PYTHONPATH=str(ROOT), JOBSYNC_ERROR_LOG=str(tmp_path / "errors.log"))
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 70
     line = one_line(result.stderr)
     assert "internal error" in line and "please report it" in line and str(tmp_path / "errors.log") in line

@@ -34,18 +34,29 @@ HELD = JobResult("csv", "J4", "1004", Outcome.HELD, reason="2 contacts share off
 CREATED = JobResult("csv", "J1", "1001", Outcome.CREATED, invoice_number="INV-0001", total=Decimal("297.91"))
 
 
-def _settings(http: HttpReceiver, smtp: SmtpReceiver | None = None, on: tuple[str, ...] = ("failure", "hold"),
-              ) -> NotifySettings:
+def _settings(
+    http: HttpReceiver,
+    smtp: SmtpReceiver | None = None,
+    on: tuple[str, ...] = ("failure", "hold"),
+) -> NotifySettings:
     email = None
     if smtp is not None:
-        email = {"smtp_host": smtp.host, "smtp_port": smtp.port, "from": "jobsync@example.com",
-                 "to": "books@example.com", "username": None, "password": None}
-    return NotifySettings.model_validate({
-        "slack_webhook_url": f"{http.url}/services/{SLACK_SECRET}",
-        "webhook_url": f"{http.url}/hook",
-        "email": email,
-        "on": on,
-    })
+        email = {
+            "smtp_host": smtp.host,
+            "smtp_port": smtp.port,
+            "from": "jobsync@example.com",
+            "to": "books@example.com",
+            "username": None,
+            "password": None,
+        }
+    return NotifySettings.model_validate(
+        {
+            "slack_webhook_url": f"{http.url}/services/{SLACK_SECRET}",
+            "webhook_url": f"{http.url}/hook",
+            "email": email,
+            "on": on,
+        }
+    )
 
 
 @pytest.fixture
@@ -125,8 +136,14 @@ def test_broken_channel_is_returned_as_a_problem_without_the_secret_url_and_retr
 
 
 def test_smtp_failure_is_a_problem_and_never_quotes_the_password(state: State) -> None:
-    email = {"smtp_host": "127.0.0.1", "smtp_port": free_port(), "from": "a@example.com", "to": ["b@example.com"],
-             "username": "jobsync", "password": SMTP_SECRET}
+    email = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": free_port(),
+        "from": "a@example.com",
+        "to": ["b@example.com"],
+        "username": "jobsync",
+        "password": SMTP_SECRET,
+    }
     problems = notify_run(NotifySettings.model_validate({"email": email}), _report(FAILED), None, state, NOW)
     assert len(problems) == 1 and problems[0].startswith("notify: email via 127.0.0.1:")
     assert SMTP_SECRET not in problems[0]
@@ -138,7 +155,8 @@ def test_decide_is_pure_and_keys_on_the_fingerprint() -> None:
     assert fp == fingerprint(_report(FAILED)) != fingerprint(_report(HELD))
     # Digits in a run error (a request id, a time) do not make it a new problem.
     assert fingerprint(_report(errors=("timeout after 30 s (req 123)",))) == fingerprint(
-        _report(errors=("timeout after 31 s (req 456)",)))
+        _report(errors=("timeout after 31 s (req 456)",))
+    )
     day = timedelta(hours=24)
     assert decide(("failure",), "failure", fp, Memory(), NOW, day) == "alert"
     assert decide(("failure",), "failure", fp, Memory(fp, NOW, True), NOW + timedelta(hours=2), day) is None

@@ -71,8 +71,9 @@ def io(browser: Any = None, pasted: str | None = None, said: list[str] | None = 
     return LoginIO(say=said.append, read_line=lambda prompt: pasted or "", open_browser=browser or Browser(), **kw)
 
 
-def test_browser_login_stores_tokens_0600_and_the_tenant(tmp_path: Path, sb: XeroSandbox, port: int,
-                                                        clock: FakeClock) -> None:
+def test_browser_login_stores_tokens_0600_and_the_tenant(
+    tmp_path: Path, sb: XeroSandbox, port: int, clock: FakeClock
+) -> None:
     settings = settings_for(tmp_path, sb)
     browser = Browser()
     tokens = login(settings, LoginOptions(port=port, wait_seconds=5), io(browser), clock)
@@ -86,8 +87,10 @@ def test_browser_login_stores_tokens_0600_and_the_tenant(tmp_path: Path, sb: Xer
     assert stored.tenant_name == "Demo Trades Co (Sandbox)" and stored.scopes == GRANULAR_SCOPES
     assert stored.refresh_token and stored.refresh_issued_at == clock()
     assert tenant_id(settings) == sb.tenant_id  # a run picks up the chosen organisation
-    answer = requests.get(f"{sb.api_url}/Organisation",
-                          headers={"Authorization": f"Bearer {stored.access_token}", "xero-tenant-id": sb.tenant_id})
+    answer = requests.get(
+        f"{sb.api_url}/Organisation",
+        headers={"Authorization": f"Bearer {stored.access_token}", "xero-tenant-id": sb.tenant_id},
+    )
     assert answer.status_code == 200
 
 
@@ -107,8 +110,10 @@ def test_state_mismatch_is_rejected_before_the_code_is_used(tmp_path: Path, sb: 
     settings = settings_for(tmp_path, sb)
     said: list[str] = []
     # An attacker's (or stale) redirect: a real code, but for another login's state.
-    other = consent(f"{sb.url}/identity/connect/authorize?response_type=code&client_id={CLIENT_ID}"
-                    f"&redirect_uri={redirect_uri(port)}&scope=offline_access&state=not-yours")
+    other = consent(
+        f"{sb.url}/identity/connect/authorize?response_type=code&client_id={CLIENT_ID}"
+        f"&redirect_uri={redirect_uri(port)}&scope=offline_access&state=not-yours"
+    )
     with pytest.raises(UnreachableError, match="state does not match"):
         login(settings, LoginOptions(port=port, browser=False), io(pasted=other.headers["Location"], said=said))
     assert any("/identity/connect/authorize?" in line for line in said)  # the URL was printed for the user
@@ -126,8 +131,9 @@ def test_headless_paste_login_with_broad_scopes(tmp_path: Path, sb: XeroSandbox,
         url = next(line for line in said if "/identity/connect/authorize?" in line).split()[-1]
         return consent(url).headers["Location"]  # copied from the browser's address bar
 
-    tokens = login(settings, LoginOptions(port=port, browser=False, broad_scopes=True),
-                   LoginIO(say=said.append, read_line=paste))
+    tokens = login(
+        settings, LoginOptions(port=port, browser=False, broad_scopes=True), LoginIO(say=said.append, read_line=paste)
+    )
     assert "accounting.transactions" in tokens.scopes and "accounting.invoices" not in tokens.scopes
     assert load(store_path(settings)) == tokens
 
@@ -148,8 +154,10 @@ def test_tenant_is_chosen_among_several(tmp_path: Path, sb: XeroSandbox, port: i
         return [o["tenantId"] for o in orgs].index(sb.tenant_id)
 
     chosen = login(settings, LoginOptions(port=port, wait_seconds=5), io(choose=choose))
-    assert chosen.tenant_id == sb.tenant_id and sorted(offered[0]) == ["Demo Trades Co (Sandbox)",
-                                                                       "Second Trades Pty Ltd"]
+    assert chosen.tenant_id == sb.tenant_id and sorted(offered[0]) == [
+        "Demo Trades Co (Sandbox)",
+        "Second Trades Pty Ltd",
+    ]
     with pytest.raises(ConfigError, match="not connected"):
         login(settings, LoginOptions(port=port, wait_seconds=5, tenant="nope"), io())
 
@@ -191,18 +199,36 @@ def test_cli_login_through_a_browser_then_status(tmp_path: Path, port: int) -> N
         config = write_config(tmp_path, sb)
         script = tmp_path / "browser.py"
         script.write_text(FAKE_BROWSER)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "XERO_CLIENT_SECRET": CLIENT_SECRET,
-               "BROWSER": f"{sys.executable} {script} %s"}
-        run = subprocess.run([sys.executable, "-c", "from jobsync.cli_auth import auth_app; auth_app()",
-                              "login", "--config", str(config), "--port", str(port)],
-                             capture_output=True, text=True, env=env, timeout=30)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "XERO_CLIENT_SECRET": CLIENT_SECRET,
+            "BROWSER": f"{sys.executable} {script} %s",
+        }
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from jobsync.cli_auth import auth_app; auth_app()",
+                "login",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+        )
         assert run.returncode == 0, run.stderr
         assert "Connected to Demo Trades Co (Sandbox)" in run.stdout and "(mode 0600)" in run.stdout
         stored = load(tmp_path / "state.tokens.toml")
         assert stored is not None and stored.access_token not in run.stdout + run.stderr
         assert CLIENT_SECRET not in run.stdout + run.stderr
-        result = CliRunner().invoke(auth_app, ["status", "--config", str(config)],
-                                    env={"XERO_CLIENT_SECRET": CLIENT_SECRET})
+        result = CliRunner().invoke(
+            auth_app, ["status", "--config", str(config)], env={"XERO_CLIENT_SECRET": CLIENT_SECRET}
+        )
         assert result.exit_code == 0, result.output
         assert f"tenant {sb.tenant_id}" in result.output and "accounting.invoices" in result.output
         assert "Access token:  valid" in result.output and "(60 days left; every run renews it)" in result.output
@@ -211,6 +237,7 @@ def test_cli_login_through_a_browser_then_status(tmp_path: Path, port: int) -> N
 
 def test_cli_status_without_a_login_exits_3_with_the_fix(tmp_path: Path, sb: XeroSandbox) -> None:
     config = write_config(tmp_path, sb)
-    result = CliRunner().invoke(auth_app, ["status", "--config", str(config)],
-                                env={"XERO_CLIENT_SECRET": CLIENT_SECRET})
+    result = CliRunner().invoke(
+        auth_app, ["status", "--config", str(config)], env={"XERO_CLIENT_SECRET": CLIENT_SECRET}
+    )
     assert result.exit_code == 3 and "jobsync auth login" in result.output

@@ -53,7 +53,10 @@ def test_job_discount_as_one_negative_line_on_an_account() -> None:
     d = _one(job, rules)
     # lines 99.99 + 50.00 = 149.99; 7.5 % = 11.24925 → 11.25; GST −1.125 → −1.13
     assert [(x.account_code, x.line_amount, x.tax_amount, x.rule) for x in d.lines][-1] == (
-        "260", D("-11.25"), D("-1.13"), "pricing:job_discount"
+        "260",
+        D("-11.25"),
+        D("-1.13"),
+        "pricing:job_discount",
     )
     assert d.lines[-1].description == "Discount 7.5%"
     # subtotal 138.74; tax 10.00 + 5.00 − 1.13 = 13.87
@@ -72,8 +75,14 @@ def test_flat_job_discount_needs_an_account_and_is_a_line() -> None:
 def test_client_price_list_discount_and_labour_rate() -> None:
     rules = _rules(
         labour_rate=95,
-        clients=[{"client": "Greenleaf Property Management", "prices": {"PIPE-15": "11.20"}, "labour_rate": 85,
-                  "discount_percent": 10}],
+        clients=[
+            {
+                "client": "Greenleaf Property Management",
+                "prices": {"PIPE-15": "11.20"},
+                "labour_rate": 85,
+                "discount_percent": 10,
+            }
+        ],
     )
     lines = (
         ln("labour", "0", "0", "Labour", hours=D("2.5"), rate=D("110")),  # time entry: 2.5 h
@@ -94,8 +103,17 @@ def test_client_price_list_discount_and_labour_rate() -> None:
 
 
 def test_client_invoice_level_overrides() -> None:
-    rules = _rules(clients=[{"client": "C7", "line_amount_types": "Inclusive", "currency": "nzd",
-                             "branding_theme_id": "theme-1", "payment_terms": {"day": 20, "type": "OFFOLLOWINGMONTH"}}])
+    rules = _rules(
+        clients=[
+            {
+                "client": "C7",
+                "line_amount_types": "Inclusive",
+                "currency": "nzd",
+                "branding_theme_id": "theme-1",
+                "payment_terms": {"day": 20, "type": "OFFOLLOWINGMONTH"},
+            }
+        ]
+    )
     d = _one(mkjob("1", ln("labour", "1", "110"), client=GREEN), rules)
     assert (d.line_amount_types, d.currency, d.branding_theme_id) == ("Inclusive", "NZD", "theme-1")
     assert d.total_tax == D("10.00")  # 110 inclusive at 10 %
@@ -103,7 +121,11 @@ def test_client_invoice_level_overrides() -> None:
     from jobsync.xero import wire
 
     body = wire.invoice_dict(d, "cid-1")
-    assert (body["BrandingThemeID"], body["CurrencyCode"], body["Url"]) == ("theme-1", "NZD", "https://jobs.example/1042")
+    assert (body["BrandingThemeID"], body["CurrencyCode"], body["Url"]) == (
+        "theme-1",
+        "NZD",
+        "https://jobs.example/1042",
+    )
     assert (body["DueDate"], body["LineAmountTypes"]) == (date(2026, 12, 20), "Inclusive")
 
 
@@ -151,8 +173,19 @@ def test_period_lock_date_holds_with_both_dates() -> None:
 
 
 def test_tracking_categories_and_options_must_be_active() -> None:
-    rules = load_rules({**BASE, "lines": [{"name": "t", "when": {}, "account_code": "200",
-                                           "tracking": [{"category": "Region", "field": "region"}]}]})
+    rules = load_rules(
+        {
+            **BASE,
+            "lines": [
+                {
+                    "name": "t",
+                    "when": {},
+                    "account_code": "200",
+                    "tracking": [{"category": "Region", "field": "region"}],
+                }
+            ],
+        }
+    )
     job = mkjob(fields=(("region", "North"),))
     refs = replace(REFS, tracking={"Region": ("South",)})
     p = build_plan([job], {}, rules, refs, EMPTY, SETTINGS, NOW)
@@ -175,13 +208,21 @@ def test_source_total_tolerance_holds_with_both_figures() -> None:
 
 def test_pricing_problems_reported_at_once_and_example_loads() -> None:
     with pytest.raises(ConfigError) as exc:
-        _rules(colour=1, labour_rate=-1, job_discount={"mode": "line"},
-               clients=[{"client": "", "discount_percent": 120,
-                         "payment_terms": {"day": 40, "type": "OFCURRENTMONTH"}}])
+        _rules(
+            colour=1,
+            labour_rate=-1,
+            job_discount={"mode": "line"},
+            clients=[{"client": "", "discount_percent": 120, "payment_terms": {"day": 40, "type": "OFCURRENTMONTH"}}],
+        )
     text = "\n".join(exc.value.problems)
-    for needle in ("pricing.colour: unknown key", "labour_rate: must not be negative",
-                   "job_discount.account_code: required", "clients[0].client: required",
-                   "discount_percent: must be between 0 and 100", "payment_terms.day"):
+    for needle in (
+        "pricing.colour: unknown key",
+        "labour_rate: must not be negative",
+        "job_discount.account_code: required",
+        "clients[0].client: required",
+        "discount_percent: must be between 0 and 100",
+        "payment_terms.day",
+    ):
         assert needle in text, needle
     raw = yaml.safe_load((Path(__file__).parent.parent / "config.example.yaml").read_text())
     pricing = load_rules(raw["rules"]).pricing
@@ -203,7 +244,8 @@ def test_invoice_level_config_keys_load_and_are_checked(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(raw))
     s = load_settings(path, env=env)
     assert s.xero.payment_terms is not None and (s.xero.payment_terms.day, s.xero.payment_terms.type) == (
-        31, "OFCURRENTMONTH"
+        31,
+        "OFCURRENTMONTH",
     )
     assert (s.xero.total_tolerance, s.xero.update_drafts) == (D("0.05"), True)
     raw["xero"]["payment_terms"] = {"day": 20, "type": "NEXTMONTH"}
@@ -230,8 +272,14 @@ def test_contact_terms_and_merges_survive_the_contact_snapshot() -> None:
     from jobsync.xero import wire
     from jobsync.xero.contact_snapshot import ContactSnapshot as Copy
 
-    raw = {"ContactID": "id-old", "Name": "Old Co", "ContactStatus": "ARCHIVED", "MergedToContactID": "id-new",
-           "PaymentTerms": {"Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"}}, "UpdatedDateUTC": "/Date(0+0000)/"}
+    raw = {
+        "ContactID": "id-old",
+        "Name": "Old Co",
+        "ContactStatus": "ARCHIVED",
+        "MergedToContactID": "id-new",
+        "PaymentTerms": {"Sales": {"Day": 20, "Type": "OFFOLLOWINGMONTH"}},
+        "UpdatedDateUTC": "/Date(0+0000)/",
+    }
     cache = _Cache()
     copy = Copy(cache, "t")
     copy.merge([raw], wire.parse_contact)

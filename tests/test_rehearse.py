@@ -37,8 +37,9 @@ def test_example_config_passes_all_five_and_the_alert_arrives(tmp_path: Path) ->
 def test_rule_pointing_at_a_missing_account_fails_the_checks_that_use_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = EXAMPLE.read_text().replace('when: { kind: material }\n      account_code: "200"',
-                                       'when: { kind: material }\n      account_code: "999"')  # fmt: skip
+    text = EXAMPLE.read_text().replace(
+        'when: { kind: material }\n      account_code: "200"', 'when: { kind: material }\n      account_code: "999"'
+    )
     assert '"999"' in text
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)

@@ -62,9 +62,7 @@ def test_files_are_written_private(tmp_path: Path) -> None:
     for path in (json_path, md_path):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
-    assert sorted(p.name for p in directory.iterdir()) == sorted(
-        [json_path.name, md_path.name]
-    )  # no temp left
+    assert sorted(p.name for p in directory.iterdir()) == sorted([json_path.name, md_path.name])  # no temp left
 
 
 def test_rewrite_replaces(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def record(n: int, updated: str, state: str = "done", qty: Any = 2, **extra: Any
             "id": f"K{n % 3}",
             "name": f"Customer {n % 3}",
             "contacts": [{"email": f"c{n % 3}@x.example"}],
-        },  # fmt: skip
+        },
         "po": None,
         "lines": [
             {"type": "labour", "text": "Labour", "qty": qty, "price": {"amount": 95.5}},
@@ -60,7 +60,7 @@ def record(n: int, updated: str, state: str = "done", qty: Any = 2, **extra: Any
                 "qty": "1",
                 "price": {"amount": "12.3456"},
                 "discount": 10,
-            },  # fmt: skip
+            },
         ],
     }
     base.update(extra)
@@ -153,8 +153,11 @@ def test_pages_are_followed_and_records_mapped(api: tuple[JobApi, str]) -> None:
     labour, part = job.lines
     assert (labour.kind, labour.quantity, labour.unit_price) == ("labour", Decimal("2"), Decimal("95.5"))
     assert (part.kind, part.item_code, part.unit_price, part.discount_rate) == (
-        "material", "P-1", Decimal("12.3456"), Decimal("10")
-    )  # fmt: skip
+        "material",
+        "P-1",
+        Decimal("12.3456"),
+        Decimal("10"),
+    )
     assert job.purchase_order is None and job.problems == ()
 
 
@@ -224,8 +227,14 @@ def test_config_problems_are_reported_together() -> None:
     with pytest.raises(ConfigError) as caught:
         RestJobSource("ftp://x", fields, auth="digest", statuses=[], timezone="Nowhere/Else")
     text = str(caught.value)
-    for key in ("source.fields.colour", "source.fields.quantity", "source.base_url", "source.rest.auth",
-                "source.statuses", "source.timezone"):  # fmt: skip
+    for key in (
+        "source.fields.colour",
+        "source.fields.quantity",
+        "source.base_url",
+        "source.rest.auth",
+        "source.statuses",
+        "source.timezone",
+    ):
         assert key in text
     with pytest.raises(ConfigError, match="source.api_key"):
         RestJobSource("http://x", FIELDS, auth="bearer", token=None)
@@ -254,13 +263,26 @@ class TestRestContract(JobSourceContract):
                 job.completed_at.astimezone(SYDNEY).replace(tzinfo=None).isoformat() if job.completed_at else None
             )
             return {
-                "id": job.id, "number": job.number, "state": job.status, "completed": completed,
+                "id": job.id,
+                "number": job.number,
+                "state": job.status,
+                "completed": completed,
                 "updated": job.changed_at.astimezone(SYDNEY).isoformat(),
-                "customer": {"id": job.client_id, "name": job.client_name,
-                             "contacts": [{"email": job.client_email}] if job.client_email else []},
-                "lines": [{"type": line.kind, "text": line.description, "qty": line.quantity,
-                           "price": {"amount": line.unit_price}} for line in job.lines],
-            }  # fmt: skip
+                "customer": {
+                    "id": job.client_id,
+                    "name": job.client_name,
+                    "contacts": [{"email": job.client_email}] if job.client_email else [],
+                },
+                "lines": [
+                    {
+                        "type": line.kind,
+                        "text": line.description,
+                        "qty": line.quantity,
+                        "price": {"amount": line.unit_price},
+                    }
+                    for line in job.lines
+                ],
+            }
 
         def factory(seeds: Sequence[SeedJob]) -> RestJobSource:
             state.records = [as_record(job) for job in seeds]
@@ -272,11 +294,19 @@ class TestRestContract(JobSourceContract):
 # -- paging and auth styles against jobsync.sandbox.rest_jobs ------------------
 
 SANDBOX_FIELDS = {
-    "job_id": "id", "job_number": "number", "status": "status", "completed_at": "completed_at",
-    "updated_at": "updated_at", "client_id": "customer.id", "client_name": "customer.name",
-    "client_email": "customer.email", "line_kind": "type", "description": "description",
-    "quantity": "quantity", "unit_price": "unit_price",
-}  # fmt: skip
+    "job_id": "id",
+    "job_number": "number",
+    "status": "status",
+    "completed_at": "completed_at",
+    "updated_at": "updated_at",
+    "client_id": "customer.id",
+    "client_name": "customer.name",
+    "client_email": "customer.email",
+    "line_kind": "type",
+    "description": "description",
+    "quantity": "quantity",
+    "unit_price": "unit_price",
+}
 # The same API with lines and customers fetched from their own paths.
 APART_FIELDS = SANDBOX_FIELDS | {"client_id": "customer_id", "client_name": "name", "client_email": "email"}
 STYLE_PAGING = {
@@ -295,11 +325,14 @@ SANDBOX_AUTH = {
 
 def sandbox_job(n: int, updated: datetime, status: str = "completed") -> dict[str, Any]:
     return {
-        "id": f"job-{n}", "number": f"J-{1000 + n}", "status": status,
-        "completed_at": updated.isoformat(), "updated_at": updated.isoformat(),
+        "id": f"job-{n}",
+        "number": f"J-{1000 + n}",
+        "status": status,
+        "completed_at": updated.isoformat(),
+        "updated_at": updated.isoformat(),
         "customer": {"id": f"cust-{n % 2}", "name": f"Customer {n % 2}", "email": f"c{n % 2}@example.com"},
         "line_items": [{"type": "labour", "description": "Labour", "quantity": "1.5", "unit_price": 90}],
-    }  # fmt: skip
+    }
 
 
 SANDBOX_JOBS = [sandbox_job(n, MARK + timedelta(hours=n)) for n in range(1, 6)]  # 5 jobs: 3 pages of 2
@@ -322,8 +355,13 @@ def test_each_paging_style_walks_three_pages(style: str) -> None:
     assert [job.number for job in jobs] == ["J-1001", "J-1002", "J-1003", "J-1004", "J-1005"]
     assert source.calls == {"GET /v1/jobs": 3} and len(lists) == 3
     assert all("updated_since=2026-11-01T10%3A30%3A00Z" in target for target in lists)
-    follow = {"cursor_header": "cursor=2", "cursor_body": "cursor=2", "page": "page=2",
-              "page_body_total": "page=2", "offset": "offset=2"}[style]  # fmt: skip
+    follow = {
+        "cursor_header": "cursor=2",
+        "cursor_body": "cursor=2",
+        "page": "page=2",
+        "page_body_total": "page=2",
+        "offset": "offset=2",
+    }[style]
     assert follow in lists[1] and follow not in lists[0]
 
 
@@ -346,8 +384,11 @@ def test_each_static_auth_style_is_accepted_and_a_wrong_secret_named(style: str)
     with rest_jobs.RestJobsApi(SANDBOX_JOBS, auth=style) as api:
         paging = STYLE_PAGING["cursor_body"]
         assert len(sandbox_source(api, paging=paging, auth=SANDBOX_AUTH[style]).changed_since(MARK)) == 5
-        wrong = {"bearer": RestAuth("bearer", token="nope"), "api_key": RestAuth("api_key", token="nope"),
-                 "basic": RestAuth("basic", username=rest_jobs.USER, password="nope")}[style]  # fmt: skip
+        wrong = {
+            "bearer": RestAuth("bearer", token="nope"),
+            "api_key": RestAuth("api_key", token="nope"),
+            "basic": RestAuth("basic", username=rest_jobs.USER, password="nope"),
+        }[style]
         setting = "source.rest.password" if style == "basic" else "source.api_key"
         with pytest.raises(UnreachableError, match=setting):
             sandbox_source(api, paging=paging, auth=wrong).changed_since(MARK)
@@ -355,10 +396,16 @@ def test_each_static_auth_style_is_accepted_and_a_wrong_secret_named(style: str)
 
 def test_oauth2_client_credentials_token_is_cached_until_it_expires() -> None:
     now = [1000.0]
-    with rest_jobs.RestJobsApi(SANDBOX_JOBS, auth="oauth2_client_credentials", token_lifetime=600,
-                            paging="offset") as api:
-        auth = RestAuth("oauth2_client_credentials", token_url=api.token_url, client_id=rest_jobs.CLIENT_ID,
-                        client_secret=rest_jobs.CLIENT_SECRET, scope="jobs.read")  # fmt: skip
+    with rest_jobs.RestJobsApi(
+        SANDBOX_JOBS, auth="oauth2_client_credentials", token_lifetime=600, paging="offset"
+    ) as api:
+        auth = RestAuth(
+            "oauth2_client_credentials",
+            token_url=api.token_url,
+            client_id=rest_jobs.CLIENT_ID,
+            client_secret=rest_jobs.CLIENT_SECRET,
+            scope="jobs.read",
+        )
         source = sandbox_source(api, paging=STYLE_PAGING["offset"], auth=auth, clock=lambda: now[0])
         assert len(source.changed_since(MARK)) == 5
         assert api.issued == ["oauth-1"]  # three pages, one token
@@ -377,24 +424,45 @@ def test_oauth2_client_credentials_token_is_cached_until_it_expires() -> None:
 def test_lines_and_client_fetched_from_their_own_paths_once_per_client() -> None:
     with rest_jobs.RestJobsApi(SANDBOX_JOBS, nested=False) as api:
         api.throttle = 1  # a 429 first: waited out, not fatal
-        source = sandbox_source(api, fields=APART_FIELDS, paging=STYLE_PAGING["cursor_body"],
-                                lines_url="/jobs/{id}/lines", lines_path="data", client_url="/customers/{id}")
+        source = sandbox_source(
+            api,
+            fields=APART_FIELDS,
+            paging=STYLE_PAGING["cursor_body"],
+            lines_url="/jobs/{id}/lines",
+            lines_path="data",
+            client_url="/customers/{id}",
+        )
         jobs = source.changed_since(MARK)
     assert [(job.client.name if job.client else None) for job in jobs] == [f"Customer {n % 2}" for n in range(1, 6)]
     assert jobs[0].client is not None and jobs[0].client.email == "c1@example.com"
     assert all(job.problems == () for job in jobs)
     assert [(ln.kind, ln.quantity, ln.unit_price) for ln in jobs[2].lines] == [("labour", Decimal("1.5"), 90)]
-    assert source.calls == {"GET /v1/jobs": 4, "GET /v1/customers/cust-0": 1, "GET /v1/customers/cust-1": 1,
-                            **{f"GET /v1/jobs/job-{n}/lines": 1 for n in range(1, 6)}}  # fmt: skip
+    assert source.calls == {
+        "GET /v1/jobs": 4,
+        "GET /v1/customers/cust-0": 1,
+        "GET /v1/customers/cust-1": 1,
+        **{f"GET /v1/jobs/job-{n}/lines": 1 for n in range(1, 6)},
+    }
 
 
 def test_new_config_problems_name_their_keys() -> None:
     with pytest.raises(ConfigError) as caught:
-        RestJobSource("https://x", SANDBOX_FIELDS, auth=RestAuth("oauth2_client_credentials", client_id="c"),
-                      paging=Paging("sideways"), list_query={"since": "{watermark}"}, lines_url="/lines")  # fmt: skip
+        RestJobSource(
+            "https://x",
+            SANDBOX_FIELDS,
+            auth=RestAuth("oauth2_client_credentials", client_id="c"),
+            paging=Paging("sideways"),
+            list_query={"since": "{watermark}"},
+            lines_url="/lines",
+        )
     text = str(caught.value)
-    for key in ("source.rest.token_url", "source.rest.client_secret", "source.rest.paging.style",
-                "source.rest.list_query", "source.rest.lines_url"):  # fmt: skip
+    for key in (
+        "source.rest.token_url",
+        "source.rest.client_secret",
+        "source.rest.paging.style",
+        "source.rest.list_query",
+        "source.rest.lines_url",
+    ):
         assert key in text
 
 
@@ -408,18 +476,34 @@ class TestRestSandboxContract(JobSourceContract):
         def as_job(job: SeedJob) -> dict[str, Any]:
             completed = job.completed_at.astimezone(SYDNEY).isoformat() if job.completed_at else None
             return {
-                "id": job.id, "number": job.number, "status": job.status, "completed_at": completed,
+                "id": job.id,
+                "number": job.number,
+                "status": job.status,
+                "completed_at": completed,
                 "updated_at": job.changed_at.astimezone(SYDNEY).isoformat(),
                 "customer": {"id": job.client_id, "name": job.client_name, "email": job.client_email},
-                "line_items": [{"type": line.kind, "description": line.description, "quantity": line.quantity,
-                                "unit_price": line.unit_price} for line in job.lines],
-            }  # fmt: skip
+                "line_items": [
+                    {
+                        "type": line.kind,
+                        "description": line.description,
+                        "quantity": line.quantity,
+                        "unit_price": line.unit_price,
+                    }
+                    for line in job.lines
+                ],
+            }
 
         def factory(seeds: Sequence[SeedJob]) -> RestJobSource:
             api.jobs = [as_job(job) for job in seeds]
-            return sandbox_source(api, fields=APART_FIELDS, statuses=list(BILLABLE_STATUSES),
-                                  paging=STYLE_PAGING["cursor_header"], lines_url="/jobs/{id}/lines",
-                                  lines_path="data", client_url="/customers/{id}")  # fmt: skip
+            return sandbox_source(
+                api,
+                fields=APART_FIELDS,
+                statuses=list(BILLABLE_STATUSES),
+                paging=STYLE_PAGING["cursor_header"],
+                lines_url="/jobs/{id}/lines",
+                lines_path="data",
+                client_url="/customers/{id}",
+            )
 
         yield factory
         api.stop()
@@ -441,15 +525,20 @@ def test_config_example_rest_sources_load_and_build(tmp_path: Any) -> None:
         for line in block.splitlines():
             if not line.startswith("  #   "):
                 break
-            body.append("  " + line[len("  #   "):])
+            body.append("  " + line[len("  #   ") :])
         config = tmp_path / "c.yaml"
-        config.write_text("xero: {tenant_id: t, auth: {mode: static_token, token: x}}\n"
-                          "rules: {default: {account_code: '200'}}\nsource:\n" + "\n".join(body))
+        config.write_text(
+            "xero: {tenant_id: t, auth: {mode: static_token, token: x}}\n"
+            "rules: {default: {account_code: '200'}}\nsource:\n" + "\n".join(body)
+        )
         env = {"JOBS_API_TOKEN": "t", "FIELDJOBS_CLIENT_ID": "id", "FIELDJOBS_CLIENT_SECRET": "s"}
         built.append(build_source(load_settings(config, env)))
     assert all(isinstance(source, RestJobSource) for source in built)
     oauth = built[1]
-    assert (oauth.auth.mode, oauth.auth.client_secret, oauth.paging.style) == ("oauth2_client_credentials", "s",
-                                                                                 "cursor_body")  # fmt: skip
+    assert (oauth.auth.mode, oauth.auth.client_secret, oauth.paging.style) == (
+        "oauth2_client_credentials",
+        "s",
+        "cursor_body",
+    )
     assert oauth.paging.cursor_param == "page[cursor]" and oauth.client_url == "/customers/{id}"
     assert oauth.list_query == {"filter[updated_at][gt]": "{since}", "status": "completed"}

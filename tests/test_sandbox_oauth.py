@@ -33,8 +33,13 @@ def sb(clock: FakeClock) -> Iterator[XeroSandbox]:
 
 
 def authorize(sb: XeroSandbox, **overrides: str | None) -> requests.Response:
-    params: dict[str, str | None] = {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT,
-                                     "scope": SCOPES, "state": "st-123"}
+    params: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT,
+        "scope": SCOPES,
+        "state": "st-123",
+    }
     params.update(overrides)
     query = urlencode({k: v for k, v in params.items() if v is not None})
     return requests.get(f"{sb.url}/identity/connect/authorize?{query}", allow_redirects=False)
@@ -61,8 +66,14 @@ def login(sb: XeroSandbox) -> dict:
 def test_consent_page_refuses_unknown_client_and_unregistered_redirects_without_redirecting(sb: XeroSandbox) -> None:
     unknown = authorize(sb, client_id="someone-else")
     assert unknown.status_code == 400 and "unauthorized_client" in unknown.text and "Location" not in unknown.headers
-    for uri in ("http://localhost:8750/callback", REDIRECT + "/", "http://localhost:8749/", "http://localhost:8749/*",
-                "http://127.0.0.1:8749/callback", "http://localhost:8749/callback?x=1"):
+    for uri in (
+        "http://localhost:8750/callback",
+        REDIRECT + "/",
+        "http://localhost:8749/",
+        "http://localhost:8749/*",
+        "http://127.0.0.1:8749/callback",
+        "http://localhost:8749/callback?x=1",
+    ):
         answer = authorize(sb, redirect_uri=uri)
         assert answer.status_code == 400, uri
         assert "Location" not in answer.headers and "redirect_uri" in answer.text
@@ -123,8 +134,11 @@ def test_refresh_rotates_and_the_old_token_has_30_minutes_grace(sb: XeroSandbox,
     late = token(sb, grant_type="refresh_token", refresh_token=first)
     assert late.status_code == 400 and late.json() == {"error": "invalid_grant"}
     assert token(sb, grant_type="refresh_token", refresh_token=second["refresh_token"]).status_code == 200
-    other_client = requests.post(f"{sb.identity_url}/connect/token", auth=("nobody", "x"),
-                                 data={"grant_type": "refresh_token", "refresh_token": retry.json()["refresh_token"]})
+    other_client = requests.post(
+        f"{sb.identity_url}/connect/token",
+        auth=("nobody", "x"),
+        data={"grant_type": "refresh_token", "refresh_token": retry.json()["refresh_token"]},
+    )
     assert other_client.json() == {"error": "invalid_client"}
 
 
@@ -141,13 +155,21 @@ def test_unused_refresh_token_lapses_after_60_days(sb: XeroSandbox, clock: FakeC
 def test_served_sandbox_registers_a_demo_app_for_auth_login(tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    server = subprocess.Popen([sys.executable, "-m", "jobsync.sandbox.xero", "--port", str(port)],
-                              stdout=subprocess.PIPE, text=True, env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jobsync.sandbox.xero", "--port", str(port)], stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         banner = [server.stdout.readline() for _ in range(2)]  # type: ignore[union-attr]
         assert f"client_id {DEMO_CLIENT_ID}" in banner[1] and DEMO_REDIRECT_URI in banner[1]
-        query = urlencode({"response_type": "code", "client_id": DEMO_CLIENT_ID, "redirect_uri": DEMO_REDIRECT_URI,
-                           "scope": SCOPES, "state": "s1"})
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": DEMO_CLIENT_ID,
+                "redirect_uri": DEMO_REDIRECT_URI,
+                "scope": SCOPES,
+                "state": "s1",
+            }
+        )
         answer = requests.get(f"http://127.0.0.1:{port}/identity/connect/authorize?{query}", allow_redirects=False)
         assert answer.status_code == 302 and answer.headers["Location"].startswith(DEMO_REDIRECT_URI + "?code=")
     finally:

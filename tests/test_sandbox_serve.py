@@ -27,8 +27,22 @@ def _free_port() -> int:
 def serving(*flags: str) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "jobsync", "sandbox", "serve", "--port", str(port), "--servicem8-port", "0",
-           "--simpro-port", "0", "--aroflo-port", "0", *flags]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "jobsync",
+        "sandbox",
+        "serve",
+        "--port",
+        str(port),
+        "--servicem8-port",
+        "0",
+        "--simpro-port",
+        "0",
+        "--aroflo-port",
+        "0",
+        *flags,
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -78,6 +92,11 @@ def test_no_limits_latency_and_a_fault_are_flags() -> None:
 
 def test_a_bad_fault_spec_is_one_line_exit_2(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "jobsync", "sandbox", "serve", "--fault", "nonsense"], env=env,
-                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "jobsync", "sandbox", "serve", "--fault", "nonsense"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and "METHOD:PATH:STATUS" in result.stderr and "Traceback" not in result.stderr

@@ -33,10 +33,19 @@ def sb() -> Iterator[XeroSandbox]:
 
 @pytest.fixture()
 def api(sb: XeroSandbox) -> AccountingApi:
-    token = {"access_token": "sandbox", "token_type": "Bearer", "expires_in": 1800,
-             "scope": ["accounting.transactions"], "expires_at": time.time() + 1800}  # fmt: skip
-    client = ApiClient(Configuration(oauth2_token=OAuth2Token(client_id="x", client_secret="y")),
-                       pool_threads=1, oauth2_token_getter=lambda: token, oauth2_token_saver=token.update)
+    token = {
+        "access_token": "sandbox",
+        "token_type": "Bearer",
+        "expires_in": 1800,
+        "scope": ["accounting.transactions"],
+        "expires_at": time.time() + 1800,
+    }
+    client = ApiClient(
+        Configuration(oauth2_token=OAuth2Token(client_id="x", client_secret="y")),
+        pool_threads=1,
+        oauth2_token_getter=lambda: token,
+        oauth2_token_saver=token.update,
+    )
     client.rest_client.pool_manager.connection_pool_kw["retries"] = False
     return AccountingApi(client, base_url=sb.api_url)
 
@@ -50,10 +59,27 @@ def get(sb: XeroSandbox, path: str, **params: str) -> Any:
 
 def put_invoice(sb: XeroSandbox, contact_id: str, status: str, due: str, amount: str) -> dict[str, Any]:
     headers = {"Authorization": "Bearer sandbox", "xero-tenant-id": sb.tenant_id, "Accept": "application/json"}
-    body = {"Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": contact_id}, "Date": "2026-03-01",
-                          "DueDate": due, "Status": status, "LineAmountTypes": "Exclusive",
-                          "LineItems": [{"Description": "Service", "Quantity": 1, "UnitAmount": float(amount),
-                                         "AccountCode": "200", "TaxType": "EXEMPTOUTPUT"}]}]}  # fmt: skip
+    body = {
+        "Invoices": [
+            {
+                "Type": "ACCREC",
+                "Contact": {"ContactID": contact_id},
+                "Date": "2026-03-01",
+                "DueDate": due,
+                "Status": status,
+                "LineAmountTypes": "Exclusive",
+                "LineItems": [
+                    {
+                        "Description": "Service",
+                        "Quantity": 1,
+                        "UnitAmount": float(amount),
+                        "AccountCode": "200",
+                        "TaxType": "EXEMPTOUTPUT",
+                    }
+                ],
+            }
+        ]
+    }
     answer = requests.put(sb.api_url + "/Invoices", json=body, headers=headers, timeout=10)
     assert answer.status_code == 200, answer.text
     return answer.json()["Invoices"][0]
@@ -61,8 +87,10 @@ def put_invoice(sb: XeroSandbox, contact_id: str, status: str, due: str, amount:
 
 def test_tracking_categories_hide_archived_unless_asked(sb: XeroSandbox, api: AccountingApi) -> None:
     active = api.get_tracking_categories(sb.tenant_id).tracking_categories
-    assert {c.name: [o.name for o in c.options] for c in active} == {"Region": ["North", "South"],
-                                                                     "Crew": ["Blue", "Red"]}
+    assert {c.name: [o.name for o in c.options] for c in active} == {
+        "Region": ["North", "South"],
+        "Crew": ["Blue", "Red"],
+    }
     everything = api.get_tracking_categories(sb.tenant_id, include_archived=True).tracking_categories
     shown = {c.name: sorted(o.name for o in c.options) for c in everything}
     assert shown == {"Region": ["North", "South"], "Crew": ["Blue", "Green", "Red"], "Department": ["Service"]}

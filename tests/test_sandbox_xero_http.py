@@ -42,19 +42,37 @@ def body(payload: object) -> bytes:
     return json.dumps(payload).encode()
 
 
-def put_invoice(sb: XeroSandbox, reference: str, contact_id: str = HARBOUR_ID, key: str | None = None,
-                amount: str = "10.00") -> requests.Response:
+def put_invoice(
+    sb: XeroSandbox, reference: str, contact_id: str = HARBOUR_ID, key: str | None = None, amount: str = "10.00"
+) -> requests.Response:
     extra = {"Idempotency-Key": key} if key else {}
-    invoice = {"Type": "ACCREC", "Contact": {"ContactID": contact_id}, "Reference": reference,
-               "Date": "2026-03-02", "DueDate": "2026-03-16", "Status": "DRAFT",
-               "LineItems": [{"Description": "Work", "Quantity": 1, "UnitAmount": float(amount),
-                              "AccountCode": "200", "TaxType": "OUTPUT"}]}
-    return requests.put(f"{sb.api_url}/Invoices", params={"summarizeErrors": "false"},
-                        data=body({"Invoices": [invoice]}),
-                        headers={**hdrs(sb, **extra), "Content-Type": "application/json"})
+    invoice = {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": contact_id},
+        "Reference": reference,
+        "Date": "2026-03-02",
+        "DueDate": "2026-03-16",
+        "Status": "DRAFT",
+        "LineItems": [
+            {
+                "Description": "Work",
+                "Quantity": 1,
+                "UnitAmount": float(amount),
+                "AccountCode": "200",
+                "TaxType": "OUTPUT",
+            }
+        ],
+    }
+    return requests.put(
+        f"{sb.api_url}/Invoices",
+        params={"summarizeErrors": "false"},
+        data=body({"Invoices": [invoice]}),
+        headers={**hdrs(sb, **extra), "Content-Type": "application/json"},
+    )
 
 
 # -- auth ---------------------------------------------------------------------------------------
+
 
 def test_missing_unknown_and_expired_tokens_are_401(sb: XeroSandbox, clock: FakeClock) -> None:
     missing = requests.get(f"{sb.api_url}/Organisation", headers=hdrs(sb, token=None))
@@ -64,8 +82,11 @@ def test_missing_unknown_and_expired_tokens_are_401(sb: XeroSandbox, clock: Fake
         assert answer.json()["Title"] == "Unauthorized" and answer.json()["Detail"] == "AuthenticationUnsuccessful"
     sb.add_client("app", "s3cret")
     basic = base64.b64encode(b"app:s3cret").decode()
-    token = requests.post(f"{sb.identity_url}/connect/token", data={"grant_type": "client_credentials"},
-                          headers={"Authorization": f"Basic {basic}"}).json()
+    token = requests.post(
+        f"{sb.identity_url}/connect/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    ).json()
     assert token["expires_in"] == 1800 and token["token_type"] == "Bearer"
     ok = requests.get(f"{sb.api_url}/Organisation", headers=hdrs(sb, token=token["access_token"]))
     assert ok.status_code == 200 and ok.json()["Organisations"][0]["Name"] == "Demo Trades Co (Sandbox)"
@@ -84,18 +105,34 @@ def test_foreign_tenant_is_403(sb: XeroSandbox) -> None:
 
 def test_token_endpoint_rejects_bad_clients_and_refreshes(sb: XeroSandbox) -> None:
     sb.add_client("app", "s3cret")
-    bad = requests.post(f"{sb.url}/connect/token", data={"grant_type": "client_credentials",
-                                                        "client_id": "app", "client_secret": "wrong"})
+    bad = requests.post(
+        f"{sb.url}/connect/token",
+        data={"grant_type": "client_credentials", "client_id": "app", "client_secret": "wrong"},
+    )
     assert bad.status_code == 400 and bad.json() == {"error": "invalid_client"}
-    first = requests.post(f"{sb.url}/connect/token", data={
-        "grant_type": "client_credentials", "client_id": "app", "client_secret": "s3cret",
-        "scope": "accounting.transactions offline_access"}).json()
-    refreshed = requests.post(f"{sb.url}/connect/token", data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"],
-        "client_id": "app", "client_secret": "s3cret"}).json()
+    first = requests.post(
+        f"{sb.url}/connect/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "app",
+            "client_secret": "s3cret",
+            "scope": "accounting.transactions offline_access",
+        },
+    ).json()
+    refreshed = requests.post(
+        f"{sb.url}/connect/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": "app",
+            "client_secret": "s3cret",
+        },
+    ).json()
     assert refreshed["refresh_token"] != first["refresh_token"] and refreshed["access_token"]
-    bogus = requests.post(f"{sb.url}/connect/token", data={
-        "grant_type": "refresh_token", "refresh_token": "zzz", "client_id": "app", "client_secret": "s3cret"})
+    bogus = requests.post(
+        f"{sb.url}/connect/token",
+        data={"grant_type": "refresh_token", "refresh_token": "zzz", "client_id": "app", "client_secret": "s3cret"},
+    )
     assert bogus.status_code == 400 and bogus.json() == {"error": "invalid_grant"}
 
 
@@ -107,9 +144,16 @@ def test_connections_lists_the_demo_tenant(sb: XeroSandbox) -> None:
 
 # -- where, paging ------------------------------------------------------------------------------
 
+
 def test_where_parser_handles_xero_syntax() -> None:
-    row = {"Type": "ACCREC", "Status": "DRAFT", "Reference": "JOB-12", "Total": Decimal("11.00"),
-           "Date": "/Date(1772409600000+0000)/", "Contact": {"ContactID": HARBOUR_ID, "ContactNumber": None}}
+    row = {
+        "Type": "ACCREC",
+        "Status": "DRAFT",
+        "Reference": "JOB-12",
+        "Total": Decimal("11.00"),
+        "Date": "/Date(1772409600000+0000)/",
+        "Contact": {"ContactID": HARBOUR_ID, "ContactNumber": None},
+    }
     assert compile_where('Type=="ACCREC" AND Status=="draft"')(row)
     assert compile_where(f'Contact.ContactID=guid("{HARBOUR_ID.upper()}")')(row)
     assert compile_where('(Status=="PAID" || Reference.StartsWith("job-")) && Total>=11')(row)
@@ -152,6 +196,7 @@ def test_envelope_and_dates_look_like_xero(sb: XeroSandbox) -> None:
 
 # -- idempotency --------------------------------------------------------------------------------
 
+
 def test_idempotent_replay_returns_cached_answer(sb: XeroSandbox, clock: FakeClock) -> None:
     first = put_invoice(sb, "JOB-1", key="k-1")
     again = put_invoice(sb, "JOB-1", key="k-1")
@@ -168,8 +213,10 @@ def test_idempotent_replay_returns_cached_answer(sb: XeroSandbox, clock: FakeClo
 
 def test_concurrent_duplicates_create_once(sb: XeroSandbox) -> None:
     answers: list[int] = []
-    threads = [threading.Thread(target=lambda: answers.append(put_invoice(sb, "JOB-7", key="same").status_code))
-               for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: answers.append(put_invoice(sb, "JOB-7", key="same").status_code))
+        for _ in range(4)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -178,6 +225,7 @@ def test_concurrent_duplicates_create_once(sb: XeroSandbox) -> None:
 
 
 # -- rate limits and faults ---------------------------------------------------------------------
+
 
 def test_minute_limit_429_with_retry_after(clock: FakeClock) -> None:
     with XeroSandbox(clock=clock, rate_limits=RateLimits(minute=3, day=100)) as sb:
@@ -208,8 +256,9 @@ def test_faults_fail_and_drop(sb: XeroSandbox) -> None:
     with pytest.raises(requests.ConnectionError):
         put_invoice(sb, "JOB-NEVER")
     assert len(sb.invoices()) == 1
-    control = requests.post(f"{sb.url}/_sandbox/faults", json={"method": "GET", "path": "/connections",
-                                                             "status": 429, "count": 2})
+    control = requests.post(
+        f"{sb.url}/_sandbox/faults", json={"method": "GET", "path": "/connections", "status": 429, "count": 2}
+    )
     assert control.status_code == 204
     storm = [requests.get(f"{sb.url}/connections", headers=hdrs(sb)).status_code for _ in range(3)]
     assert storm == [429, 429, 200]
@@ -228,8 +277,9 @@ def test_concurrent_limit(clock: FakeClock) -> None:
     with XeroSandbox(clock=clock, rate_limits=RateLimits(concurrent=1)) as sb:
         sb.faults.delay_next("GET", "/api.xro/2.0/Accounts", seconds=0.4)
         slow: list[int] = []
-        worker = threading.Thread(target=lambda: slow.append(
-            requests.get(f"{sb.api_url}/Accounts", headers=hdrs(sb)).status_code))
+        worker = threading.Thread(
+            target=lambda: slow.append(requests.get(f"{sb.api_url}/Accounts", headers=hdrs(sb)).status_code)
+        )
         worker.start()
         deadline = datetime.now(UTC) + timedelta(seconds=0.3)
         while sb.limiter._in_flight.get(sb.tenant_id, 0) == 0 and datetime.now(UTC) < deadline:

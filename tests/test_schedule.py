@@ -82,8 +82,11 @@ def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
     unit_dir = _units(tmp_path, _plan(tmp_path, _config(tmp_path), every=120))
     result = subprocess.run(
         ["systemd-analyze", "verify", "jobsync.timer", "jobsync.service"],
-        cwd=unit_dir, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=unit_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     # verify reports unknown keys and bad values as warnings on stderr, naming the unit file.
     assert "jobsync." not in result.stderr, result.stderr
@@ -95,9 +98,13 @@ def test_systemd_analyze_verifies_the_units(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("minutes", "cron", "calendar"),
-    [(5, "*/5 * * * *", "*:0/5"), (60, "0 */1 * * *", "0/1:00"), (360, "0 */6 * * *", "0/6:00"),
-     (1440, "0 0 * * *", "daily")],
-)  # fmt: skip
+    [
+        (5, "*/5 * * * *", "*:0/5"),
+        (60, "0 */1 * * *", "0/1:00"),
+        (360, "0 */6 * * *", "0/6:00"),
+        (1440, "0 0 * * *", "daily"),
+    ],
+)
 def test_intervals(tmp_path: Path, minutes: int, cron: str, calendar: str) -> None:
     plan = _plan(tmp_path, _config(tmp_path), every=minutes)
     assert schedule.cron_line(plan).startswith(cron + " ")

@@ -302,8 +302,13 @@ def test_source_timezone_is_the_fallback_when_the_account_states_no_zone() -> No
     with ServiceM8Sandbox(port=0) as sm8:
         sm8.set_vendor(name="No Zone Plumbing", timezone_name="")
         company = sm8.add_company(name="Perth Client", is_individual=0)
-        job = sm8.add_job(status="Completed", company_uuid=company, generated_job_id="9101",
-                          completion_date="2026-11-20 23:30:00", edit_date="2026-11-20 23:30:00")
+        job = sm8.add_job(
+            status="Completed",
+            company_uuid=company,
+            generated_job_id="9101",
+            completion_date="2026-11-20 23:30:00",
+            edit_date="2026-11-20 23:30:00",
+        )
         sm8.add_material(job, name="Labour", quantity="1", price="10.00")
         source = ServiceM8Source(sm8.url, sm8.api_key, timezone="Australia/Perth")
         [found] = source.changed_since(datetime(2026, 11, 1, tzinfo=UTC))

@@ -57,11 +57,25 @@ def seed_into(sandbox: SimproSandbox, jobs: Sequence[SeedJob]) -> None:
         cc = sandbox.add_cost_center(jid, sid)
         for line in job.lines:
             if line.kind == "labour":
-                sandbox.add_item(jid, sid, cc, "labor", LaborType={"ID": 1, "Name": line.description},
-                                 qty=line.quantity, price=line.unit_price)  # fmt: skip
+                sandbox.add_item(
+                    jid,
+                    sid,
+                    cc,
+                    "labor",
+                    LaborType={"ID": 1, "Name": line.description},
+                    qty=line.quantity,
+                    price=line.unit_price,
+                )
             else:
-                sandbox.add_item(jid, sid, cc, "catalogs", Catalog={"ID": 1, "PartNo": "", "Name": line.description},
-                                 qty=line.quantity, price=line.unit_price)  # fmt: skip
+                sandbox.add_item(
+                    jid,
+                    sid,
+                    cc,
+                    "catalogs",
+                    Catalog={"ID": 1, "PartNo": "", "Name": line.description},
+                    qty=line.quantity,
+                    price=line.unit_price,
+                )
 
 
 class TestSimproContract(JobSourceContract):
@@ -104,8 +118,11 @@ def test_demo_seed_gives_complete_jobs_with_nested_items(seeded: SimproSandbox, 
     assert j1.lines[0].hours == Decimal("2.5") and j1.lines[0].rate == Decimal("95")
     assert j1.client is not None
     assert (j1.client.id, j1.client.name, j1.client.email, j1.client.phone) == (
-        "501", "Bondi Cafe Pty Ltd", "accounts@bondicafe.example", "02 9130 0000",
-    )  # fmt: skip
+        "501",
+        "Bondi Cafe Pty Ltd",
+        "accounts@bondicafe.example",
+        "02 9130 0000",
+    )
     assert j1.client.address == "1 Campbell Pde, Bondi Beach, NSW, 2026, AUS"
 
 
@@ -206,11 +223,13 @@ def test_emulator_nests_items_with_contractor_and_non_billable(seeded: SimproSan
     assert contract["Contractor"]["Name"] == "Sparky Data Pty Ltd" and contract["Total"]["ExTax"] == 350
     (s1,) = get(seeded, "jobs/2001/sections/").json()
     (c1,) = get(seeded, f"jobs/2001/sections/{s1['ID']}/costCenters/").json()
-    one_offs = get(seeded, f"jobs/2001/sections/{s1['ID']}/costCenters/{c1['ID']}/oneOffs/",
-                   columns="ID,BillableStatus,SellPrice").json()  # fmt: skip
+    one_offs = get(
+        seeded, f"jobs/2001/sections/{s1['ID']}/costCenters/{c1['ID']}/oneOffs/", columns="ID,BillableStatus,SellPrice"
+    ).json()
     assert [o["BillableStatus"] for o in one_offs] == ["NonBillable"]
-    catalogs = get(seeded, f"jobs/2001/sections/{s1['ID']}/costCenters/{c1['ID']}/catalogs/",
-                   columns="ID,Discount,SellPrice").json()  # fmt: skip
+    catalogs = get(
+        seeded, f"jobs/2001/sections/{s1['ID']}/costCenters/{c1['ID']}/catalogs/", columns="ID,Discount,SellPrice"
+    ).json()
     assert catalogs[1]["Discount"] == 10 and catalogs[1]["SellPrice"]["ExDiscountExTax"] == 18.5
     assert catalogs[1]["SellPrice"]["ExTax"] == 16.65
 

@@ -56,8 +56,13 @@ def _servicem8_job(sm8: ServiceM8Sandbox, number: str, **job: Any) -> str:
     free = sm8.add_taxrate(name="GST Free", amount="0")
     company = sm8.add_company(name=f"Client {number}", is_individual=0)
     sm8.add_contact(company, type="BILLING", first="Pat", last="Lee", email=f"c{number}@example.com")
-    fields = {"status": "Completed", "company_uuid": company, "generated_job_id": number,
-              "completion_date": "2026-11-20 10:00:00", **job}
+    fields = {
+        "status": "Completed",
+        "company_uuid": company,
+        "generated_job_id": number,
+        "completion_date": "2026-11-20 10:00:00",
+        **job,
+    }
     uid = sm8.add_job(**fields)
     sm8.add_material(uid, name="Copper pipe", quantity="2", price="50.00", tax_rate_uuid=gst)
     sm8.add_material(uid, name="Water tank rebate item", quantity="1", price="30.00", tax_rate_uuid=free)
@@ -65,8 +70,13 @@ def _servicem8_job(sm8: ServiceM8Sandbox, number: str, **job: Any) -> str:
 
 
 def _servicem8_source(sm8: ServiceM8Sandbox) -> dict[str, Any]:
-    return {"type": "servicem8", "base_url": sm8.url, "api_key": sm8.api_key, "start_from": "2026-11-01",
-            "timezone": "Australia/Sydney"}
+    return {
+        "type": "servicem8",
+        "base_url": sm8.url,
+        "api_key": sm8.api_key,
+        "start_from": "2026-11-01",
+        "timezone": "Australia/Sydney",
+    }
 
 
 def test_a_servicem8_gst_free_line_is_gst_free_in_xero(tmp_path: Path) -> None:
@@ -106,10 +116,23 @@ def test_a_simpro_gst_free_item_is_gst_free_in_xero(tmp_path: Path) -> None:
         section = simpro.add_section(job)
         cc = simpro.add_cost_center(job, section)
         simpro.add_item(job, section, cc, "catalogs", price=50, qty=2, Catalog={"ID": 1, "PartNo": "P", "Name": "Pipe"})
-        simpro.add_item(job, section, cc, "catalogs", price=30, qty=1, Catalog={"ID": 2, "PartNo": "T", "Name": "Tank"},
-                        tax={"ID": 2, "Code": "FRE", "Type": "Single", "Rate": 0})
-        source = {"type": "simpro", "base_url": simpro.url, "api_key": simpro.token, "start_from": "2026-11-01",
-                  "timezone": "Australia/Sydney"}
+        simpro.add_item(
+            job,
+            section,
+            cc,
+            "catalogs",
+            price=30,
+            qty=1,
+            Catalog={"ID": 2, "PartNo": "T", "Name": "Tank"},
+            tax={"ID": 2, "Code": "FRE", "Type": "Single", "Rate": 0},
+        )
+        source = {
+            "type": "simpro",
+            "base_url": simpro.url,
+            "api_key": simpro.token,
+            "start_from": "2026-11-01",
+            "timezone": "Australia/Sydney",
+        }
         _, result = _run(tmp_path, xero, source)
         assert result.exit_code == 0, result.output
         assert _taxes_and_totals(_invoice(xero, str(job))) == (EXPECTED_LINES, MIXED)
@@ -160,8 +183,13 @@ def test_a_rule_matches_on_the_source_tax_and_tax_override_wins_over_it(tmp_path
     rules = {
         "lines": [
             {"name": "exempt", "when": {"tax": "gst free"}, "account_code": "260"},
-            {"name": "forced", "when": {"tax": "10%"}, "account_code": "200", "tax_type": "EXEMPTOUTPUT",
-             "tax_override": True},
+            {
+                "name": "forced",
+                "when": {"tax": "10%"},
+                "account_code": "200",
+                "tax_type": "EXEMPTOUTPUT",
+                "tax_override": True,
+            },
         ],
         "default": {"account_code": "200", "tax_type": "OUTPUT"},
         "tax_map": {"GST Free": "EXEMPTOUTPUT"},
@@ -179,21 +207,43 @@ def test_a_rule_matches_on_the_source_tax_and_tax_override_wins_over_it(tmp_path
 
 
 def test_a_rest_dotted_tax_path_decides_the_tax_type(tmp_path: Path) -> None:
-    job = {"id": "r1", "number": "7301", "status": "completed", "updated_at": "2026-11-20T10:00:00Z",
-           "completed_at": "2026-11-20T10:00:00Z", "customer": {"id": "k1", "name": "Client 7301"},
-           "line_items": [
-               {"description": "Pipe", "quantity": 2, "unit_price": 50, "tax": {"name": "GST", "rate": 10}},
-               {"description": "Tank", "quantity": 1, "unit_price": 30, "tax": {"name": "GST Free", "rate": 0}},
-           ]}  # fmt: skip
+    job = {
+        "id": "r1",
+        "number": "7301",
+        "status": "completed",
+        "updated_at": "2026-11-20T10:00:00Z",
+        "completed_at": "2026-11-20T10:00:00Z",
+        "customer": {"id": "k1", "name": "Client 7301"},
+        "line_items": [
+            {"description": "Pipe", "quantity": 2, "unit_price": 50, "tax": {"name": "GST", "rate": 10}},
+            {"description": "Tank", "quantity": 1, "unit_price": 30, "tax": {"name": "GST Free", "rate": 0}},
+        ],
+    }
     with XeroSandbox(port=0) as xero, rest_jobs.RestJobsApi([job]) as api:
-        fields = {"job_id": "id", "job_number": "number", "status": "status", "updated_at": "updated_at",
-                  "completed_at": "completed_at", "client_id": "customer.id", "client_name": "customer.name",
-                  "description": "description", "quantity": "quantity", "unit_price": "unit_price",
-                  "tax_code": "tax.name", "tax_rate": "tax.rate"}  # fmt: skip
+        fields = {
+            "job_id": "id",
+            "job_number": "number",
+            "status": "status",
+            "updated_at": "updated_at",
+            "completed_at": "completed_at",
+            "client_id": "customer.id",
+            "client_name": "customer.name",
+            "description": "description",
+            "quantity": "quantity",
+            "unit_price": "unit_price",
+            "tax_code": "tax.name",
+            "tax_rate": "tax.rate",
+        }
         paging = {"style": "cursor_body", "records_path": "data", "cursor_path": "meta.next_cursor"}
         rest = {"fields": fields, "auth": "bearer", "list_path": "/jobs", "lines_path": "line_items", "paging": paging}
-        source = {"type": "rest", "base_url": api.url, "api_key": rest_jobs.TOKEN, "start_from": "2026-11-01",
-                  "statuses": ["completed"], "rest": rest}
+        source = {
+            "type": "rest",
+            "base_url": api.url,
+            "api_key": rest_jobs.TOKEN,
+            "start_from": "2026-11-01",
+            "statuses": ["completed"],
+            "rest": rest,
+        }
         _, result = _run(tmp_path, xero, source)
         assert result.exit_code == 0, result.output
         assert _taxes_and_totals(_invoice(xero, "7301")) == (EXPECTED_LINES, MIXED)

@@ -173,8 +173,11 @@ def test_changed_since_invoiced_is_reported_on_the_skip() -> None:
 
 def test_changed_since_invoiced_across_stages_allows_a_cent_per_stage() -> None:
     # deposit 407.37 + progress 543.17 + final 407.39 = 1357.93 = the job as one invoice (e2e figures)
-    ledger = [_entry("deposit", "407.37", "INV-1"), _entry("progress", "543.17", "INV-2"),
-              _entry("final", "407.39", "INV-3")]
+    ledger = [
+        _entry("deposit", "407.37", "INV-1"),
+        _entry("progress", "543.17", "INV-2"),
+        _entry("final", "407.39", "INV-3"),
+    ]
     valve = ln("material", "2", "57.85", discount_rate=D("10"))
     lines = (ln("labour", "8", "95"), ln("material", "3", "123.45"), valve)
     assert _plan(mkjob("1042", *lines), ledger=ledger).skipped[0].changed_total is None

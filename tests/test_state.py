@@ -44,9 +44,7 @@ def test_fresh_file_is_migrated_and_private(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "state.db"
     s = State.open(path)
     assert s.schema_version() == SCHEMA_VERSION == 2
-    tables = {
-        r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")
-    }
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {
         "schema_version",
         "watermarks",
@@ -91,9 +89,7 @@ def test_lock_held_makes_other_process_fail(state: State) -> None:
     """)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     with state.lock():
-        out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=30
-        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=30)
         assert out.stdout.startswith("LOCKED"), out.stdout + out.stderr
         assert "another jobsync run holds the lock" in out.stdout
         assert str(state.path) in out.stdout
@@ -221,7 +217,6 @@ def test_runs_actions_cache(state: State) -> None:
 def test_failed_write_rolls_back(state: State) -> None:
     with pytest.raises(AttributeError):
         state.mark_in_flight(
-            [entry("1"), LedgerEntry("csv", "2", "final", "J2", LedgerState.IN_FLIGHT, total=Decimal("1"))]
-            + [object()]
+            [entry("1"), LedgerEntry("csv", "2", "final", "J2", LedgerState.IN_FLIGHT, total=Decimal("1"))] + [object()]
         )  # type: ignore[list-item]
     assert state.ledger_for("csv", ["1", "2"]) == {}

@@ -27,20 +27,31 @@ from jobsync.xero.client import XeroClient
 from tests.crash_harness import EXISTING, NEW, Job, Workdir
 
 API = "/api.xro/2.0"
-FAULTS = st.sampled_from([
-    ("PUT", f"{API}/Invoices", 503), ("PUT", f"{API}/Invoices", "drop_after"), ("PUT", f"{API}/Invoices", "drop"),
-    ("PUT", f"{API}/Contacts", 503), ("PUT", f"{API}/Contacts", "drop_after"), ("GET", f"{API}/Invoices", 503),
-    ("*", f"{API}/", 429), ("PUT", f"{API}/Invoices", 429),
-])  # fmt: skip
+FAULTS = st.sampled_from(
+    [
+        ("PUT", f"{API}/Invoices", 503),
+        ("PUT", f"{API}/Invoices", "drop_after"),
+        ("PUT", f"{API}/Invoices", "drop"),
+        ("PUT", f"{API}/Contacts", 503),
+        ("PUT", f"{API}/Contacts", "drop_after"),
+        ("GET", f"{API}/Invoices", 503),
+        ("*", f"{API}/", 429),
+        ("PUT", f"{API}/Invoices", 429),
+    ]
+)
 # Drawn through a Random: sampled_from leans hard to the first points, and every point matters.
-CRASHES = st.tuples(st.randoms(use_true_random=False).map(lambda r: r.choice(crashpoints.POINTS)),
-                    st.integers(1, 2))
+CRASHES = st.tuples(st.randoms(use_true_random=False).map(lambda r: r.choice(crashpoints.POINTS)), st.integers(1, 2))
 CLIENTS = st.sampled_from(EXISTING + NEW)
 LINES = st.lists(
-    st.tuples(st.sampled_from(["labour", "material"]), st.just("Work"), st.integers(1, 3).map(str),
-              st.integers(10, 400).map(lambda n: f"{n}.50")),
-    min_size=1, max_size=2,
-).map(tuple)  # fmt: skip
+    st.tuples(
+        st.sampled_from(["labour", "material"]),
+        st.just("Work"),
+        st.integers(1, 3).map(str),
+        st.integers(10, 400).map(lambda n: f"{n}.50"),
+    ),
+    min_size=1,
+    max_size=2,
+).map(tuple)
 
 FIRED: Counter[str] = Counter()  # crash points that really fired, across all examples
 
@@ -85,8 +96,9 @@ class ExactlyOnce(RuleBasedStateMachine):
         self.sandbox.faults.fail_next(method, path, status=status, count=count, retry_after=0)
 
     @rule(crash=CRASHES, client=CLIENTS, lines=LINES)
-    def crash(self, crash: tuple[str, int], client: tuple[str, str, str],
-              lines: tuple[tuple[str, str, str, str], ...]) -> None:
+    def crash(
+        self, crash: tuple[str, int], client: tuple[str, str, str], lines: tuple[tuple[str, str, str, str], ...]
+    ) -> None:
         # A new job first, so the killed run has a contact and an invoice to be half-way through.
         self.add_job(client, lines)
         self._run(crash)
@@ -129,8 +141,14 @@ def test_runs_faults_and_crashes_never_bill_twice_and_a_rerun_bills_everything()
     FIRED.clear()
     run_state_machine_as_test(
         ExactlyOnce,
-        settings=settings(max_examples=30, stateful_step_count=10, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow], database=None),
-    )  # fmt: skip
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=10,
+            derandomize=True,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            database=None,
+        ),
+    )
     # The machine must actually have killed runs at several different points.
     assert len(FIRED) >= 4, FIRED

@@ -24,8 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _rows(numbers: range) -> list[str]:
-    return [f"J{n},{n},Completed,20/11/2026 10:00,C{n},Client {n},c{n}@example.com,,labour,,Labour,1,10.00,,,"
-            for n in numbers]  # fmt: skip
+    return [
+        f"J{n},{n},Completed,20/11/2026 10:00,C{n},Client {n},c{n}@example.com,,labour,,Labour,1,10.00,,,"
+        for n in numbers
+    ]
 
 
 def _env(work: Path, pause_at: str | None = None) -> dict[str, str]:
@@ -41,8 +43,12 @@ def _env(work: Path, pause_at: str | None = None) -> dict[str, str]:
 def _start_run(work: Path, pause_at: str, *args: str) -> subprocess.Popen[str]:
     run = subprocess.Popen(
         [sys.executable, "-m", "jobsync", "run", "--config", "jobsync.yaml", *args],
-        cwd=work, env=_env(work, pause_at), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=work,
+        env=_env(work, pause_at),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not (work / "paused").exists():
         assert run.poll() is None, run.communicate()
@@ -56,8 +62,14 @@ def _release(work: Path) -> None:
 
 
 def _cli(work: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "jobsync", *args, "--config", "jobsync.yaml"], cwd=work,
-                          env=_env(work), capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "jobsync", *args, "--config", "jobsync.yaml"],
+        cwd=work,
+        env=_env(work),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _references(sandbox: XeroSandbox) -> list[str]:
@@ -98,10 +110,26 @@ def test_mark_invoiced_during_a_run_waits_for_it_and_nothing_is_billed_twice(tmp
         work.write_jobs(_rows(range(1001, 1004)))
         run = _start_run(tmp_path, "before_invoice_batch")
         control = subprocess.Popen(
-            [sys.executable, "-m", "jobsync", "jobs", "mark-invoiced", "J1004", "--invoice", "INV-HAND",
-             "--wait", "60", "--config", "jobsync.yaml"],
-            cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "jobsync",
+                "jobs",
+                "mark-invoiced",
+                "J1004",
+                "--invoice",
+                "INV-HAND",
+                "--wait",
+                "60",
+                "--config",
+                "jobsync.yaml",
+            ],
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(0.5)
         assert control.poll() is None  # waiting on the lock, not writing under the run
         _release(tmp_path)

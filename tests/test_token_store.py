@@ -42,8 +42,11 @@ def sb(clock: FakeClock) -> Iterator[XeroSandbox]:
 
 def connect(sb: XeroSandbox, settings: Settings, clock: FakeClock) -> TokenSet:
     """What `auth login` leaves behind, made here from a client-side refresh grant on a fresh login."""
-    body = requests.post(f"{sb.identity_url}/connect/token", auth=(CLIENT_ID, CLIENT_SECRET), data={
-        "grant_type": "client_credentials", "scope": "offline_access accounting.invoices"}).json()
+    body = requests.post(
+        f"{sb.identity_url}/connect/token",
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        data={"grant_type": "client_credentials", "scope": "offline_access accounting.invoices"},
+    ).json()
     blank = TokenSet(mode="oauth", client_id=CLIENT_ID, access_token="", expires_at=clock())
     tokens = replace(token_store.token_set(body, blank, clock()), tenant_id=sb.tenant_id, tenant_name="Demo")
     save(store_path(settings), tokens)
@@ -55,13 +58,15 @@ def refreshes(sb: XeroSandbox) -> int:
 
 
 def works(sb: XeroSandbox, access: str) -> bool:
-    answer = requests.get(f"{sb.api_url}/Organisation",
-                          headers={"Authorization": f"Bearer {access}", "xero-tenant-id": sb.tenant_id})
+    answer = requests.get(
+        f"{sb.api_url}/Organisation", headers={"Authorization": f"Bearer {access}", "xero-tenant-id": sb.tenant_id}
+    )
     return answer.status_code == 200
 
 
-def test_store_is_toml_0600_atomic_and_keeps_secrets_out_of_repr(tmp_path: Path, sb: XeroSandbox,
-                                                                 clock: FakeClock) -> None:
+def test_store_is_toml_0600_atomic_and_keeps_secrets_out_of_repr(
+    tmp_path: Path, sb: XeroSandbox, clock: FakeClock
+) -> None:
     settings = settings_for(tmp_path, sb)
     path = store_path(settings)
     assert path == tmp_path / "state.tokens.toml"  # default: beside the state file
@@ -80,8 +85,9 @@ def test_store_is_toml_0600_atomic_and_keeps_secrets_out_of_repr(tmp_path: Path,
         load(path)
 
 
-def test_fresh_token_is_used_then_refreshed_and_rotated_within_60_s_of_expiry(tmp_path: Path, sb: XeroSandbox,
-                                                                              clock: FakeClock) -> None:
+def test_fresh_token_is_used_then_refreshed_and_rotated_within_60_s_of_expiry(
+    tmp_path: Path, sb: XeroSandbox, clock: FakeClock
+) -> None:
     settings = settings_for(tmp_path, sb)
     first = connect(sb, settings, clock)
     before = refreshes(sb)
@@ -99,8 +105,9 @@ def test_fresh_token_is_used_then_refreshed_and_rotated_within_60_s_of_expiry(tm
     assert provide() == access and refreshes(sb) == before + 1  # held in memory, no second refresh
 
 
-def test_lost_rotation_is_recovered_within_the_30_minute_grace(tmp_path: Path, sb: XeroSandbox,
-                                                               clock: FakeClock) -> None:
+def test_lost_rotation_is_recovered_within_the_30_minute_grace(
+    tmp_path: Path, sb: XeroSandbox, clock: FakeClock
+) -> None:
     """Xero rotated the token but jobsync never saved the new one (crash or lost response)."""
     settings = settings_for(tmp_path, sb)
     first = connect(sb, settings, clock)
@@ -130,8 +137,9 @@ def test_lost_rotation_past_the_grace_asks_for_auth_login(tmp_path: Path, sb: Xe
     assert CLIENT_SECRET not in str(caught.value)
 
 
-def test_refresh_token_unused_for_60_days_is_invalid_grant_exit_3(tmp_path: Path, sb: XeroSandbox,
-                                                                 clock: FakeClock) -> None:
+def test_refresh_token_unused_for_60_days_is_invalid_grant_exit_3(
+    tmp_path: Path, sb: XeroSandbox, clock: FakeClock
+) -> None:
     settings = settings_for(tmp_path, sb)
     connect(sb, settings, clock)
     clock.advance(60 * 86400 + 1)
@@ -140,8 +148,9 @@ def test_refresh_token_unused_for_60_days_is_invalid_grant_exit_3(tmp_path: Path
     assert int(caught.value.exit_code) == 3
 
 
-def test_no_store_wrong_app_and_missing_secret_name_their_fix(tmp_path: Path, sb: XeroSandbox,
-                                                              clock: FakeClock) -> None:
+def test_no_store_wrong_app_and_missing_secret_name_their_fix(
+    tmp_path: Path, sb: XeroSandbox, clock: FakeClock
+) -> None:
     settings = settings_for(tmp_path, sb)
     with pytest.raises(UnreachableError, match="no Xero login is stored .*jobsync auth login"):
         oauth_provider(settings, clock=clock)()
@@ -204,10 +213,23 @@ def test_two_processes_refreshing_at_once_refresh_once(tmp_path: Path) -> None:
         sb.faults.delay_next("POST", "/connect/token", seconds=0.6)  # the first holds the lock a while
         before = refreshes(sb)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "XERO_CLIENT_SECRET": CLIENT_SECRET}
-        children = [subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "jobsync.yaml"),
-                                      str(tmp_path / f"ready{i}"), str(tmp_path / "go")],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-                    for i in range(2)]
+        children = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    CHILD,
+                    str(tmp_path / "jobsync.yaml"),
+                    str(tmp_path / f"ready{i}"),
+                    str(tmp_path / "go"),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                text=True,
+            )
+            for i in range(2)
+        ]
         deadline = time.monotonic() + 20
         while not all((tmp_path / f"ready{i}").exists() for i in range(2)) and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -222,8 +244,9 @@ def test_two_processes_refreshing_at_once_refresh_once(tmp_path: Path) -> None:
         assert works(sb, stored.access_token)
 
 
-def test_fresh_tokens_keeps_client_credentials_logins_renewed(tmp_path: Path, sb: XeroSandbox,
-                                                             clock: FakeClock) -> None:
+def test_fresh_tokens_keeps_client_credentials_logins_renewed(
+    tmp_path: Path, sb: XeroSandbox, clock: FakeClock
+) -> None:
     settings = settings_for(tmp_path, sb)
     tokens = connect(sb, settings, clock)
     save(store_path(settings), replace(tokens, mode="client_credentials", refresh_token=None))
@@ -242,8 +265,12 @@ def test_a_run_with_no_jobs_still_refreshes_the_token(tmp_path: Path) -> None:
         settings = settings_for(tmp_path, sb)
         tokens = connect(sb, settings, FakeClock())
         path = store_path(settings)
-        save(path, replace(tokens, expires_at=sb.now() - timedelta(minutes=5),
-                           refresh_issued_at=sb.now() - timedelta(days=59)))
+        save(
+            path,
+            replace(
+                tokens, expires_at=sb.now() - timedelta(minutes=5), refresh_issued_at=sb.now() - timedelta(days=59)
+            ),
+        )
         before = refreshes(sb)
         outcome = sync(settings, apply=True)
         assert int(outcome.result.exit_code) == 0 and outcome.result.plan.jobs_seen == 0

@@ -34,8 +34,9 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
 
 def _decimal(places: int, low: str, high: str) -> st.SearchStrategy[Decimal]:
-    return st.decimals(min_value=Decimal(low), max_value=Decimal(high), places=places, allow_nan=False,
-                       allow_infinity=False)
+    return st.decimals(
+        min_value=Decimal(low), max_value=Decimal(high), places=places, allow_nan=False, allow_infinity=False
+    )
 
 
 lines = st.lists(
@@ -52,8 +53,12 @@ lines = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(jobs=st.lists(lines, min_size=1, max_size=4))
 def test_planned_totals_equal_the_totals_xero_computes(jobs: list[list[JobLine]]) -> None:
     with XeroSandbox(port=0) as sandbox:
@@ -65,8 +70,16 @@ def test_planned_totals_equal_the_totals_xero_computes(jobs: list[list[JobLine]]
         assert contact_id
         snapshot = ContactSnapshot(client_map={"prop:C1": contact_id}, contacts=())
         job_values = [
-            Job(source="prop", id=f"J{i}", number=f"P-{i}", status="Completed", changed_at=NOW, completed_at=NOW,
-                client=client, lines=tuple(job_lines))
+            Job(
+                source="prop",
+                id=f"J{i}",
+                number=f"P-{i}",
+                status="Completed",
+                changed_at=NOW,
+                completed_at=NOW,
+                client=client,
+                lines=tuple(job_lines),
+            )
             for i, job_lines in enumerate(jobs)
         ]
         plan = build_plan(job_values, {}, RULES, refs, snapshot, PlanSettings(), NOW)
@@ -76,12 +89,15 @@ def test_planned_totals_equal_the_totals_xero_computes(jobs: list[list[JobLine]]
         if not drafts:
             return
         ids = [contact_id] * len(drafts)
-        results = gateway.create_invoices(drafts, ids, idempotency_key(sandbox.tenant_id,
-                                                                       gateway.invoice_body(drafts, ids)))
+        results = gateway.create_invoices(
+            drafts, ids, idempotency_key(sandbox.tenant_id, gateway.invoice_body(drafts, ids))
+        )
         stored = {inv["InvoiceID"]: inv for inv in sandbox.invoices()}
         for draft, result in zip(drafts, results, strict=True):
             assert result.ok, result.errors
             inv = stored[result.id]
             assert (Decimal(str(inv["SubTotal"])), Decimal(str(inv["TotalTax"])), Decimal(str(inv["Total"]))) == (
-                draft.subtotal, draft.total_tax, draft.total
+                draft.subtotal,
+                draft.total_tax,
+                draft.total,
             ), f"{draft.reference}: jobsync and the sandbox disagree"

@@ -37,9 +37,15 @@ def test_a_0_1_0_state_file_is_migrated_and_nothing_is_lost_or_invoiced_twice(tm
     with XeroSandbox(port=0) as sandbox:
         api = xero_api(sandbox)
         # Job 1002's create reached Xero before 0.1.0 lost the response: the invoice is there.
-        lost = {"Type": "ACCREC", "Contact": {"Name": "Client 1002"}, "Reference": "1002", "Status": "DRAFT",
-                "LineItems": [{"Description": "Labour", "Quantity": 2, "UnitAmount": 50, "AccountCode": "205",
-                               "TaxType": "OUTPUT"}]}
+        lost = {
+            "Type": "ACCREC",
+            "Contact": {"Name": "Client 1002"},
+            "Reference": "1002",
+            "Status": "DRAFT",
+            "LineItems": [
+                {"Description": "Labour", "Quantity": 2, "UnitAmount": 50, "AccountCode": "205", "TaxType": "OUTPUT"}
+            ],
+        }
         headers = {"Authorization": "Bearer sandbox", "Xero-tenant-id": sandbox.tenant_id}
         put = requests.put(f"{sandbox.api_url}/Invoices", json={"Invoices": [lost]}, headers=headers, timeout=10)
         assert put.status_code == 200, put.text
@@ -60,7 +66,11 @@ def test_a_0_1_0_state_file_is_migrated_and_nothing_is_lost_or_invoiced_twice(tm
         assert state.schema_version() == SCHEMA_VERSION
         ledger = state.ledger_for("csv", ["J1001", "J1002", "J1003", "J1004", "J1005"])
         assert {key[1]: entry.state.value for key, entry in ledger.items()} == {
-            "J1001": "confirmed", "J1002": "confirmed", "J1003": "confirmed", "J1004": "confirmed"}
+            "J1001": "confirmed",
+            "J1002": "confirmed",
+            "J1003": "confirmed",
+            "J1004": "confirmed",
+        }
         assert ledger[("csv", "J1001", "final")].invoice_number == "INV-0001"
         assert [h.job_id for h in state.holds("csv", "ignored")] == ["J1005"]
         assert any(a.action == "ignore" for a in state.actions())

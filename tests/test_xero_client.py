@@ -144,9 +144,7 @@ class Sleeps(list[float]):
 
 
 def make_client(api_url: str, sleeps: Sleeps | None = None, **kw: Any) -> XeroClient:
-    return XeroClient(
-        api_url, TENANT, lambda: "sandbox", sleep=sleeps if sleeps is not None else Sleeps(), **kw
-    )
+    return XeroClient(api_url, TENANT, lambda: "sandbox", sleep=sleeps if sleeps is not None else Sleeps(), **kw)
 
 
 def draft(reference: str, *, unit: str = "12.3456", account: str = "200", unitdp: int = 4) -> InvoiceDraft:
@@ -219,19 +217,13 @@ def test_dropped_connection_is_sent_once_per_attempt_so_urllib3_retries_are_off(
 
 
 def test_429_waits_retry_after_then_succeeds_and_counts_both_calls(fake: FakeXero) -> None:
-    fake.script(
-        "GET", "/Organisation", Answer(429, {}, (("Retry-After", "3"), ("X-Rate-Limit-Problem", "minute")))
-    )
+    fake.script("GET", "/Organisation", Answer(429, {}, (("Retry-After", "3"), ("X-Rate-Limit-Problem", "minute"))))
     fake.script(
         "GET",
         "/Organisation",
         Answer(
             200,
-            {
-                "Organisations": [
-                    {"Name": "Demo", "Timezone": "NEWZEALANDSTANDARDTIME", "BaseCurrency": "NZD"}
-                ]
-            },
+            {"Organisations": [{"Name": "Demo", "Timezone": "NEWZEALANDSTANDARDTIME", "BaseCurrency": "NZD"}]},
             (("X-MinLimit-Remaining", "57"), ("X-DayLimit-Remaining", "4990")),
         ),
     )
@@ -273,9 +265,7 @@ def test_limits_headers_are_remembered(fake: FakeXero) -> None:
 
 
 def test_429_asking_too_long_stops_the_run_cleanly(fake: FakeXero) -> None:
-    fake.script(
-        "GET", "/Organisation", Answer(429, {}, (("Retry-After", "86400"), ("X-Rate-Limit-Problem", "day")))
-    )
+    fake.script("GET", "/Organisation", Answer(429, {}, (("Retry-After", "86400"), ("X-Rate-Limit-Problem", "day"))))
     with pytest.raises(StoppedError, match="day rate limit"):
         make_client(fake.api_url, max_retry_after=60).read_refs()
     assert len(fake.seen("GET", "/Organisation")) == 1
@@ -305,9 +295,7 @@ def test_create_whose_fate_stays_unknown_is_retriable(fake: FakeXero) -> None:
 
 
 def test_401_and_403_are_unreachable_with_the_fix_and_not_retried(fake: FakeXero) -> None:
-    fake.script(
-        "GET", "/Organisation", Answer(401, {"Title": "Unauthorized"}), Answer(403, {"Title": "Forbidden"})
-    )
+    fake.script("GET", "/Organisation", Answer(401, {"Title": "Unauthorized"}), Answer(403, {"Title": "Forbidden"}))
     client = make_client(fake.api_url)
     with pytest.raises(UnreachableError, match="jobsync auth login"):
         client.read_refs()
@@ -349,9 +337,7 @@ def test_invoice_body_is_exact_and_stable() -> None:
     drafts = [draft("J-1"), draft("J-2", unit="0.1648")]
     body = client.invoice_body(drafts, ["c-1", "c-2"])
     assert body == client.invoice_body(drafts, ["c-1", "c-2"])
-    assert (
-        b'"UnitAmount":12.3456' in body and b'"UnitAmount":0.1648' in body and b'"UnitAmount":19.90' in body
-    )
+    assert b'"UnitAmount":12.3456' in body and b'"UnitAmount":0.1648' in body and b'"UnitAmount":19.90' in body
     parsed = json.loads(body, parse_float=Decimal)
     first = parsed["Invoices"][0]
     assert first["Contact"] == {"ContactID": "c-1"}
@@ -360,9 +346,7 @@ def test_invoice_body_is_exact_and_stable() -> None:
     assert first["LineItems"][1]["DiscountRate"] == Decimal("10")
     assert first["LineItems"][1]["Description"] == 'Pipe "copper" 15mm'
     assert "Url" not in first and "CurrencyCode" not in first
-    with_url = client.invoice_body(
-        [replace(drafts[0], url="https://jobs.example/J-1", currency="NZD")], ["c-1"]
-    )
+    with_url = client.invoice_body([replace(drafts[0], url="https://jobs.example/J-1", currency="NZD")], ["c-1"])
     assert b'"Url":"https://jobs.example/J-1","CurrencyCode":"NZD","LineItems"' in with_url
 
 
@@ -395,17 +379,12 @@ def test_create_contacts_batches_of_fifty_with_one_result_each(fake: FakeXero) -
         sent = json.loads(seen.body)["Contacts"]
         return Answer(
             200,
-            {
-                "Contacts": [
-                    {"ContactID": f"id-{c['ContactNumber']}", "StatusAttributeString": "OK"} for c in sent
-                ]
-            },
+            {"Contacts": [{"ContactID": f"id-{c['ContactNumber']}", "StatusAttributeString": "OK"} for c in sent]},
         )
 
     fake.defaults[("PUT", "/Contacts")] = echo
     contacts = [
-        NewContact(f"Client {i}", f"csv:{i}", email=f"c{i}@example.com", phone="0400 000 000")
-        for i in range(120)
+        NewContact(f"Client {i}", f"csv:{i}", email=f"c{i}@example.com", phone="0400 000 000") for i in range(120)
     ]
     client = make_client(fake.api_url)
     results = client.create_contacts(contacts)
@@ -440,9 +419,7 @@ def test_find_contacts_chunks_the_where_and_pages(fake: FakeXero) -> None:
 
     fake.defaults[("GET", "/Contacts")] = page
     names = [f'Client "{i}" with a fairly long trading name Pty Ltd' for i in range(60)]
-    found = make_client(fake.api_url).find_contacts(
-        names=names, emails=["a@b.example"], contact_numbers=["csv:1"]
-    )
+    found = make_client(fake.api_url).find_contacts(names=names, emails=["a@b.example"], contact_numbers=["csv:1"])
     requests = fake.seen("GET", "/Contacts")
     wheres = sorted({unquote(r.param("where") or "") for r in requests})
     assert len(wheres) >= 2  # too long for one URL
@@ -553,9 +530,7 @@ def test_common_timezones(xero: str, iana: str) -> None:
 
 
 def test_unknown_timezone_falls_back_to_utc_with_a_warning(fake: FakeXero) -> None:
-    fake.script(
-        "GET", "/Organisation", Answer(200, {"Organisations": [{"Name": "X", "Timezone": "MARSTIME"}]})
-    )
+    fake.script("GET", "/Organisation", Answer(200, {"Organisations": [{"Name": "X", "Timezone": "MARSTIME"}]}))
     client = make_client(fake.api_url)
     assert client.read_refs().org.timezone == "UTC"
     assert "MARSTIME" in client.warnings[0]
@@ -669,9 +644,7 @@ def test_sandbox_refuses_a_bad_token_and_a_foreign_tenant(sandbox: Any) -> None:
     bad_token = XeroClient(sandbox.api_url, sandbox.tenant_id, lambda: "nope", sleep=Sleeps())
     with pytest.raises(UnreachableError, match="jobsync auth login"):
         bad_token.read_refs()
-    foreign = XeroClient(
-        sandbox.api_url, "99999999-9999-9999-9999-999999999999", lambda: "sandbox", sleep=Sleeps()
-    )
+    foreign = XeroClient(sandbox.api_url, "99999999-9999-9999-9999-999999999999", lambda: "sandbox", sleep=Sleeps())
     with pytest.raises(UnreachableError, match="tenant"):
         foreign.find_invoices_by_reference(["J-1"])
     assert [c["tenantId"] for c in foreign.list_connections()] == [sandbox.tenant_id]
@@ -681,9 +654,7 @@ def test_sandbox_calls_for_a_small_run_hit_the_minimum(sandbox: Any) -> None:
     client = sandbox_client(sandbox)
     client.read_refs()
     # 30 keys fit one URL; more would be split into further calls by the URL budget.
-    client.find_contacts(
-        contact_numbers=[f"csv:{i}" for i in range(15)], emails=[f"c{i}@x.ex" for i in range(15)]
-    )
+    client.find_contacts(contact_numbers=[f"csv:{i}" for i in range(15)], emails=[f"c{i}@x.ex" for i in range(15)])
     created = client.create_contacts([NewContact(f"Client {i}", f"csv:{i}") for i in range(30)])
     ids = [r.id or "" for r in created]
     refs = [f"J-{i}" for i in range(30)]
@@ -709,9 +680,7 @@ def test_sandbox_lost_response_is_replayed_not_recreated(sandbox: Any) -> None:
     assert contact
     sandbox.faults.fail_next("PUT", "/api.xro/2.0/Invoices", status="drop_after")
     drafts = [draft("J-DROP")]
-    results = client.create_invoices(
-        drafts, [contact], client.idempotency_key(client.invoice_body(drafts, [contact]))
-    )
+    results = client.create_invoices(drafts, [contact], client.idempotency_key(client.invoice_body(drafts, [contact])))
     stored = _by_reference(sandbox)["J-DROP"]
     assert len(stored) == 1 and results[0].ok and results[0].id == stored[0]["InvoiceID"]
     assert client.calls["PUT /Invoices"] == 2

@@ -56,9 +56,19 @@ def sandbox_config(
     **sections: Any,
 ) -> str:
     """A complete config (YAML text) for a run against a local Xero sandbox."""
-    xero = {"api_url": api_url, "identity_url": identity_url, "tenant_id": tenant_id,
-            "auth": auth or {"mode": "static_token", "token": "sandbox"}}
+    xero = {
+        "api_url": api_url,
+        "identity_url": identity_url,
+        "tenant_id": tenant_id,
+        "auth": auth or {"mode": "static_token", "token": "sandbox"},
+    }
     xero.update(sections.pop("xero", {}))
-    doc = {"xero": xero, "source": source, "rules": rules, "state": {"path": "state.db"},
-           "reports": {"dir": "reports"}, **sections}
+    doc = {
+        "xero": xero,
+        "source": source,
+        "rules": rules,
+        "state": {"path": "state.db"},
+        "reports": {"dir": "reports"},
+        **sections,
+    }
     return "# Written for a local Xero sandbox.\n" + yaml.safe_dump(doc, sort_keys=False)

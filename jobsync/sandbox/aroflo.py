@@ -95,25 +95,63 @@ class ArofloSandbox(LoopbackServer):
         tid = taskid or self._id()
         stamp = self.now().strftime("%Y/%m/%d %H:%M:%S")
         client = self.clients.get(clientid, {})
-        self.tasks[tid] = {"taskid": tid, "jobnumber": str(len(self.tasks) + 1000), "taskname": "", "status": status,
-                           "completeddate": "", "completeddatetime": "", "requestdate": stamp[:10],
-                           "lastupdatedutc": stamp[:10], "lastupdateddatetimeutc": stamp, "refcode": "", "custon": "",
-                           "client": {"clientid": clientid, "clientname": client.get("clientname", "")},
-                           "tasktype": "Service", "linkprocessed": "false", "linkprocesseddate": "",
-                           "contactname": "", "contactphone": "", "materials": [], "labours": [], **fields}  # fmt: skip
+        self.tasks[tid] = {
+            "taskid": tid,
+            "jobnumber": str(len(self.tasks) + 1000),
+            "taskname": "",
+            "status": status,
+            "completeddate": "",
+            "completeddatetime": "",
+            "requestdate": stamp[:10],
+            "lastupdatedutc": stamp[:10],
+            "lastupdateddatetimeutc": stamp,
+            "refcode": "",
+            "custon": "",
+            "client": {"clientid": clientid, "clientname": client.get("clientname", "")},
+            "tasktype": "Service",
+            "linkprocessed": "false",
+            "linkprocesseddate": "",
+            "contactname": "",
+            "contactphone": "",
+            "materials": [],
+            "labours": [],
+            **fields,
+        }
         return tid
 
     def add_material(self, taskid: str, item: str, quantity: Any, sell: Any, **fields: Any) -> None:
         lines = self.tasks[taskid]["materials"]
-        lines.append({"lineid": self._id(), "partnumber": "", "item": item, "quantity": str(quantity),
-                      "cost": "0.00", "sell": str(sell), "markup": "0", "isinventory": "false",
-                      "matlinkprocessed": "false", **fields})  # fmt: skip
+        lines.append(
+            {
+                "lineid": self._id(),
+                "partnumber": "",
+                "item": item,
+                "quantity": str(quantity),
+                "cost": "0.00",
+                "sell": str(sell),
+                "markup": "0",
+                "isinventory": "false",
+                "matlinkprocessed": "false",
+                **fields,
+            }
+        )
 
     def add_labour(self, taskid: str, note: str, hours: Any, sell: Any, **fields: Any) -> None:
         lines = self.tasks[taskid]["labours"]
-        lines.append({"lineid": self._id(), "hours": str(hours), "sell": str(sell), "cost": "0.00",
-                      "worktype": "Normal Time", "note": note, "workdate": "", "user": {"userid": "", "username": ""},
-                      "lablinkprocessed": "false", **fields})  # fmt: skip
+        lines.append(
+            {
+                "lineid": self._id(),
+                "hours": str(hours),
+                "sell": str(sell),
+                "cost": "0.00",
+                "worktype": "Normal Time",
+                "note": note,
+                "workdate": "",
+                "user": {"userid": "", "username": ""},
+                "lablinkprocessed": "false",
+                **fields,
+            }
+        )
 
     def load_seed(self, path: Path | str = SEED_PATH) -> ArofloSandbox:
         """Seed file: {"clients": [...], "tasks": [{..., "materials": [...], "labours": [...]}]}."""
@@ -235,8 +273,14 @@ def _clause(clause: str) -> Callable[[dict[str, Any]], bool] | None:
             found = left in {_norm(v) for v in value.split("*")}
             return found if op == "IN" else not found
         right = _norm(value)
-        return {"=": left == right, "!=": left != right, "<": left < right, ">": left > right,
-                "<=": left <= right, ">=": left >= right}[op]  # fmt: skip
+        return {
+            "=": left == right,
+            "!=": left != right,
+            "<": left < right,
+            ">": left > right,
+            "<=": left <= right,
+            ">=": left >= right,
+        }[op]
 
     return test
 

@@ -292,7 +292,6 @@ class ServiceM8Sandbox(LoopbackServer):
         status, headers, body = json_reply(page)
         return status, {**headers, **extra}, body
 
-
     def _served(self, resource: str, record: dict[str, Any]) -> dict[str, Any]:
         if resource != "job" or record.get("total_invoice_amount") is not None:
             return record

@@ -45,10 +45,32 @@ class _Refused(Exception):
 _ITEM_COMMON = {"ID", "BillableStatus", "SalesTaxCode", "Discount", "SellPrice", "Total", "DateModified"}
 COLUMNS: dict[str, set[str]] = {
     "jobs": {
-        "ID", "Type", "Customer", "CustomerContract", "CustomerContact", "Site", "SiteContact", "OrderNo",
-        "RequestNo", "Name", "Description", "Notes", "DateIssued", "DueDate", "Tags", "Salesperson",
-        "ProjectManager", "Technicians", "Stage", "Status", "DateModified", "Total", "Totals", "CustomFields",
-        "CompletedDate", "ConvertedFromQuote",
+        "ID",
+        "Type",
+        "Customer",
+        "CustomerContract",
+        "CustomerContact",
+        "Site",
+        "SiteContact",
+        "OrderNo",
+        "RequestNo",
+        "Name",
+        "Description",
+        "Notes",
+        "DateIssued",
+        "DueDate",
+        "Tags",
+        "Salesperson",
+        "ProjectManager",
+        "Technicians",
+        "Stage",
+        "Status",
+        "DateModified",
+        "Total",
+        "Totals",
+        "CustomFields",
+        "CompletedDate",
+        "ConvertedFromQuote",
     },
     "sections": {"ID", "Name", "Description", "DisplayOrder", "DateModified"},
     "costCenters": {"ID", "Name", "CostCenter", "DisplayOrder", "Total", "DateModified"},
@@ -60,10 +82,18 @@ COLUMNS: dict[str, set[str]] = {
     "contractorJobs": {"ID", "Contractor", "Status", "Description", "DateIssued", "TaxCode", "Total", "Items"},
     "companies": {"ID", "CompanyName", "Phone", "AltPhone", "Email", "Address", "BillingAddress", "DateModified"},
     "individuals": {
-        "ID", "Title", "GivenName", "FamilyName", "Phone", "AltPhone", "Email", "Address", "BillingAddress",
+        "ID",
+        "Title",
+        "GivenName",
+        "FamilyName",
+        "Phone",
+        "AltPhone",
+        "Email",
+        "Address",
+        "BillingAddress",
         "DateModified",
     },
-}  # fmt: skip
+}
 THIN = {
     "jobs": ("ID", "Description", "Total"),
     "sections": ("ID", "Name"),
@@ -85,8 +115,12 @@ def _money(ex: Any, rate: Any = 10, discount: Any = 0) -> dict[str, Any]:
         base = float(ex)
         after = round(base * (1 - float(discount) / 100), 4)
         factor = 1 + float(rate) / 100
-        return {"ExTax": after, "IncTax": round(after * factor, 4), "ExDiscountExTax": base,
-                "ExDiscountIncTax": round(base * factor, 4)}  # fmt: skip
+        return {
+            "ExTax": after,
+            "IncTax": round(after * factor, 4),
+            "ExDiscountExTax": base,
+            "ExDiscountIncTax": round(base * factor, 4),
+        }
     except (TypeError, ValueError):  # seeded malformed data goes out as it came in
         return {"ExTax": ex, "IncTax": ex, "ExDiscountExTax": ex, "ExDiscountIncTax": ex}
 
@@ -135,29 +169,62 @@ class SimproSandbox(LoopbackServer):
 
     def add_company(self, name: str, id: int | None = None, **fields: Any) -> int:
         cid = self._id(id)
-        self.customers["companies"][cid] = {"ID": cid, "CompanyName": name, "Phone": "", "AltPhone": "",
-                                            "Email": "", "Address": {}, "BillingAddress": {},
-                                            "DateModified": self.stamp(), **fields}  # fmt: skip
+        self.customers["companies"][cid] = {
+            "ID": cid,
+            "CompanyName": name,
+            "Phone": "",
+            "AltPhone": "",
+            "Email": "",
+            "Address": {},
+            "BillingAddress": {},
+            "DateModified": self.stamp(),
+            **fields,
+        }
         return cid
 
     def add_individual(self, given: str, family: str, id: int | None = None, **fields: Any) -> int:
         cid = self._id(id)
-        self.customers["individuals"][cid] = {"ID": cid, "Title": "", "GivenName": given, "FamilyName": family,
-                                              "Phone": "", "AltPhone": "", "Email": "", "Address": {},
-                                              "BillingAddress": {}, "DateModified": self.stamp(), **fields}  # fmt: skip
+        self.customers["individuals"][cid] = {
+            "ID": cid,
+            "Title": "",
+            "GivenName": given,
+            "FamilyName": family,
+            "Phone": "",
+            "AltPhone": "",
+            "Email": "",
+            "Address": {},
+            "BillingAddress": {},
+            "DateModified": self.stamp(),
+            **fields,
+        }
         return cid
 
     def add_job(self, customer: int, stage: str = "Complete", id: int | None = None, **fields: Any) -> int:
         jid = self._id(id)
         company = self.customers["companies"].get(customer)
         person = self.customers["individuals"].get(customer, {})
-        ref = {"ID": customer, "CompanyName": company["CompanyName"] if company else "",
-               "GivenName": person.get("GivenName", ""), "FamilyName": person.get("FamilyName", "")}  # fmt: skip
-        self.jobs[jid] = {"ID": jid, "Type": "Service", "Customer": ref, "Site": {"ID": 1, "Name": "Site"},
-                          "OrderNo": "", "Name": f"Job {jid}", "Description": "", "DateIssued": None,
-                          "Stage": stage, "Status": {"ID": 1, "Name": stage, "Color": "#000000"},
-                          "DateModified": self.stamp(), "CompletedDate": None,
-                          "Total": {"ExTax": 0, "Tax": 0, "IncTax": 0}, **fields}  # fmt: skip
+        ref = {
+            "ID": customer,
+            "CompanyName": company["CompanyName"] if company else "",
+            "GivenName": person.get("GivenName", ""),
+            "FamilyName": person.get("FamilyName", ""),
+        }
+        self.jobs[jid] = {
+            "ID": jid,
+            "Type": "Service",
+            "Customer": ref,
+            "Site": {"ID": 1, "Name": "Site"},
+            "OrderNo": "",
+            "Name": f"Job {jid}",
+            "Description": "",
+            "DateIssued": None,
+            "Stage": stage,
+            "Status": {"ID": 1, "Name": stage, "Color": "#000000"},
+            "DateModified": self.stamp(),
+            "CompletedDate": None,
+            "Total": {"ExTax": 0, "Tax": 0, "IncTax": 0},
+            **fields,
+        }
         self.tree.setdefault(jid, {})
         return jid
 
@@ -182,12 +249,25 @@ class SimproSandbox(LoopbackServer):
         discount = fields.pop("discount", 0)
         items = self.tree[job][section]["costCenters"][cc][kind]
         if kind == "contractorJobs":
-            record = {"ID": iid, "Contractor": {"ID": 1, "Name": "Contractor", "ContactName": ""}, "Status": "Approved",
-                      "Description": "", "TaxCode": tax, "Total": {"ExTax": price, "IncTax": price}}  # fmt: skip
+            record = {
+                "ID": iid,
+                "Contractor": {"ID": 1, "Name": "Contractor", "ContactName": ""},
+                "Status": "Approved",
+                "Description": "",
+                "TaxCode": tax,
+                "Total": {"ExTax": price, "IncTax": price},
+            }
         else:
-            record = {"ID": iid, "BillableStatus": "Billable", "SalesTaxCode": tax, "Discount": discount,
-                      "SellPrice": _money(price, tax.get("Rate", 0), discount), "DisplayOrder": len(items),
-                      "DateModified": self.stamp(), "Total": {"Qty": qty}}  # fmt: skip
+            record = {
+                "ID": iid,
+                "BillableStatus": "Billable",
+                "SalesTaxCode": tax,
+                "Discount": discount,
+                "SellPrice": _money(price, tax.get("Rate", 0), discount),
+                "DisplayOrder": len(items),
+                "DateModified": self.stamp(),
+                "Total": {"Qty": qty},
+            }
         record.update(fields)
         items.append(record)
         return iid

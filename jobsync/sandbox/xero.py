@@ -142,13 +142,21 @@ def serve(
         sandbox.faults.fail_next(method, path, status=status, count=count)
     sandbox.start()
     sandbox.add_client(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, (DEMO_REDIRECT_URI,))
-    print(f"Xero sandbox on {sandbox.url}  (api_url {sandbox.api_url}, tenant {sandbox.tenant_id},"
-          f" token 'sandbox')", flush=True)  # fmt: skip
-    print(f"OAuth app for `jobsync auth login`: client_id {DEMO_CLIENT_ID}, client_secret {DEMO_CLIENT_SECRET},"
-          f" redirect {DEMO_REDIRECT_URI}", flush=True)  # fmt: skip
+    print(
+        f"Xero sandbox on {sandbox.url}  (api_url {sandbox.api_url}, tenant {sandbox.tenant_id}, token 'sandbox')",
+        flush=True,
+    )
+    print(
+        f"OAuth app for `jobsync auth login`: client_id {DEMO_CLIENT_ID}, client_secret {DEMO_CLIENT_SECRET},"
+        f" redirect {DEMO_REDIRECT_URI}",
+        flush=True,
+    )
     shown = limits or GENEROUS
-    print(f"Limits: {shown.minute}/minute, {shown.day}/day, {shown.concurrent} at once"
-          f"{' (--no-limits)' if limits is None else ''}; latency {latency_ms:g} ms", flush=True)  # fmt: skip
+    print(
+        f"Limits: {shown.minute}/minute, {shown.day}/day, {shown.concurrent} at once"
+        f"{' (--no-limits)' if limits is None else ''}; latency {latency_ms:g} ms",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

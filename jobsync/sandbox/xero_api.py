@@ -31,8 +31,9 @@ Writer = Callable[[Any], tuple[dict[str, Any], list[str]]]
 class Request:
     """One API call, already authorised; `parts` are the path segments after /api.xro/2.0."""
 
-    def __init__(self, method: str, parts: list[str], query: str, headers: dict[str, str],
-                 body: bytes, now: datetime) -> None:
+    def __init__(
+        self, method: str, parts: list[str], query: str, headers: dict[str, str], body: bytes, now: datetime
+    ) -> None:
         self.method, self.parts, self.headers, self.body, self.now = method, parts, headers, body, now
         self.query = {k.lower(): v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
 
@@ -52,8 +53,12 @@ class Request:
 
 
 def envelope(name: str, items: list[Any], pagination: dict[str, int] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"Id": str(uuid.uuid4()), "Status": "OK", "ProviderName": "jobsync sandbox",
-                            "DateTimeUTC": ms_date_plain(datetime.now().astimezone())}  # fmt: skip
+    body: dict[str, Any] = {
+        "Id": str(uuid.uuid4()),
+        "Status": "OK",
+        "ProviderName": "jobsync sandbox",
+        "DateTimeUTC": ms_date_plain(datetime.now().astimezone()),
+    }
     if pagination is not None:
         body["pagination"] = pagination
     body[name] = items
@@ -113,9 +118,8 @@ def _paged(req: Request, rows: list[Any]) -> tuple[list[Any], dict[str, int] | N
     except ValueError:
         page, size = 1, 100
     start = (page - 1) * size
-    pagination = {"page": page, "pageSize": size, "pageCount": math.ceil(len(rows) / size),
-                  "itemCount": len(rows)}  # fmt: skip
-    return rows[start:start + size], pagination
+    pagination = {"page": page, "pageSize": size, "pageCount": math.ceil(len(rows) / size), "itemCount": len(rows)}
+    return rows[start : start + size], pagination
 
 
 def _batch(req: Request, name: str, writer: Writer, ok_flag: str, summarize: bool) -> Answer:
@@ -132,8 +136,12 @@ def _batch(req: Request, name: str, writer: Writer, ok_flag: str, summarize: boo
     for element in elements:
         result, problems = writer(element)
         if problems:
-            echo = {**snapshot(result), ok_flag: True, "StatusAttributeString": "ERROR",
-                    "ValidationErrors": [{"Message": m} for m in problems]}  # fmt: skip
+            echo = {
+                **snapshot(result),
+                ok_flag: True,
+                "StatusAttributeString": "ERROR",
+                "ValidationErrors": [{"Message": m} for m in problems],
+            }
             if name == "Invoices":
                 echo.setdefault("InvoiceID", "00000000-0000-0000-0000-000000000000")
             answers.append(echo)
@@ -153,7 +161,8 @@ def contacts(req: Request, state: OrgState) -> Answer:
     if method == "GET" and len(parts) == 2:
         key = parts[1].lower()
         found = state.contacts.get(key) or next(
-            (c for c in state.contacts.values() if str(c.get("ContactNumber", "")).lower() == key), None)
+            (c for c in state.contacts.values() if str(c.get("ContactNumber", "")).lower() == key), None
+        )
         if not found:
             return not_found()
         return 200, envelope("Contacts", [xero_contacts.render(found, xero_contacts.balances(state, req.org_today()))])
@@ -204,8 +213,7 @@ def invoices(req: Request, state: OrgState) -> Answer:
         target = existing["InvoiceID"] if existing else None
 
         def writer(element: Any) -> tuple[dict[str, Any], list[str]]:
-            result, problems = xero_invoices.write(
-                state, element, req.now, req.unitdp(), method == "POST", target)
+            result, problems = xero_invoices.write(state, element, req.now, req.unitdp(), method == "POST", target)
             if problems:
                 return result, problems
             return xero_invoices.render(state, result, req.unitdp(), True), []
@@ -220,8 +228,10 @@ def _invoice_at(state: OrgState, key: str) -> dict[str, Any] | None:
 
 def _email(invoice: dict[str, Any]) -> Answer:
     if invoice["Status"] not in ("AUTHORISED", "PAID"):
-        element = {"InvoiceID": invoice["InvoiceID"],
-                   "ValidationErrors": [{"Message": "Only approved invoices can be emailed."}]}  # fmt: skip
+        element = {
+            "InvoiceID": invoice["InvoiceID"],
+            "ValidationErrors": [{"Message": "Only approved invoices can be emailed."}],
+        }
         return 400, error(10, "ValidationException", "A validation exception occurred", [element])
     return 204, None
 
@@ -238,8 +248,7 @@ def _list_invoices(req: Request, state: OrgState) -> Answer:
         rows = [r for r in rows if r["Contact"]["ContactID"] in contact_ids]
     term = req.query.get("searchterm", "").strip().casefold()
     if term:
-        rows = [r for r in rows if any(term in str(r.get(k) or "").casefold()
-                                       for k in ("InvoiceNumber", "Reference"))]  # fmt: skip
+        rows = [r for r in rows if any(term in str(r.get(k) or "").casefold() for k in ("InvoiceNumber", "Reference"))]
     rows = _filtered(req, rows, INVOICE_FIELDS)
     page, pagination = _paged(req, rows)
     if not paged or req.flag("summaryOnly", False):

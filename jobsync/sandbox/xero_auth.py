@@ -30,8 +30,14 @@ DEFAULT_SCOPE = "accounting.transactions accounting.contacts accounting.settings
 
 def problem(status: int, title: str, detail: str = "AuthenticationUnsuccessful") -> dict[str, Any]:
     """Xero's identity layer answers auth failures in RFC 7807 shape."""
-    return {"Type": None, "Title": title, "Status": status, "Detail": detail,
-            "Instance": str(uuid.uuid4()), "Extensions": {}}  # fmt: skip
+    return {
+        "Type": None,
+        "Title": title,
+        "Status": status,
+        "Detail": detail,
+        "Instance": str(uuid.uuid4()),
+        "Extensions": {},
+    }
 
 
 @dataclass
@@ -109,19 +115,27 @@ class AuthRegistry:
         tenants = found.get("tenants") or [self.tenant_id]
         return 200, self._issue(client_id, found["scope"], now, refresh=True, tenants=tenants)
 
-    def _issue(self, client_id: str, scope: str, now: datetime, refresh: bool,
-               tenants: list[str] | None = None) -> dict[str, Any]:
+    def _issue(
+        self, client_id: str, scope: str, now: datetime, refresh: bool, tenants: list[str] | None = None
+    ) -> dict[str, Any]:
         stamp = now.timestamp()
         access = secrets.token_urlsafe(24)
         tenants = list(tenants or [self.tenant_id])
-        self.access[access] = {"tenants": tenants, "expires": stamp + ACCESS_SECONDS,
-                               "client_id": client_id}  # fmt: skip
-        body: dict[str, Any] = {"access_token": access, "expires_in": ACCESS_SECONDS,
-                                "token_type": "Bearer", "scope": scope}  # fmt: skip
+        self.access[access] = {"tenants": tenants, "expires": stamp + ACCESS_SECONDS, "client_id": client_id}
+        body: dict[str, Any] = {
+            "access_token": access,
+            "expires_in": ACCESS_SECONDS,
+            "token_type": "Bearer",
+            "scope": scope,
+        }
         if refresh or "offline_access" in scope.split():
             token = secrets.token_urlsafe(24)
-            self.refresh[token] = {"client_id": client_id, "scope": scope, "tenants": tenants,
-                                   "expires": stamp + REFRESH_LIFETIME_SECONDS}  # fmt: skip
+            self.refresh[token] = {
+                "client_id": client_id,
+                "scope": scope,
+                "tenants": tenants,
+                "expires": stamp + REFRESH_LIFETIME_SECONDS,
+            }
             body["refresh_token"] = token
         return body
 

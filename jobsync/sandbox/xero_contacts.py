@@ -12,12 +12,28 @@ from jobsync.sandbox.xero_json import ms_date, parse_date
 from jobsync.sandbox.xero_store import OrgState, snapshot
 
 WRITABLE = (
-    "ContactNumber", "AccountNumber", "ContactStatus", "Name", "FirstName", "LastName", "CompanyNumber",
-    "EmailAddress", "ContactPersons", "BankAccountDetails", "TaxNumber", "AccountsReceivableTaxType",
-    "AccountsPayableTaxType", "Addresses", "Phones", "SalesDefaultLineAmountType",
-    "PurchasesDefaultLineAmountType", "DefaultCurrency", "SalesDefaultAccountCode",
-    "PurchasesDefaultAccountCode", "PaymentTerms",
-)  # fmt: skip
+    "ContactNumber",
+    "AccountNumber",
+    "ContactStatus",
+    "Name",
+    "FirstName",
+    "LastName",
+    "CompanyNumber",
+    "EmailAddress",
+    "ContactPersons",
+    "BankAccountDetails",
+    "TaxNumber",
+    "AccountsReceivableTaxType",
+    "AccountsPayableTaxType",
+    "Addresses",
+    "Phones",
+    "SalesDefaultLineAmountType",
+    "PurchasesDefaultLineAmountType",
+    "DefaultCurrency",
+    "SalesDefaultAccountCode",
+    "PurchasesDefaultAccountCode",
+    "PaymentTerms",
+)
 STATUSES = ("ACTIVE", "ARCHIVED", "GDPRREQUEST")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DUPLICATE_NAME = (
@@ -108,9 +124,21 @@ def write(
 
 def summary(contact: dict[str, Any]) -> dict[str, Any]:
     """The contact as Xero embeds it in an invoice."""
-    keys = ("ContactID", "ContactNumber", "AccountNumber", "ContactStatus", "Name", "FirstName",
-            "LastName", "EmailAddress", "Addresses", "Phones", "ContactGroups", "ContactPersons",
-            "HasValidationErrors")  # fmt: skip
+    keys = (
+        "ContactID",
+        "ContactNumber",
+        "AccountNumber",
+        "ContactStatus",
+        "Name",
+        "FirstName",
+        "LastName",
+        "EmailAddress",
+        "Addresses",
+        "Phones",
+        "ContactGroups",
+        "ContactPersons",
+        "HasValidationErrors",
+    )
     return {k: snapshot(contact[k]) for k in keys if k in contact}
 
 
@@ -118,8 +146,9 @@ def merge(state: OrgState, source_id: str, target_id: str, now: datetime) -> Non
     """What Xero's UI merge leaves behind (there is no API for it): the source archived, pointing at
     the target, and its invoices moved to the target."""
     source, target = state.contacts[source_id.lower()], state.contacts[target_id.lower()]
-    source.update({"ContactStatus": "ARCHIVED", "MergedToContactID": target["ContactID"],
-                   "UpdatedDateUTC": ms_date(now)})  # fmt: skip
+    source.update(
+        {"ContactStatus": "ARCHIVED", "MergedToContactID": target["ContactID"], "UpdatedDateUTC": ms_date(now)}
+    )
     for invoice in state.invoices.values():
         if invoice["Contact"]["ContactID"] == source["ContactID"]:
             invoice["Contact"] = {"ContactID": target["ContactID"]}

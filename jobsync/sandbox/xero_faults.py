@@ -13,8 +13,12 @@ INJECTED = "Injected fault"
 
 def validation_fault() -> dict[str, Any]:
     """An injected 400 as Xero sends one: the spec's Error shape, which operations declaring 400 are checked against."""
-    return {"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
-            "Elements": [{"ValidationErrors": [{"Message": INJECTED}]}]}  # fmt: skip
+    return {
+        "ErrorNumber": 10,
+        "Type": "ValidationException",
+        "Message": "A validation exception occurred",
+        "Elements": [{"ValidationErrors": [{"Message": INJECTED}]}],
+    }
 
 
 @dataclass
@@ -37,15 +41,21 @@ class Faults:
         self._rules: list[Fault] = []
         self._lock = threading.Lock()
 
-    def fail_next(self, method: str = "*", path_prefix: str = "/", status: int | str = 503,
-                  count: int = 1, delay: float = 0.0, retry_after: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str = "*",
+        path_prefix: str = "/",
+        status: int | str = 503,
+        count: int = 1,
+        delay: float = 0.0,
+        retry_after: int = 1,
+    ) -> None:
         if not (isinstance(status, int) or status in (DROP_BEFORE, DROP_AFTER)):
             raise ValueError(f"status must be an HTTP status, {DROP_BEFORE!r} or {DROP_AFTER!r}")
         with self._lock:
             self._rules.append(Fault(method.upper(), path_prefix, status, count, delay, retry_after))
 
-    def delay_next(self, method: str = "*", path_prefix: str = "/", seconds: float = 0.5,
-                   count: int = 1) -> None:
+    def delay_next(self, method: str = "*", path_prefix: str = "/", seconds: float = 0.5, count: int = 1) -> None:
         """Answer normally but late (status 0 means: no failure, only the delay)."""
         with self._lock:
             self._rules.append(Fault(method.upper(), path_prefix, 0, count, seconds))
@@ -68,10 +78,18 @@ class Faults:
         """The control endpoint's body: {"method", "path", "status", "count", "delay"}."""
         status = data.get("status", 503)
         if status == "delay":
-            self.delay_next(str(data.get("method", "*")), str(data.get("path", "/")),
-                            float(data.get("delay", 0.5)), int(data.get("count", 1)))  # fmt: skip
+            self.delay_next(
+                str(data.get("method", "*")),
+                str(data.get("path", "/")),
+                float(data.get("delay", 0.5)),
+                int(data.get("count", 1)),
+            )
             return
-        self.fail_next(str(data.get("method", "*")), str(data.get("path", "/")),
-                       int(status) if str(status).isdigit() else str(status),
-                       int(data.get("count", 1)), float(data.get("delay", 0.0)),
-                       int(data.get("retry_after", 1)))  # fmt: skip
+        self.fail_next(
+            str(data.get("method", "*")),
+            str(data.get("path", "/")),
+            int(status) if str(status).isdigit() else str(status),
+            int(data.get("count", 1)),
+            float(data.get("delay", 0.0)),
+            int(data.get("retry_after", 1)),
+        )

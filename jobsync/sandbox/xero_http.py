@@ -50,8 +50,9 @@ class Answer:
         return b"" if self.body is None else dumps(self.body).encode("utf-8")
 
 
-def dispatch(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str],
-             body: bytes, delay: float = 0.0) -> Answer:
+def dispatch(
+    app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str], body: bytes, delay: float = 0.0
+) -> Answer:
     """Route one request by host-path to the identity, connections, control or Accounting handlers."""
     if path.startswith("/_sandbox/faults"):
         return _control(app, method, body)
@@ -105,15 +106,24 @@ def _connections(app: XeroSandbox, headers: dict[str, str]) -> Answer:
     created = "2026-01-01T00:00:00.0000000"
     token = headers.get("authorization", "").partition(" ")[2].strip()
     grant = app.auth.grant(token, app.now()) or {"tenants": []}
-    rows = [{"id": str(uuid.uuid5(uuid.NAMESPACE_URL, tenant)), "authEventId": str(uuid.uuid4()),
-             "tenantId": tenant, "tenantType": "ORGANISATION",
-             "tenantName": app.auth.orgs.get(tenant) or app.state.tenant_name,
-             "createdDateUtc": created, "updatedDateUtc": created} for tenant in grant["tenants"]]  # fmt: skip
+    rows = [
+        {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, tenant)),
+            "authEventId": str(uuid.uuid4()),
+            "tenantId": tenant,
+            "tenantType": "ORGANISATION",
+            "tenantName": app.auth.orgs.get(tenant) or app.state.tenant_name,
+            "createdDateUtc": created,
+            "updatedDateUtc": created,
+        }
+        for tenant in grant["tenants"]
+    ]
     return Answer(200, rows, limit_headers)
 
 
-def _api(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str],
-         body: bytes, delay: float = 0.0) -> Answer:
+def _api(
+    app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str], body: bytes, delay: float = 0.0
+) -> Answer:
     refused = app.auth.check(headers, app.now(), needs_tenant=True)
     if refused:
         return Answer(refused[0], refused[1])
@@ -133,8 +143,7 @@ def _api(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str
     return answer
 
 
-def _idempotent(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str],
-                body: bytes) -> Answer:
+def _idempotent(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
     key = headers.get("idempotency-key", "").strip()
     if method not in ("PUT", "POST", "PATCH") or not key:
         return _run(app, method, path, query, headers, body)
@@ -154,9 +163,8 @@ def _idempotent(app: XeroSandbox, method: str, path: str, query: str, headers: d
         return answer
 
 
-def _run(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str],
-         body: bytes) -> Answer:
-    parts = [p for p in path[len(API_PREFIX):].split("/") if p]
+def _run(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
+    parts = [p for p in path[len(API_PREFIX) :].split("/") if p]
     with app.lock:
         request = xero_api.Request(method, parts, query, headers, body, app.now())
         status, payload = xero_api.handle(request, app.state)
@@ -209,8 +217,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._drop(app, path, query, headers, body)
         self._send(app, answer, path, query, headers, body)
 
-    def _send(self, app: XeroSandbox, answer: Answer, path: str, query: str, headers: dict[str, str],
-              body: bytes) -> None:
+    def _send(
+        self, app: XeroSandbox, answer: Answer, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> None:
         payload = answer.encoded()
         out = {"Xero-Correlation-Id": str(uuid.uuid4()), **answer.headers}
         if payload:
@@ -235,10 +244,8 @@ class Handler(BaseHTTPRequestHandler):
 
 def _fault_answer(status: int, retry_after: int) -> Answer:
     if status == 429:
-        headers = {"Retry-After": str(retry_after), "X-Rate-Limit-Problem": "minute",
-                   "X-MinLimit-Remaining": "0"}  # fmt: skip
+        headers = {"Retry-After": str(retry_after), "X-Rate-Limit-Problem": "minute", "X-MinLimit-Remaining": "0"}
         return Answer(429, problem(429, "Too Many Requests", "Rate limit exceeded: minute"), headers)
     if status == 400:
         return Answer(400, validation_fault())
-    return Answer(status, problem(status, "Service Unavailable" if status == 503 else "Server Error",
-                                  "Injected fault"))  # fmt: skip
+    return Answer(status, problem(status, "Service Unavailable" if status == 503 else "Server Error", "Injected fault"))

@@ -22,8 +22,15 @@ TRANSITIONS = {
     "VOIDED": (),
 }
 ORG_UTC_OFFSET = timedelta(hours=10)  # the demo org is in AUSEASTERNSTANDARDTIME
-COPIED = ("Reference", "Url", "BrandingThemeID", "SentToContact", "ExpectedPaymentDate",
-          "PlannedPaymentDate", "InvoiceAddresses")  # fmt: skip
+COPIED = (
+    "Reference",
+    "Url",
+    "BrandingThemeID",
+    "SentToContact",
+    "ExpectedPaymentDate",
+    "PlannedPaymentDate",
+    "InvoiceAddresses",
+)
 
 
 class _Context:
@@ -146,8 +153,9 @@ def _finish(ctx: _Context, stored: dict[str, Any], contact: dict[str, Any]) -> d
     return stored
 
 
-def write(state: OrgState, element: Any, now: datetime, unitdp: int, upsert: bool,
-          target_id: str | None = None) -> tuple[dict[str, Any], list[str]]:
+def write(
+    state: OrgState, element: Any, now: datetime, unitdp: int, upsert: bool, target_id: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """PUT creates; POST updates by InvoiceID/InvoiceNumber or creates. Returns (invoice, problems)."""
     if not isinstance(element, dict):
         return {}, ["An invoice must be a JSON object."]
@@ -160,8 +168,10 @@ def write(state: OrgState, element: Any, now: datetime, unitdp: int, upsert: boo
     stored = snapshot(existing) if existing else {"InvoiceID": str(uuid.uuid4())}
     _header(ctx, element, stored, existing["Status"] if existing else None)
     contact = _resolve_contact(ctx, element.get("Contact") or (existing or {}).get("Contact"))
-    if contact is not None and contact.get("ContactStatus") == "ARCHIVED" and (
-        existing is None or contact["ContactID"] != existing["Contact"]["ContactID"]
+    if (
+        contact is not None
+        and contact.get("ContactStatus") == "ARCHIVED"
+        and (existing is None or contact["ContactID"] != existing["Contact"]["ContactID"])
     ):
         name = contact.get("Name")
         ctx.problems.append(f"The contact {name} is archived and cannot be used on transactions.")

@@ -128,10 +128,16 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 
 
 def mismatch_body(key: str) -> dict[str, Any]:
-    return {"ErrorNumber": 400, "Type": "IdempotencyException",
-            "Message": f"Idempotency Key {key} is used with a different request."}  # fmt: skip
+    return {
+        "ErrorNumber": 400,
+        "Type": "IdempotencyException",
+        "Message": f"Idempotency Key {key} is used with a different request.",
+    }
 
 
 def too_long_body() -> dict[str, Any]:
-    return {"ErrorNumber": 400, "Type": "IdempotencyException",
-            "Message": f"Idempotency Key must be {MAX_KEY_LENGTH} characters or fewer."}  # fmt: skip
+    return {
+        "ErrorNumber": 400,
+        "Type": "IdempotencyException",
+        "Message": f"Idempotency Key must be {MAX_KEY_LENGTH} characters or fewer.",
+    }

@@ -22,16 +22,15 @@ def _number(line: dict[str, Any], key: str, problems: list[str]) -> Decimal | No
     return value
 
 
-def _tax_type(state: OrgState, line: dict[str, Any], account: dict[str, Any] | None,
-              problems: list[str]) -> tuple[str | None, Decimal]:
+def _tax_type(
+    state: OrgState, line: dict[str, Any], account: dict[str, Any] | None, problems: list[str]
+) -> tuple[str | None, Decimal]:
     """The line's tax type (given, else the account's default) and its rate in percent."""
     given = line.get("TaxType")
     if given:
         rate = state.tax_rate(str(given))
         if rate is None or rate.get("Status") != "ACTIVE" or not rate.get("CanApplyToRevenue"):
-            problems.append(
-                f"The TaxType code {given} does not exist or cannot be used for this type of transaction."
-            )
+            problems.append(f"The TaxType code {given} does not exist or cannot be used for this type of transaction.")
             return str(given), Decimal(0)
         return rate["TaxType"], to_decimal(rate["EffectiveRate"]) or Decimal(0)
     if account and account.get("TaxType"):
@@ -40,8 +39,7 @@ def _tax_type(state: OrgState, line: dict[str, Any], account: dict[str, Any] | N
     return None, Decimal(0)
 
 
-def _account(state: OrgState, line: dict[str, Any], required: bool,
-             problems: list[str]) -> dict[str, Any] | None:
+def _account(state: OrgState, line: dict[str, Any], required: bool, problems: list[str]) -> dict[str, Any] | None:
     code = line.get("AccountCode")
     if not code:
         if required:
@@ -83,8 +81,9 @@ def _amounts(line: dict[str, Any], unitdp: int, problems: list[str]) -> dict[str
     return out
 
 
-def compute_line(state: OrgState, line: Any, kind: str, unitdp: int, required: bool,
-                 problems: list[str]) -> dict[str, Any]:
+def compute_line(
+    state: OrgState, line: Any, kind: str, unitdp: int, required: bool, problems: list[str]
+) -> dict[str, Any]:
     """One stored line; problems found are appended (the line is still returned for the echo)."""
     if not isinstance(line, dict):
         problems.append("A line item must be a JSON object.")

@@ -19,18 +19,32 @@ if TYPE_CHECKING:
     from jobsync.sandbox.xero_auth import AuthRegistry
 
 CODE_SECONDS = 300  # Xero's authorization codes last 5 minutes
-KNOWN_SCOPES = frozenset({
-    "openid", "profile", "email", "offline_access",
-    "accounting.transactions", "accounting.transactions.read",
-    "accounting.invoices", "accounting.invoices.read",
-    "accounting.payments", "accounting.payments.read",
-    "accounting.banktransactions", "accounting.banktransactions.read",
-    "accounting.manualjournals", "accounting.manualjournals.read",
-    "accounting.contacts", "accounting.contacts.read",
-    "accounting.settings", "accounting.settings.read",
-    "accounting.attachments", "accounting.attachments.read",
-    "accounting.reports.read", "accounting.journals.read",
-})  # fmt: skip
+KNOWN_SCOPES = frozenset(
+    {
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "accounting.transactions",
+        "accounting.transactions.read",
+        "accounting.invoices",
+        "accounting.invoices.read",
+        "accounting.payments",
+        "accounting.payments.read",
+        "accounting.banktransactions",
+        "accounting.banktransactions.read",
+        "accounting.manualjournals",
+        "accounting.manualjournals.read",
+        "accounting.contacts",
+        "accounting.contacts.read",
+        "accounting.settings",
+        "accounting.settings.read",
+        "accounting.attachments",
+        "accounting.attachments.read",
+        "accounting.reports.read",
+        "accounting.journals.read",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -61,9 +75,13 @@ def authorize(registry: AuthRegistry, query: str, stamp: float) -> Page:
     if not registry.consent:
         return _back(redirect_uri, {"error": "access_denied", "state": state})
     code = secrets.token_urlsafe(24)
-    registry.codes[code] = {"client_id": params["client_id"], "redirect_uri": redirect_uri,
-                            "scope": " ".join(scopes), "expires": stamp + CODE_SECONDS,
-                            "tenants": list(registry.orgs)}  # fmt: skip
+    registry.codes[code] = {
+        "client_id": params["client_id"],
+        "redirect_uri": redirect_uri,
+        "scope": " ".join(scopes),
+        "expires": stamp + CODE_SECONDS,
+        "tenants": list(registry.orgs),
+    }
     return _back(redirect_uri, {"code": code, "scope": " ".join(scopes), "state": state})
 
 
@@ -84,6 +102,8 @@ def _back(redirect_uri: str, params: dict[str, str]) -> Page:
 
 
 def _error_page(error: str, description: str) -> Page:
-    text = (f"<!doctype html><title>Xero | Error</title><h1>Sorry, something went wrong</h1>"
-            f"<p>Error: {html.escape(error)}</p><p>{html.escape(description)}</p>")  # fmt: skip
+    text = (
+        f"<!doctype html><title>Xero | Error</title><h1>Sorry, something went wrong</h1>"
+        f"<p>Error: {html.escape(error)}</p><p>{html.escape(description)}</p>"
+    )
     return Page(400, None, text)

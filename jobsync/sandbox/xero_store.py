@@ -80,9 +80,7 @@ class OrgState:
 
     def invoice_numbered(self, number: str) -> dict[str, Any] | None:
         wanted = number.casefold()
-        return next(
-            (i for i in self.invoices.values() if i.get("InvoiceNumber", "").casefold() == wanted), None
-        )
+        return next((i for i in self.invoices.values() if i.get("InvoiceNumber", "").casefold() == wanted), None)
 
 
 def load_seed() -> OrgState:

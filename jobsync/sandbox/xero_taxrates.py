@@ -24,14 +24,23 @@ def write_tax_rate(state: Any, element: Any) -> tuple[dict[str, Any], list[str]]
         "Name": element["Name"],
         "TaxType": f"TAX{len(custom) + 1:03d}",
         "ReportTaxType": element.get("ReportTaxType") or "OUTPUT",
-        "CanApplyToAssets": True, "CanApplyToEquity": True, "CanApplyToExpenses": True,
-        "CanApplyToLiabilities": True, "CanApplyToRevenue": True,
-        "DisplayTaxRate": total, "EffectiveRate": total, "Status": "ACTIVE",
+        "CanApplyToAssets": True,
+        "CanApplyToEquity": True,
+        "CanApplyToExpenses": True,
+        "CanApplyToLiabilities": True,
+        "CanApplyToRevenue": True,
+        "DisplayTaxRate": total,
+        "EffectiveRate": total,
+        "Status": "ACTIVE",
         "TaxComponents": [
-            {"Name": c.get("Name", "Tax"), "Rate": to_decimal(c.get("Rate")), "IsCompound": False,
-             "IsNonRecoverable": False}
+            {
+                "Name": c.get("Name", "Tax"),
+                "Rate": to_decimal(c.get("Rate")),
+                "IsCompound": False,
+                "IsNonRecoverable": False,
+            }
             for c in components
         ],
-    }  # fmt: skip
+    }
     state.tax_rates.append(rate)
     return dict(rate), []

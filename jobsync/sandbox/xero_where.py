@@ -43,7 +43,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
             break
         found = _TOKEN.match(text, pos)
         if not found:
-            raise WhereError(f"Syntax error in where clause near '{text[pos:pos + 20]}'")
+            raise WhereError(f"Syntax error in where clause near '{text[pos : pos + 20]}'")
         kind = found.lastgroup or ""
         tokens.append((kind, found.group(kind)))
         pos = found.end()

@@ -50,18 +50,45 @@ from jobsync.sources.csv_reading import (
 )
 
 COLUMN_KEYS = (
-    "job_id", "job_number", "status", "completed_at", "client_id", "client_name", "client_email",
-    "client_phone", "line_kind", "item_code", "description", "quantity", "unit_price",
-    "discount_percent", "tax_code", "tax_rate", "purchase_order", "job_type", "updated_at", "currency",
-)  # fmt: skip
+    "job_id",
+    "job_number",
+    "status",
+    "completed_at",
+    "client_id",
+    "client_name",
+    "client_email",
+    "client_phone",
+    "line_kind",
+    "item_code",
+    "description",
+    "quantity",
+    "unit_price",
+    "discount_percent",
+    "tax_code",
+    "tax_rate",
+    "purchase_order",
+    "job_type",
+    "updated_at",
+    "currency",
+)
 REQUIRED_COLUMNS = ("job_number", "client_name", "description", "quantity", "unit_price")
 
 _KIND_ALIASES = {
-    "labour": "labour", "labor": "labour", "time": "labour",
-    "material": "material", "materials": "material", "part": "material", "parts": "material",
-    "subcontractor": "subcontractor", "sub": "subcontractor", "contractor": "subcontractor",
-    "fee": "fee", "callout": "fee", "call-out": "fee", "call out": "fee",
-}  # fmt: skip
+    "labour": "labour",
+    "labor": "labour",
+    "time": "labour",
+    "material": "material",
+    "materials": "material",
+    "part": "material",
+    "parts": "material",
+    "subcontractor": "subcontractor",
+    "sub": "subcontractor",
+    "contractor": "subcontractor",
+    "fee": "fee",
+    "callout": "fee",
+    "call-out": "fee",
+    "call out": "fee",
+}
 
 # A number as exports write it: optional sign, optional currency symbol, digits
 # with correctly grouped thousands separators. "12,5" is refused rather than
@@ -291,7 +318,6 @@ class JobBuilder:
 class CsvJobSource:
     """Jobs from a CSV export (one file, or a jobs file and a lines file); implements `JobSource`."""
 
-
     # An export carries no trustworthy change time: rows appear with old dates. Read it whole each run.
     trusts_change_time = False
 
@@ -324,13 +350,16 @@ class CsvJobSource:
         self.builder = JobBuilder(name, titles, statuses, ZoneInfo(timezone), formats, prices_include_tax)
 
     def _config_problems(self) -> list[str]:
-        problems = [f"source.columns.{key}: unknown column key" for key in self.columns
-                    if key not in COLUMN_KEYS]  # fmt: skip
-        problems += [f"source.line_columns.{key}: unknown column key" for key in self.line_columns
-                     if key not in COLUMN_KEYS]  # fmt: skip
+        problems = [f"source.columns.{key}: unknown column key" for key in self.columns if key not in COLUMN_KEYS]
+        problems += [
+            f"source.line_columns.{key}: unknown column key" for key in self.line_columns if key not in COLUMN_KEYS
+        ]
         mapped = self.columns | self.line_columns
-        problems += [f"source.columns.{key} is required: name the export's header for it"
-                     for key in REQUIRED_COLUMNS if key not in mapped]  # fmt: skip
+        problems += [
+            f"source.columns.{key} is required: name the export's header for it"
+            for key in REQUIRED_COLUMNS
+            if key not in mapped
+        ]
         if self.lines_path and "job_number" not in self.line_columns:
             problems.append("source.line_columns.job_number is required: the lines file's job number header")
         if self.line_columns and not self.lines_path:

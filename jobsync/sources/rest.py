@@ -148,10 +148,17 @@ class RestJobSource:
         """(JSON body, response headers) of a GET; (None, {}) for a 404 when `missing_ok`."""
         url = self.base_url + path
         response = request_with_retries(
-            self._session, "GET", url, params=params, headers=self._authenticator.headers(), timeout=self.timeout,
-            counter=self._calls, platform=self.name, credentials_setting=_credentials_setting(self.auth.mode),
+            self._session,
+            "GET",
+            url,
+            params=params,
+            headers=self._authenticator.headers(),
+            timeout=self.timeout,
+            counter=self._calls,
+            platform=self.name,
+            credentials_setting=_credentials_setting(self.auth.mode),
             sleep=self._sleep,
-        )  # fmt: skip
+        )
         if missing_ok and response.status_code == 404:
             return None, {}
         if not 200 <= response.status_code < 300:
@@ -220,24 +227,33 @@ def _text(value: Any) -> str:
 def _filled(query: Mapping[str, str], mark: datetime) -> dict[str, str]:
     """The list query with the watermark put in: {since} ISO 8601 UTC, {since_date}, {since_epoch}."""
     utc = mark.astimezone(UTC)
-    values = {"since": utc.isoformat().replace("+00:00", "Z"), "since_date": utc.date().isoformat(),
-              "since_epoch": str(int(utc.timestamp()))}  # fmt: skip
+    values = {
+        "since": utc.isoformat().replace("+00:00", "Z"),
+        "since_date": utc.date().isoformat(),
+        "since_epoch": str(int(utc.timestamp())),
+    }
     return {key: template.format(**values) for key, template in query.items()}
 
 
 def _credentials_setting(mode: str) -> str:
-    return {"basic": "source.rest.username and source.rest.password",
-            "oauth2_client_credentials": "source.rest.client_id and source.rest.client_secret"}.get(
-        mode, "source.api_key")  # fmt: skip
+    return {
+        "basic": "source.rest.username and source.rest.password",
+        "oauth2_client_credentials": "source.rest.client_id and source.rest.client_secret",
+    }.get(mode, "source.api_key")
 
 
 def _config_problems(
-    base_url: str, fields: Mapping[str, str], job_path: str, query: Mapping[str, str],
-    lines_url: str | None, client_url: str | None,
-) -> list[str]:  # fmt: skip
+    base_url: str,
+    fields: Mapping[str, str],
+    job_path: str,
+    query: Mapping[str, str],
+    lines_url: str | None,
+    client_url: str | None,
+) -> list[str]:
     problems = [f"source.fields.{key}: unknown field" for key in fields if key not in FIELD_KEYS]
-    problems += [f"source.fields.{key} is required: give its JSON path" for key in REQUIRED_COLUMNS
-                 if key not in fields]  # fmt: skip
+    problems += [
+        f"source.fields.{key} is required: give its JSON path" for key in REQUIRED_COLUMNS if key not in fields
+    ]
     if not base_url.startswith(("http://", "https://")):
         problems.append(f"source.base_url must be an http(s) URL (got {echo(base_url)})")
     if "{id}" not in job_path:
@@ -250,6 +266,7 @@ def _config_problems(
     try:
         _filled(query, datetime.now(UTC))
     except (KeyError, IndexError, ValueError) as exc:
-        problems.append(f"source.rest.list_query: unknown placeholder {exc} (use {{since}}, {{since_date}} "
-                        "or {since_epoch})")  # fmt: skip
+        problems.append(
+            f"source.rest.list_query: unknown placeholder {exc} (use {{since}}, {{since_date}} or {{since_epoch}})"
+        )
     return problems

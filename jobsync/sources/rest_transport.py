@@ -76,12 +76,17 @@ class RestAuth:
             "bearer": [("token", "source.api_key")],
             "api_key": [("token", "source.api_key")],
             "basic": [("username", "source.rest.username"), ("password", "source.rest.password")],
-            "oauth2_client_credentials": [("token_url", "source.rest.token_url"),
-                                          ("client_id", "source.rest.client_id"),
-                                          ("client_secret", "source.rest.client_secret")],
-        }.get(self.mode, [])  # fmt: skip
-        return [f"{key} is not set (needed for source.rest.auth {self.mode}): export the variable it names"
-                for attr, key in needed if not getattr(self, attr)]  # fmt: skip
+            "oauth2_client_credentials": [
+                ("token_url", "source.rest.token_url"),
+                ("client_id", "source.rest.client_id"),
+                ("client_secret", "source.rest.client_secret"),
+            ],
+        }.get(self.mode, [])
+        return [
+            f"{key} is not set (needed for source.rest.auth {self.mode}): export the variable it names"
+            for attr, key in needed
+            if not getattr(self, attr)
+        ]
 
 
 class Authenticator:
@@ -124,9 +129,15 @@ class Authenticator:
             form["scope"] = auth.scope
         assert auth.token_url is not None  # RestAuth.problems() refuses the mode without it
         response = request_with_retries(
-            self._session, "POST", auth.token_url, data=form, timeout=self._timeout, counter=self._counter,
-            platform=self._platform, credentials_setting="source.rest.client_id and source.rest.client_secret",
-        )  # fmt: skip
+            self._session,
+            "POST",
+            auth.token_url,
+            data=form,
+            timeout=self._timeout,
+            counter=self._counter,
+            platform=self._platform,
+            credentials_setting="source.rest.client_id and source.rest.client_secret",
+        )
         try:
             body = response.json()
             token, lifetime = body["access_token"], float(body.get("expires_in", 3600))

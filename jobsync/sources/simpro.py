@@ -30,8 +30,20 @@ from jobsync.sources.base import read_or_hold
 PAGE_SIZE = 250  # the largest page simPRO is known to serve [UNVERIFIED beyond third-party use]
 PAGE_LIMIT = 1000
 # Only documented columns: one unknown name fails the whole request with 422.
-JOB_COLUMNS = ("ID", "Name", "Customer", "Site", "Stage", "Status", "OrderNo", "Type", "DateIssued",
-               "CompletedDate", "DateModified", "Total")  # fmt: skip
+JOB_COLUMNS = (
+    "ID",
+    "Name",
+    "Customer",
+    "Site",
+    "Stage",
+    "Status",
+    "OrderNo",
+    "Type",
+    "DateIssued",
+    "CompletedDate",
+    "DateModified",
+    "Total",
+)
 _PRICED = ("ID", "BillableStatus", "SalesTaxCode", "Discount", "SellPrice", "Total", "DisplayOrder")
 # Item kinds in the order their lines appear on the invoice: labour first, as trades invoices read.
 ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -89,9 +101,15 @@ class SimproSource:
         query = "&".join(f"{k}={quote(v, safe=',()')}" for k, v in params)
         url = f"{self.base_url}/{path}" + (f"?{query}" if query else "")
         return request_with_retries(
-            self._session, "GET", url, sleep=self._sleep, counter=self._counter, limiter=self._limiter,
-            platform="simPRO", credentials_setting="source.api_key",
-        )  # fmt: skip
+            self._session,
+            "GET",
+            url,
+            sleep=self._sleep,
+            counter=self._counter,
+            limiter=self._limiter,
+            platform="simPRO",
+            credentials_setting="source.api_key",
+        )
 
     def _json(self, response: requests.Response, path: str) -> Any:
         if response.status_code != 200:
@@ -246,8 +264,18 @@ def _line(kind: str, item: Raw, problems: list[str]) -> JobLine | None:
     """One cost-centre item as a JobLine; None for a non-billable item or one that cannot be read."""
     if str(item.get("BillableStatus") or "Billable") != "Billable":  # NonBillable, NonBillableIncludeCosts
         return None
-    ref = item.get({"labor": "LaborType", "catalogs": "Catalog", "prebuilds": "Prebuild",
-                    "serviceFees": "ServiceFee", "contractorJobs": "Contractor"}.get(kind, "")) or {}  # fmt: skip
+    ref = (
+        item.get(
+            {
+                "labor": "LaborType",
+                "catalogs": "Catalog",
+                "prebuilds": "Prebuild",
+                "serviceFees": "ServiceFee",
+                "contractorJobs": "Contractor",
+            }.get(kind, "")
+        )
+        or {}
+    )
     description = str(item.get("Description") or ref.get("Name") or "").strip() or "(no description)"
     line_kind = {"labor": "labour", "serviceFees": "fee", "contractorJobs": "subcontractor"}.get(kind, "material")
     if kind == "oneOffs" and str(item.get("Type")) == "Labor":

@@ -55,8 +55,16 @@ class ContactSnapshot:
         for raw in page:
             c: XeroContact = parse(raw)
             terms = list(c.payment_terms) if c.payment_terms else [None, None]
-            self.rows[c.contact_id.lower()] = [c.name, c.email, c.contact_number, c.status, c.phone, *terms,
-                                               c.merged_to_contact_id, c.default_currency]
+            self.rows[c.contact_id.lower()] = [
+                c.name,
+                c.email,
+                c.contact_number,
+                c.status,
+                c.phone,
+                *terms,
+                c.merged_to_contact_id,
+                c.default_currency,
+            ]
         self.mark = newest(self.mark, page)
 
     def save(self) -> None:
@@ -87,9 +95,16 @@ class ContactSnapshot:
                 or _fold(name) in wanted_names
             ):
                 found.append(
-                    XeroContact(contact_id=cid, name=name or "", email=email, contact_number=number,
-                                status=status or "ACTIVE", phone=phone,
-                                payment_terms=(int(day), str(kind)) if kind and day is not None else None,
-                                merged_to_contact_id=merged, default_currency=currency)
+                    XeroContact(
+                        contact_id=cid,
+                        name=name or "",
+                        email=email,
+                        contact_number=number,
+                        status=status or "ACTIVE",
+                        phone=phone,
+                        payment_terms=(int(day), str(kind)) if kind and day is not None else None,
+                        merged_to_contact_id=merged,
+                        default_currency=currency,
+                    )
                 )
         return found

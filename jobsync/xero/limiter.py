@@ -107,8 +107,9 @@ class CallLimiter:
                 self._min_left = found[MIN_HEADER]
                 if self._min_left <= 0:
                     # Xero's minute is a fixed window of unknown phase: wait what it asks, else a whole window.
-                    self._blocked_until = self._clock() + _seconds(lowered.get("retry-after"),
-                                                                   self.limits.window_seconds)
+                    self._blocked_until = self._clock() + _seconds(
+                        lowered.get("retry-after"), self.limits.window_seconds
+                    )
             if DAY_HEADER in found:
                 self._day_left = found[DAY_HEADER]
         return found

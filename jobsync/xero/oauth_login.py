@@ -43,8 +43,10 @@ DEFAULT_PORT = 8749
 CALLBACK_PATH = "/callback"
 XERO_IDENTITY_URL = "https://identity.xero.com"
 XERO_AUTHORIZE_URL = "https://login.xero.com/identity/connect/authorize"
-_DONE_PAGE = (b"<!doctype html><title>jobsync</title><p>Xero sent jobsync its answer. "
-              b"You can close this window and return to the terminal.</p>")  # fmt: skip
+_DONE_PAGE = (
+    b"<!doctype html><title>jobsync</title><p>Xero sent jobsync its answer. "
+    b"You can close this window and return to the terminal.</p>"
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,15 @@ def authorize_endpoint(identity_url: str) -> str:
 
 
 def authorize_url(identity_url: str, client_id: str, redirect: str, scopes: tuple[str, ...], state: str) -> str:
-    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect,
-                       "scope": " ".join(scopes), "state": state})  # fmt: skip
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect,
+            "scope": " ".join(scopes),
+            "state": state,
+        }
+    )
     return f"{authorize_endpoint(identity_url)}?{query}"
 
 
@@ -90,8 +99,7 @@ def code_from_redirect(url: str, state: str) -> str:
     params = {k: v[-1] for k, v in parse_qs(urlsplit(url.strip()).query).items()}
     if params.get("state") != state:
         raise UnreachableError(
-            "the redirect's state does not match this login (an old or forged redirect); "
-            "run `jobsync auth login` again"
+            "the redirect's state does not match this login (an old or forged redirect); run `jobsync auth login` again"
         )
     if params.get("error"):
         reason = "the consent was refused" if params["error"] == "access_denied" else params["error"]
@@ -116,8 +124,12 @@ class CallbackServer:
                 ["pass --port (or set xero.auth.redirect_port) and register that redirect URI in your Xero app"],
             ) from None
         self._server.catcher = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="jobsync-oauth-callback", daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="jobsync-oauth-callback",
+            daemon=True,
+        )
 
     def __enter__(self) -> CallbackServer:
         self._thread.start()
@@ -137,7 +149,7 @@ class _Catcher(BaseHTTPRequestHandler):
         if self.path.partition("?")[0] != CALLBACK_PATH or catcher.caught.is_set():
             self.send_error(404)
             return
-        catcher.url = redirect_uri(catcher.port) + self.path[len(CALLBACK_PATH):]
+        catcher.url = redirect_uri(catcher.port) + self.path[len(CALLBACK_PATH) :]
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(_DONE_PAGE)))
@@ -158,8 +170,9 @@ def _redirected_to(consent: str, options: LoginOptions, io: LoginIO) -> str:
                 io.opened.append(consent)
                 url = server.wait(options.wait_seconds)
                 if url is None:
-                    raise UnreachableError(f"no answer from Xero within {options.wait_seconds:.0f} s; "
-                                           "run `jobsync auth login` again")  # fmt: skip
+                    raise UnreachableError(
+                        f"no answer from Xero within {options.wait_seconds:.0f} s; run `jobsync auth login` again"
+                    )
                 return url
     io.say(f"Open this address in a browser, sign in to Xero and allow access:\n{consent}")
     io.say("Your browser then goes to a localhost address that may not load; copy that whole address.")
@@ -171,8 +184,9 @@ def connections(api_url: str, access_token: str, timeout: float = 30.0) -> list[
     parts = urlsplit(api_url)
     url = f"{parts.scheme}://{parts.netloc}/connections"
     try:
-        resp = requests.get(url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-                            timeout=timeout)  # fmt: skip
+        resp = requests.get(
+            url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"}, timeout=timeout
+        )
     except requests.RequestException as exc:
         raise UnreachableError(f"cannot reach {url}: {exc.__class__.__name__}") from None
     if resp.status_code != 200:
@@ -183,8 +197,9 @@ def connections(api_url: str, access_token: str, timeout: float = 30.0) -> list[
     return [r for r in rows if isinstance(r, dict) and r.get("tenantId")]
 
 
-def choose_tenant(rows: list[dict[str, Any]], wanted: str | None,
-                  choose: Callable[[list[dict[str, Any]]], int] | None) -> dict[str, Any]:  # fmt: skip
+def choose_tenant(
+    rows: list[dict[str, Any]], wanted: str | None, choose: Callable[[list[dict[str, Any]]], int] | None
+) -> dict[str, Any]:
     orgs = [r for r in rows if r.get("tenantType", "ORGANISATION") == "ORGANISATION"] or rows
     listing = [f"{r['tenantId']}  {r.get('tenantName') or ''}" for r in orgs]
     if not orgs:
@@ -209,8 +224,13 @@ def login(settings: Settings, options: LoginOptions, io: LoginIO, clock: Callabl
     client_id, secret = app_credentials(settings)
     identity = settings.xero.identity_url
     if options.custom_connection:
-        body = post_token(identity, client_id, secret, {"grant_type": "client_credentials"},
-                          invalid_grant="Xero refused the custom connection (invalid_grant)")  # fmt: skip
+        body = post_token(
+            identity,
+            client_id,
+            secret,
+            {"grant_type": "client_credentials"},
+            invalid_grant="Xero refused the custom connection (invalid_grant)",
+        )
         mode = "client_credentials"
     else:
         scopes = BROAD_SCOPES if options.broad_scopes else GRANULAR_SCOPES
@@ -219,9 +239,16 @@ def login(settings: Settings, options: LoginOptions, io: LoginIO, clock: Callabl
         landed = _redirected_to(authorize_url(identity, client_id, redirect, scopes, state), options, io)
         code = code_from_redirect(landed, state)
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect}
-        body = post_token(identity, client_id, secret, form, invalid_grant=(
-            "Xero refused the authorization code (expired, already used, or for another redirect URI); "
-            "run `jobsync auth login` again"))  # fmt: skip
+        body = post_token(
+            identity,
+            client_id,
+            secret,
+            form,
+            invalid_grant=(
+                "Xero refused the authorization code (expired, already used, or for another redirect URI); "
+                "run `jobsync auth login` again"
+            ),
+        )
         mode = "oauth"
     now = clock()
     blank = TokenSet(mode=mode, client_id=client_id, access_token="", expires_at=now)

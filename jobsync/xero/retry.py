@@ -158,8 +158,7 @@ def run(
         if create and reached:
             # This attempt was refused, but an earlier one may have landed: its fate is unknown.
             raise UnconfirmedError(
-                f"Xero went away during {label} ({error}); an earlier attempt may have landed:"
-                f" {reconciled_how(label)}"
+                f"Xero went away during {label} ({error}); an earlier attempt may have landed: {reconciled_how(label)}"
             ) from error
         # Nothing was sent, so even a create is safe; but a refused port rarely heals in seconds.
         raise UnreachableError(f"cannot reach Xero at {url} ({label}): {error}") from error
@@ -169,9 +168,7 @@ def run(
         raise _exhausted(label, url, create, f"{type(error).__name__}: {error}") from error
 
 
-def _wait_for_status(
-    policy: RetryPolicy, status: int, headers: Mapping[str, str], n: int, label: str
-) -> float:
+def _wait_for_status(policy: RetryPolicy, status: int, headers: Mapping[str, str], n: int, label: str) -> float:
     asked = retry_after_seconds(headers)
     if status == 429:
         problem = headers.get("x-rate-limit-problem", "unknown")

@@ -102,12 +102,19 @@ def save(path: Path, tokens: TokenSet) -> None:
 
 
 def _to_toml(tokens: TokenSet) -> dict[str, Any]:
-    data: dict[str, Any] = {"version": 1, "mode": tokens.mode, "client_id": tokens.client_id,
-                            "tenant_id": tokens.tenant_id, "tenant_name": tokens.tenant_name,
-                            "token_type": tokens.token_type, "scopes": list(tokens.scopes),
-                            "access_token": tokens.access_token, "expires_at": tokens.expires_at,
-                            "refresh_token": tokens.refresh_token,
-                            "refresh_issued_at": tokens.refresh_issued_at}  # fmt: skip
+    data: dict[str, Any] = {
+        "version": 1,
+        "mode": tokens.mode,
+        "client_id": tokens.client_id,
+        "tenant_id": tokens.tenant_id,
+        "tenant_name": tokens.tenant_name,
+        "token_type": tokens.token_type,
+        "scopes": list(tokens.scopes),
+        "access_token": tokens.access_token,
+        "expires_at": tokens.expires_at,
+        "refresh_token": tokens.refresh_token,
+        "refresh_issued_at": tokens.refresh_issued_at,
+    }
     return {k: v for k, v in data.items() if v is not None}  # TOML has no null
 
 
@@ -124,13 +131,17 @@ def _from_toml(data: Mapping[str, Any]) -> TokenSet:
     if expires_at is None:
         raise KeyError("expires_at")
     return TokenSet(
-        mode=str(data.get("mode", "oauth")), client_id=str(data["client_id"]),
-        access_token=str(data["access_token"]), expires_at=expires_at,
+        mode=str(data.get("mode", "oauth")),
+        client_id=str(data["client_id"]),
+        access_token=str(data["access_token"]),
+        expires_at=expires_at,
         scopes=tuple(str(s) for s in data.get("scopes", ())),
-        refresh_token=data.get("refresh_token"), refresh_issued_at=when("refresh_issued_at"),
-        tenant_id=data.get("tenant_id"), tenant_name=data.get("tenant_name"),
+        refresh_token=data.get("refresh_token"),
+        refresh_issued_at=when("refresh_issued_at"),
+        tenant_id=data.get("tenant_id"),
+        tenant_name=data.get("tenant_name"),
         token_type=str(data.get("token_type", "Bearer")),
-    )  # fmt: skip
+    )
 
 
 @contextmanager
@@ -161,14 +172,24 @@ def token_lock(path: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
 
 
 def post_token(
-    identity_url: str, client_id: str, client_secret: str, form: Mapping[str, str],
-    *, invalid_grant: str, timeout: float = 30.0,
-) -> dict[str, Any]:  # fmt: skip
+    identity_url: str,
+    client_id: str,
+    client_secret: str,
+    form: Mapping[str, str],
+    *,
+    invalid_grant: str,
+    timeout: float = 30.0,
+) -> dict[str, Any]:
     """POST `{identity_url}/connect/token`; errors name the fix and never echo a secret."""
     url = identity_url.rstrip("/") + "/connect/token"
     try:
-        resp = requests.post(url, data=dict(form), auth=(client_id, client_secret), timeout=timeout,
-                             headers={"Accept": "application/json"})  # fmt: skip
+        resp = requests.post(
+            url,
+            data=dict(form),
+            auth=(client_id, client_secret),
+            timeout=timeout,
+            headers={"Accept": "application/json"},
+        )
     except requests.RequestException as exc:
         raise UnreachableError(f"cannot reach Xero's token endpoint {url}: {exc.__class__.__name__}") from None
     error = _error_code(resp)
@@ -301,8 +322,13 @@ def token_status(settings: Settings, now: datetime) -> TokenStatus | None:
         return None
     lapses = tokens.refresh_lapses_at
     return TokenStatus(
-        path=path, mode=tokens.mode, tenant_id=tokens.tenant_id, tenant_name=tokens.tenant_name,
-        scopes=tokens.scopes, access_expires_at=tokens.expires_at,
-        access_seconds_left=(tokens.expires_at - now).total_seconds(), refresh_lapses_at=lapses,
+        path=path,
+        mode=tokens.mode,
+        tenant_id=tokens.tenant_id,
+        tenant_name=tokens.tenant_name,
+        scopes=tokens.scopes,
+        access_expires_at=tokens.expires_at,
+        access_seconds_left=(tokens.expires_at - now).total_seconds(),
+        refresh_lapses_at=lapses,
         refresh_days_left=None if lapses is None else (lapses - now).total_seconds() / 86400,
-    )  # fmt: skip
+    )

@@ -26,22 +26,33 @@ from jobsync.contacts import business_key  # noqa: E402  (needs the path above)
 SEED = 20261125
 # The sandbox starts with a few contacts of its own; the fixture's names must not collide with them.
 SANDBOX_SEED = Path(__file__).resolve().parents[2] / "jobsync" / "sandbox" / "data" / "xero_seed.json"
-FIRST = ("James John Robert Michael William David Richard Joseph Thomas Charles Mary Patricia Jennifer "
-         "Linda Elizabeth Barbara Susan Jessica Sarah Karen Nancy Lisa Betty Sandra Ashley Emily Olivia "
-         "Chloe Liam Noah Jack Oliver Lucas Ethan Mia Grace Ava Zoe Ruby Harper Isla Leo Henry").split()
-LAST = ("Smith Jones Williams Brown Wilson Taylor Johnson White Martin Anderson Thompson Nguyen Thomas "
-        "Walker Harris Lee Ryan Robinson Kelly King Davis Wright Evans Roberts Green Hall Wood Jackson "
-        "Clarke Patel Khan Lewis James Phillips Mitchell Turner Cooper Ward Morris Young Scott Baker "
-        "Adams Campbell Stewart Murphy Hughes Edwards Collins Morgan Bell Parker Watson Murray Price "
-        "Bennett Gray Cook Kennedy Hill Carter Quinn Fraser Hamilton Grant Ross Shaw Holmes Reid").split()
-TRADES = ("Plumbing Electrical Roofing Carpentry Landscaping Painting Tiling Fencing Glazing Concreting "
-          "Cleaning Removals Bricklaying Plastering Flooring Joinery Solar Pools Drainage Guttering").split()
-ADJ = ("Northside Coastal Premier Reliable Rapid Golden Harbour Summit Eastern Western Southern Metro "
-       "Valley Bayside Central Pacific Highland Urban Heritage Precision Allied United Royal Apex").split()
-STREETS = ("George Pitt King Queen Elizabeth Victoria Albert Church High Station Park Beach Ocean "
-           "Market Bridge Mill Hill").split()
-SUBURBS = ("Parramatta Newtown Manly Bondi Ryde Penrith Liverpool Hornsby Chatswood Randwick Carlton "
-           "Fitzroy Geelong Ballarat Toowong Wollongong").split()
+FIRST = (
+    "James John Robert Michael William David Richard Joseph Thomas Charles Mary Patricia Jennifer "
+    "Linda Elizabeth Barbara Susan Jessica Sarah Karen Nancy Lisa Betty Sandra Ashley Emily Olivia "
+    "Chloe Liam Noah Jack Oliver Lucas Ethan Mia Grace Ava Zoe Ruby Harper Isla Leo Henry"
+).split()
+LAST = (
+    "Smith Jones Williams Brown Wilson Taylor Johnson White Martin Anderson Thompson Nguyen Thomas "
+    "Walker Harris Lee Ryan Robinson Kelly King Davis Wright Evans Roberts Green Hall Wood Jackson "
+    "Clarke Patel Khan Lewis James Phillips Mitchell Turner Cooper Ward Morris Young Scott Baker "
+    "Adams Campbell Stewart Murphy Hughes Edwards Collins Morgan Bell Parker Watson Murray Price "
+    "Bennett Gray Cook Kennedy Hill Carter Quinn Fraser Hamilton Grant Ross Shaw Holmes Reid"
+).split()
+TRADES = (
+    "Plumbing Electrical Roofing Carpentry Landscaping Painting Tiling Fencing Glazing Concreting "
+    "Cleaning Removals Bricklaying Plastering Flooring Joinery Solar Pools Drainage Guttering"
+).split()
+ADJ = (
+    "Northside Coastal Premier Reliable Rapid Golden Harbour Summit Eastern Western Southern Metro "
+    "Valley Bayside Central Pacific Highland Urban Heritage Precision Allied United Royal Apex"
+).split()
+STREETS = (
+    "George Pitt King Queen Elizabeth Victoria Albert Church High Station Park Beach Ocean Market Bridge Mill Hill"
+).split()
+SUBURBS = (
+    "Parramatta Newtown Manly Bondi Ryde Penrith Liverpool Hornsby Chatswood Randwick Carlton "
+    "Fitzroy Geelong Ballarat Toowong Wollongong"
+).split()
 SUFFIXES = (" Pty Ltd", " Pty. Ltd.", " Ltd", " Limited", " Pty Limited")
 KINDS = ("case", "whitespace", "punctuation", "suffix", "copy_number", "same_email", "same_phone")
 
@@ -83,8 +94,7 @@ class Maker:
             return f"{rng.choice(LAST)} {rng.choice(TRADES)}" + (rng.choice(SUFFIXES) if rng.random() < 0.3 else "")
         return f"{rng.choice(ADJ)} {rng.choice(TRADES)} {rng.choice(['Services', 'Co', 'Group', 'Solutions'])}"
 
-    def add(self, entity: str, kind: str, name: str, email: str | None, phone: str | None,
-            address: str | None) -> bool:
+    def add(self, entity: str, kind: str, name: str, email: str | None, phone: str | None, address: str | None) -> bool:
         if _key(name) in self.names:
             return False
         self.names.add(_key(name))
@@ -94,8 +104,9 @@ class Maker:
         if phone:
             row["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": phone}]
         if address:
-            row["Addresses"] = [{"AddressType": "STREET", "AddressLine1": address.split(", ")[0],
-                                 "City": address.split(", ")[1]}]  # fmt: skip
+            row["Addresses"] = [
+                {"AddressType": "STREET", "AddressLine1": address.split(", ")[0], "City": address.split(", ")[1]}
+            ]
         self.rows.append(row)
         return True
 
@@ -104,19 +115,28 @@ class Maker:
         local = "".join(ch for ch in name.lower() if ch.isalnum())[:12]
         email = f"{local}.{n}@example{n % 7}.com.au" if rng.random() < 0.9 else None
         phone = self.unique_phone() if rng.random() < 0.85 else None
-        address = f"{rng.randrange(1, 300)} {rng.choice(STREETS)} St, {rng.choice(SUBURBS)}" if rng.random() < 0.8 \
-            else None
+        address = (
+            f"{rng.randrange(1, 300)} {rng.choice(STREETS)} St, {rng.choice(SUBURBS)}" if rng.random() < 0.8 else None
+        )
         return email, phone, address
 
 
 def fmt_phone(digits: str, style: int) -> str:
     """The same number written the ways people write it."""
     if digits.startswith("04"):
-        forms = (f"{digits[:4]} {digits[4:7]} {digits[7:]}", f"+61 {digits[1:4]} {digits[4:7]} {digits[7:]}",
-                 f"+61{digits[1:]}", f"({digits[:4]}) {digits[4:]}")  # fmt: skip
+        forms = (
+            f"{digits[:4]} {digits[4:7]} {digits[7:]}",
+            f"+61 {digits[1:4]} {digits[4:7]} {digits[7:]}",
+            f"+61{digits[1:]}",
+            f"({digits[:4]}) {digits[4:]}",
+        )
     else:
-        forms = (f"({digits[:2]}) {digits[2:6]} {digits[6:]}", f"+61 {digits[1]} {digits[2:6]} {digits[6:]}",
-                 f"{digits[:2]} {digits[2:6]}-{digits[6:]}", f"+61{digits[1:]}")  # fmt: skip
+        forms = (
+            f"({digits[:2]}) {digits[2:6]} {digits[6:]}",
+            f"+61 {digits[1]} {digits[2:6]} {digits[6:]}",
+            f"{digits[:2]} {digits[2:6]}-{digits[6:]}",
+            f"+61{digits[1:]}",
+        )
     return forms[style % len(forms)]
 
 
@@ -126,7 +146,7 @@ def variant(rng: random.Random, kind: str, name: str) -> str:
         return (name.upper() if rng.random() < 0.5 else name.lower()) + "."
     if kind == "whitespace":
         i = rng.randrange(len(words) - 1)
-        return " ".join([*words[:i], words[i] + words[i + 1], *words[i + 2:]])
+        return " ".join([*words[:i], words[i] + words[i + 1], *words[i + 2 :]])
     if kind == "punctuation":
         if len(words) > 1 and rng.random() < 0.5:
             i = rng.randrange(len(words) - 1)
@@ -176,8 +196,11 @@ def _plant(m: Maker, base: dict[str, Any], kind: str) -> int:
     if kind in ("same_email", "same_phone"):
         if (kind == "same_email" and not email) or (kind == "same_phone" and not digits):
             return 0
-        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}" if rng.random() < 0.5 else \
-            f"{rng.choice(ADJ)} {rng.choice(TRADES)}"
+        name = (
+            f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+            if rng.random() < 0.5
+            else f"{rng.choice(ADJ)} {rng.choice(TRADES)}"
+        )
         keep_email = email if kind == "same_email" else None
         keep_phone = fmt_phone(digits, rng.randrange(1, 4)) if kind == "same_phone" and digits else None
         if kind == "same_email" and email:

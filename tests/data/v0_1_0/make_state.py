@@ -30,8 +30,17 @@ def main(path: Path) -> None:
     with State.open(path, clock=lambda: AT) as state:
         state.confirm("csv", "J1001", "final", "1001", "inv-0001-fixture", "INV-0001", Decimal("110.00"))
         state.mark_in_flight(
-            [LedgerEntry("csv", "J1002", "final", "1002", LedgerState.IN_FLIGHT, total=Decimal("110.00"),
-                         idempotency_key="jobsync-csv-J1002-final-fixture")]
+            [
+                LedgerEntry(
+                    "csv",
+                    "J1002",
+                    "final",
+                    "1002",
+                    LedgerState.IN_FLIGHT,
+                    total=Decimal("110.00"),
+                    idempotency_key="jobsync-csv-J1002-final-fixture",
+                )
+            ]
         )
         state.set_hold("csv", "J1003", "1003", "held", "job has no client name")
         state.set_hold("csv", "J1005", "1005", "ignored", "warranty job, never bill")
