@@ -17,6 +17,7 @@ from pathlib import Path
 
 from jobsync.config import Settings, load_settings
 from jobsync.errors import ConfigError
+from jobsync.private_files import PRIVATE, write_atomic
 from jobsync.samples import STANDARD_COLUMNS
 
 SOURCES = ("csv", "servicem8")
@@ -203,13 +204,8 @@ def write_config(path: Path, a: Answers, *, force: bool = False, env: Mapping[st
         raise ConfigError("cannot write the config", problems)
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists", ["pass --force to replace it, or choose --path"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(render(a), encoding="utf-8")
-    try:
-        settings = load_settings(tmp, env=placeholder_env(a, os.environ if env is None else env))
-    except ConfigError:
-        tmp.unlink()
-        raise
-    os.replace(tmp, path)
-    return settings.model_copy(update={"config_path": path.resolve()})
+    placeholders = placeholder_env(a, os.environ if env is None else env)
+    loaded: list[Settings] = []
+    # The loader checks the very text written: a config it would refuse never replaces anything.
+    write_atomic(path, render(a), PRIVATE, check=lambda tmp: loaded.append(load_settings(tmp, env=placeholders)))
+    return loaded[0].model_copy(update={"config_path": path.resolve()})

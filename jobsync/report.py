@@ -7,9 +7,7 @@ clients and emails. A report holds only what RunReport holds, which carries no c
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -18,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jobsync.models import JobResult, Outcome, RunReport
+from jobsync.private_files import write_private
 
 CENT = Decimal("0.01")
 OUTCOME_ORDER = (Outcome.CREATED, Outcome.ADOPTED, Outcome.SKIPPED, Outcome.HELD, Outcome.FAILED)
@@ -193,20 +192,6 @@ def _headroom(report: RunReport) -> list[str]:
 # ---------------------------------------------------------------------------
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write text atomically with mode 0600: readers see the old file or the new one, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_report(report: RunReport, directory: Path) -> tuple[Path, Path]:

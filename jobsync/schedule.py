@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jobsync.config import env_references
 from jobsync.errors import ConfigError
+from jobsync.private_files import SHARED, write_atomic, write_private
 
 UNIT_NAME = "jobsync"
 
@@ -159,17 +160,6 @@ def env_file_text(plan: Plan, env: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write atomically with mode 0600 from the first byte (it holds secrets)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
 def write_env_file(plan: Plan, env: Mapping[str, str], *, overwrite: bool = False) -> bool:
     """Create the env file from the current environment; an existing one is kept unless `overwrite`."""
     if plan.env_file.exists() and not overwrite:
@@ -186,9 +176,7 @@ def install_user_units(plan: Plan, env: Mapping[str, str]) -> list[Path]:
     written = []
     for suffix, text in (("service", service_unit(plan)), ("timer", timer_unit(plan))):
         path = unit_dir / f"{UNIT_NAME}.{suffix}"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text, SHARED)
         written.append(path)
     if write_env_file(plan, env):
         written.append(plan.env_file)
