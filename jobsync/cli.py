@@ -20,7 +20,8 @@ from jobsync.cli_jobs import jobs_app
 from jobsync.cli_setup import VersionOpt
 from jobsync.cli_support import ConfigOpt, JsonOpt, SinceOpt, err, guarded, out, report_internal_error
 from jobsync.config import Settings, load_settings
-from jobsync.errors import ConfigError, ExitCode
+from jobsync.config_types import check_moment
+from jobsync.errors import ConfigError, ExitCode, echo
 from jobsync.preview import explain_job, filter_plan
 from jobsync.preview_html import render_plan_html
 from jobsync.report import report_to_dict, write_private
@@ -56,11 +57,17 @@ def _parse_since(text: str | None, settings: Settings) -> datetime | None:
     zone = ZoneInfo(settings.source.timezone)
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=zone)
-        moment = datetime.fromisoformat(text)
+            moment = datetime.combine(date.fromisoformat(text), time(0), tzinfo=zone)
+        else:
+            moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"--since {text!r} is not a date", ["use YYYY-MM-DD or an ISO date-time"]) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        raise ConfigError(f"--since {echo(text)} is not a date", ["use YYYY-MM-DD or an ISO date-time"]) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    try:
+        check_moment(moment)
+    except ValueError as exc:
+        raise ConfigError(f"--since {echo(text)} {exc}") from None
+    return moment
 
 
 @app.command()

@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jobsync.errors import ConfigError, ExitCode
+from jobsync.errors import ConfigError, ExitCode, echo
 from jobsync.models import Outcome, RunReport
 from jobsync.state import RunRow, State
 
@@ -34,12 +34,22 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 # ---------------------------------------------------------------------------
 
 
+# Ten years: far beyond any dead-man switch, far inside what date arithmetic holds.
+MAX_AGE = timedelta(days=3660)
+
+
 def parse_age(text: str) -> timedelta:
     """'26h', '90m', '2d' → timedelta; anything else is a usage error naming the form."""
     match = _AGE.match(text)
     if not match:
-        raise ConfigError(f"--max-age {text!r} is not a duration", ["use a number and m, h or d, e.g. 26h"])
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+        raise ConfigError(f"--max-age {echo(text)} is not a duration", ["use a number and m, h or d, e.g. 26h"])
+    try:
+        age = timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    except (OverflowError, ValueError):
+        age = None
+    if age is None or age > MAX_AGE:
+        raise ConfigError(f"--max-age {echo(text)} is too long", [f"use at most {MAX_AGE.days} days, e.g. 26h"])
+    return age
 
 
 def succeeded(run: RunRow) -> bool:

@@ -302,3 +302,22 @@ def test_an_invalid_date_format_is_refused_at_load_not_job_by_job(tmp_path: Path
     assert result.returncode == 2
     line = one_line(result.stderr)
     assert "source.date_format" in line and "%Q" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("status", "--check", "--max-age", "99999999999h"), ["--max-age", "too long"]),
+        (("run", "--since", "0001-01-01"), ["--since", "between 1970-01-01"]),
+        (("preview", "--since", "9999-12-31T23:59:59+14:00"), ["--since", "between 1970-01-01"]),
+    ],
+)
+def test_command_line_values_out_of_range_are_usage_errors(
+    args: tuple[str, ...], words: list[str], tmp_path: Path
+) -> None:
+    write_config(tmp_path / "jobsync.yaml")
+    (tmp_path / "jobs.csv").write_text(HEADER + "\n")
+    result = jobsync(*args, "--config", "jobsync.yaml", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    line = one_line(result.stderr)
+    assert all(word in line for word in words), line
