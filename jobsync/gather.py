@@ -7,7 +7,7 @@ to Xero and nothing to the state file.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from jobsync import crashpoints
@@ -38,7 +38,7 @@ def gather(source: JobSource, gateway: XeroGateway, state: State, start: datetim
     ignored = [(j, ignored_why[j.id]) for j in jobs if j.id in ignored_why]
     jobs = [j for j in jobs if j.id not in ignored_why]
     crashpoints.reach(crashpoints.AFTER_FETCH)
-    ledger = state.ledger_for(source.name, [j.id for j in jobs])
+    ledger = _ledger(state, source.name, jobs)
     refs = _read_refs(gateway, state)
     snapshot = _snapshot(source.name, jobs, gateway, state)
     return Gathered(jobs=jobs, fresh_jobs=fresh, refs=refs, snapshot=snapshot, ledger=ledger, ignored=ignored)
@@ -61,6 +61,26 @@ def find_existing(gateway: XeroGateway, plan: Plan, gathered: Gathered, everythi
         if inv.status in ("DELETED", "VOIDED") and inv.reference in gathered.existing_invoices:
             continue  # prefer a live invoice over a deleted one with the same Reference
         gathered.existing_invoices[inv.reference] = inv
+
+
+def _ledger(state: State, source: str, jobs: list[Job]) -> dict[tuple[str, str, str], LedgerEntry]:
+    """The ledger rows of these jobs, including ones a bookkeeper recorded by job number.
+
+    `jobs mark-invoiced 1004` for a job jobsync had not yet seen can only record the number; once the
+    job arrives under its own id (say J1004), that record must still stop it being invoiced again.
+    """
+    ids = {j.id for j in jobs}
+    by_number = {j.number: j.id for j in jobs if j.number != j.id and j.number not in ids}
+    ledger = state.ledger_for(source, sorted(ids | set(by_number)))
+    for (src, key, stage), entry in list(ledger.items()):
+        job_id = by_number.get(key)
+        if job_id is None:
+            continue
+        del ledger[(src, key, stage)]
+        marked_by_hand = entry.state is LedgerState.CONFIRMED and entry.invoice_id is None
+        if marked_by_hand and (src, job_id, stage) not in ledger:
+            ledger[(src, job_id, stage)] = replace(entry, job_id=job_id)
+    return ledger
 
 
 def _dedupe(jobs: Sequence[Job]) -> list[Job]:

@@ -113,3 +113,22 @@ def test_contacts_map_refuses_what_it_cannot_use(tmp_path: Path) -> None:
         assert neither.exit_code == 2 and "exactly one of" in neither.output
         unknown = work.cli("contacts", "map", "9999", "--contact", SMITH_JOHN)
         assert unknown.exit_code == 2 and "no held job" in unknown.output
+
+
+def test_a_job_marked_invoiced_by_number_before_jobsync_saw_it_is_never_invoiced(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as sandbox:
+        work = make_workdir(tmp_path, sandbox)
+        work.write_jobs([])
+        marked = work.cli("jobs", "mark-invoiced", "5401", "--invoice", "INV-HAND")  # billed by hand
+        assert marked.exit_code == 0, marked.output
+        work.write_jobs(
+            [
+                _row("5401", "C-54", "Hand Billed Co", "hand@example.com"),
+                _row("5402", "C-55", "Other Co", "other@example.com"),
+            ]
+        )
+        assert work.cli("run").exit_code == 0
+        assert work.cli("run").exit_code == 0
+        assert set(_invoices(sandbox)) == {"5402"}  # 5401 arrived as J5401 and was still recognised
+        skipped = [r for r in work.last_report()["results"] if r["job_number"] == "5401"]
+        assert [r["outcome"] for r in skipped] == ["skipped"]
