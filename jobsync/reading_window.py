@@ -10,16 +10,12 @@ normal window is named in the report, so a backdated job never passes in silence
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
 from jobsync.gather import Gathered
 from jobsync.models import Plan
 from jobsync.sources.base import JobSource
 from jobsync.state import State
-
-if TYPE_CHECKING:  # runner imports this module
-    from jobsync.runner import RunOptions
 
 
 def trusts_change_time(source: JobSource) -> bool:
@@ -42,19 +38,26 @@ def first_start(state: State, source: JobSource, configured: datetime | None) ->
 
 
 def start(
-    state: State, source: JobSource, options: RunOptions, stored: datetime | None, normal: datetime, now: datetime
+    state: State,
+    source: JobSource,
+    window: tuple[datetime | None, datetime | None, timedelta],
+    stored: datetime | None,
+    normal: datetime,
+    now: datetime,
 ) -> datetime:
-    """Where this run reads from: the normal window, or back to the first start when that is due."""
-    if options.since is not None or stored is None:
+    """Where this run reads from: the normal window, or back to the first start when that is due.
+
+    `window` is (--since, source.start_from, deep_reconcile) as the run was given them."""
+    since, start_from, deep_reconcile = window
+    if since is not None or stored is None:
         return normal  # an explicit --since, or the first run: its start is the first start
-    first = first_start(state, source, options.start_from)
+    first = first_start(state, source, start_from)
     if first is None or first >= normal:
         return normal
     if not trusts_change_time(source):
         return first
     last = state.cache_get(_deep_key(source))
-    every = options.deep_reconcile
-    if last is None or now - datetime.fromisoformat(last) >= every:
+    if last is None or now - datetime.fromisoformat(last) >= deep_reconcile:
         return first
     return normal
 

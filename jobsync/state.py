@@ -8,10 +8,8 @@ migrations, so later releases can add tables without losing anyone's ledger.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,9 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from jobsync import crashpoints
-from jobsync.errors import LockedError
 from jobsync.models import LedgerEntry, Outcome, RunReport
-from jobsync.state_errors import StateError, guard_state_errors, newer, translate
+from jobsync.state_errors import StateError, guard_state_errors
+from jobsync.state_lock import run_lock
 from jobsync.state_rows import (
     ActionRow,
     HoldRow,
@@ -33,43 +31,11 @@ from jobsync.state_rows import (
     from_iso,
     to_iso,
 )
-from jobsync.state_schema import MIGRATIONS, SCHEMA_VERSION
+from jobsync.state_schema import MIGRATIONS, SCHEMA_VERSION, migrate
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "StateError", "HoldRow", "RunRow", "ActionRow", "run_lock"]
 
 HOLD_KINDS = ("held", "failed", "ignored")
-
-
-@contextmanager
-def run_lock(state_path: Path, wait: float = 0) -> Iterator[None]:
-    """The exclusive run lock on a state file, held in `<state>.lock`, so it can be taken without opening
-    the database (restore replaces a damaged file under it). The OS drops it if the process dies.
-
-    `wait`: seconds to keep trying while another process holds it (a bookkeeper's control waits for
-    a run to finish; a run itself does not wait)."""
-    lock_path = state_path.with_name(state_path.name + ".lock")
-    try:
-        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
-    except OSError as exc:
-        raise translate(state_path, exc) from None
-    with os.fdopen(fd, "r+b") as handle:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    waited = f" after waiting {wait:g} s" if wait else ""
-                    raise LockedError(
-                        f"another jobsync run holds the lock on {state_path}{waited}; wait for it to finish"
-                        " (or check for a stuck process)"
-                    ) from None
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @guard_state_errors
@@ -138,21 +104,7 @@ class State:
 
     def _migrate(self) -> None:
         with self._tx() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = db.execute("SELECT version FROM schema_version").fetchone()
-            if row is None:
-                db.execute("INSERT INTO schema_version (version) VALUES (0)")
-                current = 0
-            else:
-                current = int(row["version"])
-            if current > SCHEMA_VERSION:
-                raise newer(self.path, current, SCHEMA_VERSION)
-            for version in range(current, SCHEMA_VERSION):
-                # executescript would COMMIT our transaction; run statement by statement instead.
-                for statement in MIGRATIONS[version].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute("UPDATE schema_version SET version = ?", (version + 1,))
+            migrate(db, self.path)
 
     # -- run lock ----------------------------------------------------------
 

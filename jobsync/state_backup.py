@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobsync.errors import ConfigError
-from jobsync.state import SCHEMA_VERSION, State, run_lock
+from jobsync.state import SCHEMA_VERSION, State
+from jobsync.state_lock import run_lock
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
+from jobsync.state_errors import newer
+
 # Ordered: index i brings the schema from version i to i + 1. Only ever append.
 MIGRATIONS: list[str] = [
     """
@@ -81,3 +86,22 @@ MIGRATIONS: list[str] = [
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema to SCHEMA_VERSION inside the caller's transaction; refuse a newer file."""
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute("SELECT version FROM schema_version").fetchone()
+    if row is None:
+        db.execute("INSERT INTO schema_version (version) VALUES (0)")
+        current = 0
+    else:
+        current = int(row[0])
+    if current > SCHEMA_VERSION:
+        raise newer(path, current, SCHEMA_VERSION)
+    for version in range(current, SCHEMA_VERSION):
+        # executescript would COMMIT the caller's transaction; run statement by statement instead.
+        for statement in MIGRATIONS[version].split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("UPDATE schema_version SET version = ?", (version + 1,))

@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from jobsync.sandbox.loopback import LoopbackServer, Reply, json_reply
+from jobsync.sandbox.simpro_columns import COLUMNS, THIN
 
 SEED_PATH = Path(__file__).parent / "data" / "simpro_seed.json"
 MAX_PAGE_SIZE = 250
@@ -39,74 +40,6 @@ class _Refused(Exception):
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply[0])
         self.reply = reply
-
-
-# Documented columns per resource (simPRO reference); `columns=` may name only these.
-_ITEM_COMMON = {"ID", "BillableStatus", "SalesTaxCode", "Discount", "SellPrice", "Total", "DateModified"}
-COLUMNS: dict[str, set[str]] = {
-    "jobs": {
-        "ID",
-        "Type",
-        "Customer",
-        "CustomerContract",
-        "CustomerContact",
-        "Site",
-        "SiteContact",
-        "OrderNo",
-        "RequestNo",
-        "Name",
-        "Description",
-        "Notes",
-        "DateIssued",
-        "DueDate",
-        "Tags",
-        "Salesperson",
-        "ProjectManager",
-        "Technicians",
-        "Stage",
-        "Status",
-        "DateModified",
-        "Total",
-        "Totals",
-        "CustomFields",
-        "CompletedDate",
-        "ConvertedFromQuote",
-    },
-    "sections": {"ID", "Name", "Description", "DisplayOrder", "DateModified"},
-    "costCenters": {"ID", "Name", "CostCenter", "DisplayOrder", "Total", "DateModified"},
-    "catalogs": _ITEM_COMMON | {"Catalog", "BillableItem", "BasePrice", "Markup", "DisplayOrder", "IncomeAccount"},
-    "labor": _ITEM_COMMON | {"LaborType", "LaborRate", "ProjectedTime", "Ticked", "IncomeAccount"},
-    "oneOffs": _ITEM_COMMON | {"Type", "Billable", "PartNo", "Description", "Vendor", "DisplayOrder"},
-    "prebuilds": _ITEM_COMMON | {"Prebuild", "BillableItem", "BasePrice", "Markup", "DisplayOrder"},
-    "serviceFees": _ITEM_COMMON | {"ServiceFee", "BillableItem", "BasePrice", "Markup", "DisplayOrder"},
-    "contractorJobs": {"ID", "Contractor", "Status", "Description", "DateIssued", "TaxCode", "Total", "Items"},
-    "companies": {"ID", "CompanyName", "Phone", "AltPhone", "Email", "Address", "BillingAddress", "DateModified"},
-    "individuals": {
-        "ID",
-        "Title",
-        "GivenName",
-        "FamilyName",
-        "Phone",
-        "AltPhone",
-        "Email",
-        "Address",
-        "BillingAddress",
-        "DateModified",
-    },
-}
-THIN = {
-    "jobs": ("ID", "Description", "Total"),
-    "sections": ("ID", "Name"),
-    "costCenters": ("ID", "Name"),
-    "catalogs": ("ID", "Catalog"),
-    "labor": ("ID", "LaborType"),
-    "oneOffs": ("ID", "Description"),
-    "prebuilds": ("ID", "Prebuild"),
-    "serviceFees": ("ID", "ServiceFee"),
-    "contractorJobs": ("ID", "Contractor"),
-    "companies": ("ID", "CompanyName"),
-    "individuals": ("ID", "GivenName", "FamilyName"),
-}
 
 
 def _money(ex: Any, rate: Any = 10, discount: Any = 0) -> dict[str, Any]:
