@@ -6,18 +6,45 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from jobsync.sandbox import xero_api, xero_oauth
-from jobsync.sandbox.xero_auth import problem
-from jobsync.sandbox.xero_faults import DROP_AFTER, DROP_BEFORE, validation_fault
+from jobsync.sandbox.xero_auth import AuthRegistry, problem
+from jobsync.sandbox.xero_faults import DROP_AFTER, DROP_BEFORE, Faults, validation_fault
 from jobsync.sandbox.xero_json import dumps, loads
-from jobsync.sandbox.xero_limits import MAX_KEY_LENGTH, Cached, fingerprint, mismatch_body, too_long_body
+from jobsync.sandbox.xero_limits import (
+    MAX_KEY_LENGTH,
+    Cached,
+    IdempotencyStore,
+    RateLimiter,
+    fingerprint,
+    mismatch_body,
+    too_long_body,
+)
+from jobsync.sandbox.xero_store import OrgState
 
-if TYPE_CHECKING:
-    from jobsync.sandbox.xero import XeroSandbox
+
+class SandboxApp(Protocol):
+    """What the HTTP face needs of the sandbox (`sandbox.xero.XeroSandbox` is the one that has it);
+    named here so this module does not import the one that imports it."""
+
+    auth: AuthRegistry
+    faults: Faults
+    idempotency: IdempotencyStore
+    limiter: RateLimiter
+    lock: Any
+    state: OrgState
+    latency: float
+
+    def now(self) -> datetime: ...
+
+    def persist(self) -> None: ...
+
+    def record(self, exchange: Exchange) -> None: ...
+
 
 API_PREFIX = "/api.xro/2.0"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -51,7 +78,7 @@ class Answer:
 
 
 def dispatch(
-    app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str], body: bytes, delay: float = 0.0
+    app: SandboxApp, method: str, path: str, query: str, headers: dict[str, str], body: bytes, delay: float = 0.0
 ) -> Answer:
     """Route one request by host-path to the identity, connections, control or Accounting handlers."""
     if path.startswith("/_sandbox/faults"):
@@ -71,7 +98,7 @@ def dispatch(
     return Answer(404, {"Title": "NotFound", "Status": 404, "Detail": f"No route for {method} {path}"})
 
 
-def _control(app: XeroSandbox, method: str, body: bytes) -> Answer:
+def _control(app: SandboxApp, method: str, body: bytes) -> Answer:
     if method == "DELETE":
         app.faults.clear()
         return Answer(204)
@@ -82,7 +109,7 @@ def _control(app: XeroSandbox, method: str, body: bytes) -> Answer:
     return Answer(204)
 
 
-def _token(app: XeroSandbox, headers: dict[str, str], body: bytes) -> Answer:
+def _token(app: SandboxApp, headers: dict[str, str], body: bytes) -> Answer:
     form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     with app.lock:
         status, payload = app.auth.token_endpoint(form, headers.get("authorization"), app.now())
@@ -90,7 +117,7 @@ def _token(app: XeroSandbox, headers: dict[str, str], body: bytes) -> Answer:
     return Answer(status, payload, {"Cache-Control": "no-store"})
 
 
-def _authorize(app: XeroSandbox, query: str) -> Answer:
+def _authorize(app: SandboxApp, query: str) -> Answer:
     with app.lock:
         page = xero_oauth.authorize(app.auth, query, app.now().timestamp())
     if page.location is not None:
@@ -98,7 +125,7 @@ def _authorize(app: XeroSandbox, query: str) -> Answer:
     return Answer(page.status, headers={"Content-Type": "text/html; charset=utf-8"}, raw=page.html.encode())
 
 
-def _connections(app: XeroSandbox, headers: dict[str, str]) -> Answer:
+def _connections(app: SandboxApp, headers: dict[str, str]) -> Answer:
     refused = app.auth.check(headers, app.now(), needs_tenant=False)
     if refused:
         return Answer(refused[0], refused[1])
@@ -122,7 +149,7 @@ def _connections(app: XeroSandbox, headers: dict[str, str]) -> Answer:
 
 
 def _api(
-    app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str], body: bytes, delay: float = 0.0
+    app: SandboxApp, method: str, path: str, query: str, headers: dict[str, str], body: bytes, delay: float = 0.0
 ) -> Answer:
     refused = app.auth.check(headers, app.now(), needs_tenant=True)
     if refused:
@@ -143,7 +170,7 @@ def _api(
     return answer
 
 
-def _idempotent(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
+def _idempotent(app: SandboxApp, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
     key = headers.get("idempotency-key", "").strip()
     if method not in ("PUT", "POST", "PATCH") or not key:
         return _run(app, method, path, query, headers, body)
@@ -163,7 +190,7 @@ def _idempotent(app: XeroSandbox, method: str, path: str, query: str, headers: d
         return answer
 
 
-def _run(app: XeroSandbox, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
+def _run(app: SandboxApp, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
     parts = [p for p in path[len(API_PREFIX) :].split("/") if p]
     with app.lock:
         request = xero_api.Request(method, parts, query, headers, body, app.now())
@@ -196,7 +223,7 @@ class Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
-        app: XeroSandbox = self.server.app  # type: ignore[attr-defined]
+        app: SandboxApp = self.server.app  # type: ignore[attr-defined]
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
@@ -218,7 +245,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(app, answer, path, query, headers, body)
 
     def _send(
-        self, app: XeroSandbox, answer: Answer, path: str, query: str, headers: dict[str, str], body: bytes
+        self, app: SandboxApp, answer: Answer, path: str, query: str, headers: dict[str, str], body: bytes
     ) -> None:
         payload = answer.encoded()
         out = {"Xero-Correlation-Id": str(uuid.uuid4()), **answer.headers}
@@ -233,7 +260,7 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         app.record(Exchange(self.command, path, query, headers, body, answer.status, out, payload))
 
-    def _drop(self, app: XeroSandbox, path: str, query: str, headers: dict[str, str], body: bytes) -> None:
+    def _drop(self, app: SandboxApp, path: str, query: str, headers: dict[str, str], body: bytes) -> None:
         self.close_connection = True
         try:
             self.connection.shutdown(socket.SHUT_RDWR)

@@ -12,11 +12,19 @@ from __future__ import annotations
 import html
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
-if TYPE_CHECKING:
-    from jobsync.sandbox.xero_auth import AuthRegistry
+
+class AuthRegistry(Protocol):
+    """What the consent page and the code exchange need of `xero_auth.AuthRegistry`, which imports
+    this module; named here so the two do not import each other."""
+
+    clients: dict[str, Any]
+    codes: dict[str, dict[str, Any]]
+    orgs: Any
+    consent: Any
+
 
 CODE_SECONDS = 300  # Xero's authorization codes last 5 minutes
 KNOWN_SCOPES = frozenset(
