@@ -245,16 +245,13 @@ class State:
 
     def map_client(self, key: str, contact_id: str) -> None:
         with self._tx() as db:
-            self._map_client(db, key, contact_id)
-
-    def _map_client(self, db: sqlite3.Connection, key: str, contact_id: str) -> None:
-        db.execute(
-            "INSERT INTO client_map (client_key, contact_id, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT(client_key) DO UPDATE SET contact_id = excluded.contact_id,"
-            " updated_at = excluded.updated_at",
-            (key, contact_id, self._now()),
-        )
-        db.execute("DELETE FROM client_names WHERE client_key = ?", (key,))
+            db.execute(
+                "INSERT INTO client_map (client_key, contact_id, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(client_key) DO UPDATE SET contact_id = excluded.contact_id,"
+                " updated_at = excluded.updated_at",
+                (key, contact_id, self._now()),
+            )
+            db.execute("DELETE FROM client_names WHERE client_key = ?", (key,))
 
     def client_names(self, keys: Iterable[str]) -> dict[str, str]:
         """The names bookkeepers chose for these clients' new contacts."""
@@ -272,22 +269,21 @@ class State:
         with its action row, so the choice and its record never part."""
         if (contact_id is None) == (new_name is None):
             raise ValueError("give exactly one of contact_id and new_name")
-        with self._tx() as db:
+        with self.transaction():
             if contact_id is not None:
-                self._map_client(db, key, contact_id)
+                self.map_client(key, contact_id)
                 detail = f"client {key} -> contact {contact_id}"
             else:
-                db.execute("DELETE FROM client_map WHERE client_key = ?", (key,))
-                db.execute(
-                    "INSERT INTO client_names (client_key, name, updated_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT(client_key) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
-                    (key, new_name, self._now()),
-                )
+                with self._tx() as db:
+                    db.execute("DELETE FROM client_map WHERE client_key = ?", (key,))
+                    db.execute(
+                        "INSERT INTO client_names (client_key, name, updated_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT(client_key) DO UPDATE SET name = excluded.name,"
+                        " updated_at = excluded.updated_at",
+                        (key, new_name, self._now()),
+                    )
                 detail = f"client {key} -> new contact named {new_name!r}"
-            db.execute(
-                "INSERT INTO actions (at, who, action, source, job_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                (self._now(), who, "contacts map", key.split(":", 1)[0], None, detail),
-            )
+            self.record_action(who, "contacts map", key.split(":", 1)[0], None, detail)
 
     def hold_client_key(self, job: str) -> str | None:
         """The client key of the held job with this number or id, if any."""
