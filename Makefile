@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install jobsync with its dev tools
 
 demo: $(STAMP) ## run the main job end to end against the built-in Xero sandbox
-	$(BIN)/python -m jobsync.demo
+	$(BIN)/python -m jobsync.app.demo
 
 test: $(STAMP) ## run the whole test suite
 	sh scripts/ensure-chromium.sh

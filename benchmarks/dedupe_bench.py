@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "data"))
 
 from make_contacts_fixture import SEED, build  # noqa: E402  (needs the path above)
 
-from jobsync.dedupe import ContactFacts, candidate_pairs, find_clusters, pairwise  # noqa: E402
-from jobsync.dedupe import _features as features_of  # noqa: E402
-from jobsync.models import XeroContact  # noqa: E402
+from jobsync.core.dedupe import ContactFacts, candidate_pairs, find_clusters, pairwise  # noqa: E402
+from jobsync.core.dedupe import _features as features_of  # noqa: E402
+from jobsync.core.models import XeroContact  # noqa: E402
 
 
 def facts_from_rows(rows: list[dict[str, Any]]) -> list[ContactFacts]:
@@ -49,8 +49,8 @@ def score(found: set[frozenset[str]], entity: dict[str, str]) -> tuple[float, fl
 def through_sandbox(rows: list[dict[str, Any]]) -> None:
     import requests
 
-    from jobsync.dedupe_apply import contact_facts
-    from jobsync.sandbox.xero import XeroSandbox
+    from jobsync.app.dedupe_apply import contact_facts
+    from jobsync.sandbox.xero.server import XeroSandbox
     from jobsync.xero.auth import static_token_provider
     from jobsync.xero.contacts_admin import ContactsAdmin
 

@@ -27,12 +27,12 @@ from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import ApiException
 
 from benchmarks.scenario import MARK, Scenario
-from jobsync.config import load_settings
-from jobsync.models import Job
-from jobsync.service import sync
+from jobsync.app.sync_run import sync
+from jobsync.app.wiring import build_source
+from jobsync.config.settings import load_settings
+from jobsync.core.models import Job
 from jobsync.sources.base import JobSource
-from jobsync.state import State
-from jobsync.wiring import build_source
+from jobsync.state.store import State
 from jobsync.xero.client import XeroClient
 
 SDK_TIMEOUT = (5, 30)  # (connect, read) seconds for every baseline SDK call

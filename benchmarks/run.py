@@ -25,14 +25,14 @@ from typing import Any
 
 from benchmarks.harness import Measure, Servers, SimClock, run_baseline, run_jobsync, write_config
 from benchmarks.scenario import MARK, build, minimum_calls, seed_servicem8, seed_xero, write_csv
-from jobsync.config import load_settings
-from jobsync.gather import gather
-from jobsync.plan import PlanSettings, build_plan
-from jobsync.rules import load_rules
+from jobsync.app.wiring import build_source
+from jobsync.config.settings import load_settings
+from jobsync.core.plan import PlanSettings, build_plan
+from jobsync.core.rules import load_rules
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
-from jobsync.sandbox.xero import RateLimits, XeroSandbox
-from jobsync.state import State
-from jobsync.wiring import build_source
+from jobsync.sandbox.xero.server import RateLimits, XeroSandbox
+from jobsync.state.store import State
+from jobsync.sync.gather import gather
 from jobsync.xero.client import XeroClient
 
 JOBS = 1000

@@ -13,9 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jobsync.sandbox import xero_contacts
 from jobsync.sandbox.servicem8 import SEED_PATH, ServiceM8Sandbox
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero import contacts as xero_contacts
+from jobsync.sandbox.xero.server import XeroSandbox
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # first completion; the stored watermark is a day earlier
 MARK = START - timedelta(days=1)

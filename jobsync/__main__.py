@@ -1,5 +1,5 @@
 """`python -m jobsync`: the same command line as the `jobsync` script."""
 
-from jobsync.cli import main
+from jobsync.cli.main import main
 
 main()

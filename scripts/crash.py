@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jobsync import crashpoints  # noqa: E402 - after the path fix, so a bare checkout works
+from jobsync.runtime import crashpoints  # noqa: E402 - after the path fix, so a bare checkout works
 from tests.crash_harness import Outcome, run_pair  # noqa: E402
 
 

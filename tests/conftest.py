@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conformance import spec, validate_exchange  # noqa: E402  (needs the path above)
 
-SANDBOX_MODULE = "jobsync.sandbox.xero"
+SANDBOX_MODULE = "jobsync.sandbox.xero.server"
 INVALID_REQUESTS_MARK = "xero_invalid_requests"
 
 
@@ -89,7 +89,7 @@ RECORDER = _Recorder()
 
 
 def sandbox_class() -> type | None:
-    """`XeroSandbox`, or None while jobsync/sandbox/xero.py does not exist yet."""
+    """`XeroSandbox`, or None while jobsync/sandbox/xero/server.py does not exist yet."""
     if importlib.util.find_spec(SANDBOX_MODULE) is None:
         return None
     return importlib.import_module(SANDBOX_MODULE).XeroSandbox

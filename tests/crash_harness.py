@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from jobsync import crashpoints
+from jobsync.runtime import crashpoints
 from jobsync.samples import csv_header, csv_source, sandbox_config
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 from jobsync.xero import token_store
 
 OAUTH_APP = ("jobsync-crash-app", "crash-secret")
@@ -165,7 +165,7 @@ class Workdir:
         if crash_at is not None:
             env["JOBSYNC_CRASH_AT"] = f"{crash_at[0]}:{crash_at[1]}"
         proc = subprocess.run(
-            [sys.executable, "-m", "jobsync.cli", "run", "--config", str(self.path / "jobsync.yaml")],
+            [sys.executable, "-m", "jobsync.cli.main", "run", "--config", str(self.path / "jobsync.yaml")],
             cwd=self.path,
             env=env,
             capture_output=True,

@@ -14,7 +14,7 @@ from xero_python.api_client import ApiClient
 from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 
-from jobsync.cli import app
+from jobsync.cli.main import app
 from jobsync.samples import SAMPLE_TAX_MAP, csv_header, csv_source, sandbox_config
 
 HEADER = csv_header()

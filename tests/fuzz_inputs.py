@@ -19,11 +19,11 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from jobsync.config import load_settings
-from jobsync.errors import JobsyncError
-from jobsync.models import ContactSnapshot, XeroAccount, XeroOrg, XeroRefs, XeroTaxRate
-from jobsync.plan import PlanSettings, build_plan
-from jobsync.rules import load_rules
+from jobsync.config.settings import load_settings
+from jobsync.core.errors import JobsyncError
+from jobsync.core.models import ContactSnapshot, XeroAccount, XeroOrg, XeroRefs, XeroTaxRate
+from jobsync.core.plan import PlanSettings, build_plan
+from jobsync.core.rules import load_rules
 from jobsync.samples import STANDARD_COLUMNS, csv_header
 from jobsync.sources.csvfile import CsvJobSource
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from jobsync.config import Settings, load_settings
+from jobsync.config.settings import Settings, load_settings
 
 CLIENT_ID = "jobsync-test-app"
 CLIENT_SECRET = "s3cret-not-logged"

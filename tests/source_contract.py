@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobsync.models import Job
+from jobsync.core.models import Job
 
 MARK = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 BILLABLE_STATUSES = ("Completed",)

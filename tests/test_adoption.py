@@ -13,7 +13,7 @@ from pathlib import Path
 import requests
 
 from jobsync.samples import csv_source, sandbox_config
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import RULES, Workdir, xero_api
 
 ROW = "J8000,J-8000,Completed,20/11/2026 10:00,C-80,Second Client,second@example.com,,labour,,Labour,5,100.00,,,"

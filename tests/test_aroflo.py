@@ -13,7 +13,7 @@ import pytest
 import requests
 from source_contract import BILLABLE_STATUSES, MARK, FakeClock, JobSourceContract, SeedJob, SourceFactory
 
-from jobsync.errors import StoppedError, UnreachableError
+from jobsync.core.errors import StoppedError, UnreachableError
 from jobsync.sandbox.aroflo import ArofloSandbox
 from jobsync.sources.aroflo import ArofloSource, sign
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import make_workdir
 
 

@@ -5,9 +5,9 @@ from decimal import Decimal as D
 
 import pytest
 
-from jobsync.billing import load_billing, stages_for
-from jobsync.errors import ConfigError
-from jobsync.models import Job
+from jobsync.core.billing import load_billing, stages_for
+from jobsync.core.errors import ConfigError
+from jobsync.core.models import Job
 
 T = datetime(2026, 11, 24, tzinfo=UTC)
 

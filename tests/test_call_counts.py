@@ -15,7 +15,7 @@ import pytest
 from benchmarks.harness import Servers, SimClock, run_baseline, run_jobsync
 from benchmarks.scenario import Scenario, build, minimum_calls, seed_servicem8, seed_xero, write_csv
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 
 
 class _Offset:

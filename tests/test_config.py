@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jobsync.config import config_hash, load_settings, redacted_settings
-from jobsync.errors import ConfigError, ExitCode
+from jobsync.config.settings import config_hash, load_settings, redacted_settings
+from jobsync.core.errors import ConfigError, ExitCode
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {"XERO_TENANT_ID": "tenant-1", "XERO_ACCESS_TOKEN": "s3cret-token"}
@@ -218,7 +218,7 @@ def test_start_from_is_aware_datetime_type(tmp_path: Path) -> None:
 
 
 def test_env_references_come_from_values_not_comments() -> None:
-    from jobsync.config import env_references
+    from jobsync.config.settings import env_references
 
     text = "# write ${IN_A_COMMENT} for secrets\nxero:\n  token: ${TOKEN}  # not ${ALSO_COMMENT}\n  x: ${OPT:-}\n"
     assert env_references(text) == [("TOKEN", False), ("OPT", True)]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from jobsync.billing import load_billing
-from jobsync.rules import load_rules
+from jobsync.core.billing import load_billing
+from jobsync.core.rules import load_rules
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.yaml"
 # Commented lines that belong to the rules and billing examples (not prose comments).
@@ -44,7 +44,7 @@ def test_staged_billing_example_loads_with_a_final_remainder() -> None:
 def test_the_committed_schema_is_the_one_the_settings_model_gives() -> None:
     import json
 
-    from jobsync.init_config import settings_schema
+    from jobsync.app.init_config import settings_schema
 
     committed = json.loads((EXAMPLE.parent / "docs" / "config.schema.json").read_text())
     assert committed == settings_schema(), "run `jobsync config schema > docs/config.schema.json`"

@@ -286,7 +286,7 @@ def test_real_sdk_calls_through_the_sandbox_conform(xero_sandbox: Any, conforman
 
 
 def test_sandbox_keeps_the_tests_own_on_exchange(conformance_log: Any) -> None:
-    from jobsync.sandbox.xero import XeroSandbox
+    from jobsync.sandbox.xero.server import XeroSandbox
 
     seen: list[Any] = []
     with XeroSandbox(port=0, on_exchange=seen.append) as sandbox:

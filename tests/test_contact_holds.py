@@ -7,8 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.state import State
+from jobsync.sandbox.xero.server import XeroSandbox
+from jobsync.state.store import State
 from tests.e2e import Workdir, make_workdir, xero_api
 
 SMITH_JOHN = "c0a7c7e0-0000-4000-8000-000000000003"  # the seed's John Smith, sharing an email with Jane

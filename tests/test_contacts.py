@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from jobsync.contacts import business_key, client_key, decide, normalise_email, normalise_name
-from jobsync.models import Client, ContactSnapshot, DecisionKind, XeroContact
+from jobsync.core.contact_match import business_key, client_key, decide, normalise_email, normalise_name
+from jobsync.core.models import Client, ContactSnapshot, DecisionKind, XeroContact
 
 
 def snap(*contacts: XeroContact, mapping: dict[str, str] | None = None) -> ContactSnapshot:
@@ -110,7 +110,7 @@ def test_new_carries_client_details() -> None:
 
 
 def test_find_duplicate_clusters() -> None:
-    from jobsync.contacts import find_duplicate_clusters
+    from jobsync.core.contact_match import find_duplicate_clusters
 
     a = XeroContact("1", "Acme Plumbing Pty Ltd")
     b = XeroContact("2", "ACME Plumbing (2)", email="x@acme.com")

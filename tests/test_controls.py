@@ -12,10 +12,10 @@ import requests
 import typer
 from typer.testing import CliRunner
 
-from jobsync.cli_jobs import jobs_app
-from jobsync.controls import list_jobs, resolve
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.state import State
+from jobsync.app.controls import list_jobs, resolve
+from jobsync.cli.jobs import jobs_app
+from jobsync.sandbox.xero.server import XeroSandbox
+from jobsync.state.store import State
 from tests.e2e import Workdir, make_workdir
 from tests.test_e2e_run import ROWS
 

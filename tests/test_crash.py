@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from jobsync import crashpoints
+from jobsync.runtime import crashpoints
 from tests.crash_harness import ROOT, run_pair, scenario
 
 SEEDS = range(5)  # 8 points x 5 seeds = 40 pairs
@@ -69,7 +69,7 @@ def test_simulated_crash_fires_on_the_nth_reach_only() -> None:
 def test_a_real_kill_is_sigkill_and_the_log_names_the_point(tmp_path: Path) -> None:
     log = tmp_path / "points.log"
     code = (
-        "from jobsync import crashpoints as c\n"
+        "from jobsync.runtime import crashpoints as c\n"
         "c.reach(c.AFTER_FETCH)\nc.reach(c.BEFORE_INVOICE_BATCH)\nc.reach(c.BEFORE_INVOICE_BATCH)\n"
         "print('survived')\n"
     )

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from source_contract import BILLABLE_STATUSES, SYDNEY, JobSourceContract, SeedJob, SourceFactory
 
-from jobsync.errors import ConfigError
+from jobsync.core.errors import ConfigError
 from jobsync.sources.csvfile import CsvJobSource, normalise_kind, parse_datetime, parse_decimal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -392,8 +392,8 @@ WORKFLOWMAX_SOURCE = {
 
 def built_source(tmp_path: Path, source_section: dict[str, object]) -> CsvJobSource:
     """A CsvJobSource built the way `jobsync run` builds it: YAML config -> settings -> wiring."""
-    from jobsync.config import load_settings
-    from jobsync.wiring import build_source
+    from jobsync.app.wiring import build_source
+    from jobsync.config.settings import load_settings
 
     config = tmp_path / "jobsync.yaml"
     doc = {
@@ -509,10 +509,10 @@ def test_jobs_file_joined_to_lines_file_on_job_number(tmp_path: Path) -> None:
 
 def test_the_same_export_synced_twice_invoices_each_job_once(tmp_path: Path) -> None:
     """Re-exported old rows are not billed again: the ledger, through the real service and Xero sandbox."""
-    from jobsync.config import load_settings
+    from jobsync.app.sync_run import sync
+    from jobsync.config.settings import load_settings
     from jobsync.samples import sandbox_config
-    from jobsync.sandbox.xero import XeroSandbox
-    from jobsync.service import sync
+    from jobsync.sandbox.xero.server import XeroSandbox
 
     section = TRADIFY_SOURCE | {"start_from": "2026-03-01"}
     rules = {"default": {"account_code": "200", "tax_type": "OUTPUT"}}

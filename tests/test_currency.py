@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 
 from jobsync.samples import csv_header, csv_source, sandbox_config
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import RULES, Workdir, xero_api
 
 COLUMNS = [*csv_source()["columns"]]

@@ -12,10 +12,10 @@ from typing import Any
 
 import requests
 
-from jobsync.dedupe import ContactFacts, choose_survivor, find_clusters, normalise_phone, pairwise
-from jobsync.dedupe_apply import contact_facts
-from jobsync.models import XeroContact
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.app.dedupe_apply import contact_facts
+from jobsync.core.dedupe import ContactFacts, choose_survivor, find_clusters, normalise_phone, pairwise
+from jobsync.core.models import XeroContact
+from jobsync.sandbox.xero.server import XeroSandbox
 from jobsync.xero.auth import static_token_provider
 from jobsync.xero.contacts_admin import ContactsAdmin
 

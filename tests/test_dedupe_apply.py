@@ -11,8 +11,7 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from jobsync.cli_contacts import contacts_app
-from jobsync.dedupe_apply import (
+from jobsync.app.dedupe_apply import (
     appliable,
     apply_clusters,
     keep_separate,
@@ -20,9 +19,10 @@ from jobsync.dedupe_apply import (
     undo,
     whole_client_map,
 )
-from jobsync.errors import ConfigError, JobsyncError
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.state import State
+from jobsync.cli.contacts import contacts_app
+from jobsync.core.errors import ConfigError, JobsyncError
+from jobsync.sandbox.xero.server import XeroSandbox
+from jobsync.state.store import State
 from jobsync.xero.auth import static_token_provider
 from jobsync.xero.contacts_admin import ContactsAdmin
 from tests.e2e import make_workdir

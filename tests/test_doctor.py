@@ -14,11 +14,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from jobsync import cli_setup, doctor
-from jobsync.init_config import Answers, write_config
+from jobsync.app import doctor
+from jobsync.app.init_config import Answers, write_config
+from jobsync.cli import setup as cli_setup
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.state import State
+from jobsync.sandbox.xero.server import XeroSandbox
+from jobsync.state.store import State
 from jobsync.xero import token_store
 from tests import oauth_support
 from tests.receivers import http_receiver

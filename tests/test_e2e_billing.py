@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import Workdir, make_workdir, xero_api
 
 BILLING = {
@@ -124,7 +124,7 @@ def test_three_stage_job_billed_across_three_runs(tmp_path: Path) -> None:
 
 
 def test_authorised_invoices_are_emailed_once_and_drafts_never(tmp_path: Path) -> None:
-    from jobsync.state import State
+    from jobsync.state.store import State
 
     with XeroSandbox(port=0) as sandbox:
         work = _setup(tmp_path, sandbox)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import Workdir, make_workdir, xero_api
 
 ROWS = [
@@ -144,7 +144,7 @@ def test_unreachable_xero_exits_3_with_one_line(tmp_path: Path) -> None:
 
 
 def test_a_second_concurrent_run_exits_4_at_once_and_sends_nothing(tmp_path: Path) -> None:
-    from jobsync.state import State
+    from jobsync.state.store import State
 
     with XeroSandbox(port=0) as sandbox:
         work = make_workdir(tmp_path, sandbox)
@@ -208,7 +208,7 @@ def test_verbose_json_logs_go_to_stderr_and_leave_stdout_to_json(tmp_path: Path)
             [
                 sys.executable,
                 "-m",
-                "jobsync.cli",
+                "jobsync.cli.main",
                 "-v",
                 "--log-format",
                 "json",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from jobsync.samples import sandbox_config
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import Workdir, xero_api
 
 RULES = {

@@ -8,7 +8,7 @@ from pathlib import Path
 from jobsync.samples import sandbox_config
 from jobsync.sandbox.aroflo import ArofloSandbox
 from jobsync.sandbox.simpro import SimproSandbox
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import Workdir, xero_api
 
 RULES = {

@@ -13,12 +13,12 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from jobsync.cli import app
-from jobsync.config import load_settings
-from jobsync.errors import ExitCode
-from jobsync.sandbox.xero import Exchange, XeroSandbox
-from jobsync.service import SyncOutcome, sync
-from jobsync.state import State
+from jobsync.app.sync_run import SyncOutcome, sync
+from jobsync.cli.main import app
+from jobsync.config.settings import load_settings
+from jobsync.core.errors import ExitCode
+from jobsync.sandbox.xero.server import Exchange, XeroSandbox
+from jobsync.state.store import State
 from jobsync.xero.client import XeroClient
 from tests.crash_harness import EXISTING, NEW, Job, Workdir
 

@@ -14,9 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from jobsync.cli_history import history_cmd, report_cmd
-from jobsync.errors import ConfigError
-from jobsync.history import (
+from jobsync.app.history import (
     DEEP_LINK,
     check_freshness,
     enrich,
@@ -24,10 +22,12 @@ from jobsync.history import (
     parse_age,
     prune_reports,
 )
-from jobsync.models import JobResult, Outcome, RunReport
-from jobsync.report import write_report
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.state import RunRow, State
+from jobsync.cli.history import history_cmd, report_cmd
+from jobsync.core.errors import ConfigError
+from jobsync.core.models import JobResult, Outcome, RunReport
+from jobsync.output.report import write_report
+from jobsync.sandbox.xero.server import XeroSandbox
+from jobsync.state.store import RunRow, State
 from tests.e2e import make_workdir
 from tests.test_e2e_run import ROWS
 

@@ -1,4 +1,4 @@
-"""jobsync.http against a scripted loopback server: retries, Retry-After, credentials, counting."""
+"""jobsync.net.http against a scripted loopback server: retries, Retry-After, credentials, counting."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from jobsync.errors import UnreachableError
-from jobsync.http import CallCounter, RateLimiter, make_session, request_with_retries, retry_after_seconds
+from jobsync.core.errors import UnreachableError
+from jobsync.net.http import CallCounter, RateLimiter, make_session, request_with_retries, retry_after_seconds
 
 
 class Scripted:

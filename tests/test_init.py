@@ -10,10 +10,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from jobsync import cli_setup
-from jobsync.config import load_settings
-from jobsync.errors import ConfigError
-from jobsync.init_config import Answers, render, settings_schema, write_config
+from jobsync.app.init_config import Answers, render, settings_schema, write_config
+from jobsync.cli import setup as cli_setup
+from jobsync.config.settings import load_settings
+from jobsync.core.errors import ConfigError
 
 ENV = {"XERO_TENANT_ID": "t-1", "XERO_ACCESS_TOKEN": "tok", "SERVICEM8_API_KEY": "k", "XERO_CLIENT_ID": "cid"}
 

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from jobsync.money import invoice_totals, line_amount, line_tax, round2, unit_amount_for, unit_dp
+from jobsync.core.money import invoice_totals, line_amount, line_tax, round2, unit_amount_for, unit_dp
 
 
 def test_round2_half_away_from_zero() -> None:
@@ -88,7 +88,7 @@ def test_unknown_line_amount_types() -> None:
 
 
 def test_net_from_total() -> None:
-    from jobsync.money import net_from_total
+    from jobsync.core.money import net_from_total
 
     # 300.00 + 10 % = 330.00
     assert net_from_total(D("330.00"), D("10"), "Exclusive") == D("300.00")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from jobsync.samples import csv_source, sandbox_config
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import HEADER, RULES, xero_api
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -257,10 +257,10 @@ def test_sandbox_serve_on_a_busy_port_names_the_port_and_the_flag(tmp_path: Path
 def test_an_unforeseen_error_is_one_line_exit_70_and_the_traceback_goes_to_the_log(tmp_path: Path) -> None:
     write_config(tmp_path / "jobsync.yaml")
     code = (
-        "import sys, jobsync.service as s\n"
+        "import sys, jobsync.app.sync_run as s\n"
         "def boom(*a, **k): raise ZeroDivisionError('planted bug')\n"
         "s.status = boom\n"
-        "from jobsync.cli import main\n"
+        "from jobsync.cli.main import main\n"
         "sys.argv = ['jobsync', 'status', '--config', 'jobsync.yaml']\n"
         "main()\n"
     )

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from jobsync.config import NotifySettings, load_settings
-from jobsync.models import JobResult, Outcome, RunReport
-from jobsync.notify import Memory, decide, fingerprint, notify_run, notify_token_expiry
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.service import sync
-from jobsync.state import State
+from jobsync.app.sync_run import sync
+from jobsync.config.settings import NotifySettings, load_settings
+from jobsync.core.models import JobResult, Outcome, RunReport
+from jobsync.output.notify import Memory, decide, fingerprint, notify_run, notify_token_expiry
+from jobsync.sandbox.xero.server import XeroSandbox
+from jobsync.state.store import State
 from tests.e2e import make_workdir
 from tests.receivers import HttpReceiver, SmtpReceiver, free_port, http_receiver, smtp_receiver
 

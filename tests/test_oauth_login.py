@@ -16,10 +16,10 @@ import requests
 from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock, consent, free_port, settings_for, write_config
 from typer.testing import CliRunner
 
-from jobsync.cli_auth import auth_app
-from jobsync.errors import ConfigError, UnreachableError
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.wiring import tenant_id
+from jobsync.app.wiring import tenant_id
+from jobsync.cli.auth import auth_app
+from jobsync.core.errors import ConfigError, UnreachableError
+from jobsync.sandbox.xero.server import XeroSandbox
 from jobsync.xero.oauth_login import (
     GRANULAR_SCOPES,
     LoginIO,
@@ -173,7 +173,7 @@ def test_custom_connection_stores_client_credentials_login(tmp_path: Path, sb: X
 
 def test_wrong_secret_is_refused_without_echoing_it(tmp_path: Path, sb: XeroSandbox) -> None:
     config = write_config(tmp_path, sb, mode="client_credentials")
-    from jobsync.config import load_settings
+    from jobsync.config.settings import load_settings
 
     settings = load_settings(config, env={"XERO_CLIENT_SECRET": "wrong-secret-value"})
     with pytest.raises(UnreachableError, match="invalid_client") as caught:
@@ -209,7 +209,7 @@ def test_cli_login_through_a_browser_then_status(tmp_path: Path, port: int) -> N
             [
                 sys.executable,
                 "-c",
-                "from jobsync.cli_auth import auth_app; auth_app()",
+                "from jobsync.cli.auth import auth_app; auth_app()",
                 "login",
                 "--config",
                 str(config),

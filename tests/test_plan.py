@@ -4,8 +4,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
-from jobsync.billing import load_billing
-from jobsync.models import (
+from jobsync.core.billing import load_billing
+from jobsync.core.models import (
     Client,
     ContactSnapshot,
     DecisionKind,
@@ -19,8 +19,8 @@ from jobsync.models import (
     XeroRefs,
     XeroTaxRate,
 )
-from jobsync.plan import PlanSettings, build_plan
-from jobsync.rules import load_rules
+from jobsync.core.plan import PlanSettings, build_plan
+from jobsync.core.rules import load_rules
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 DONE = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)  # 2026-11-25 01:30 in Sydney (AEDT, +11)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from jobsync.config import load_settings
-from jobsync.models import Plan, RunReport
-from jobsync.preview_html import render_plan_html
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.service import sync
+from jobsync.app.sync_run import sync
+from jobsync.config.settings import load_settings
+from jobsync.core.models import Plan, RunReport
+from jobsync.output.preview_html import render_plan_html
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import make_workdir
 from tests.test_e2e_run import ROWS
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jobsync.errors import ConfigError
-from jobsync.models import Client, ContactSnapshot, XeroContact, XeroOrg
-from jobsync.plan import build_plan
-from jobsync.rules import load_rules
-from jobsync.terms import due_date
+from jobsync.core.errors import ConfigError
+from jobsync.core.models import Client, ContactSnapshot, XeroContact, XeroOrg
+from jobsync.core.plan import build_plan
+from jobsync.core.rules import load_rules
+from jobsync.core.terms import due_date
 from tests.test_plan import EMPTY, NOW, REFS, SETTINGS, ln, mkjob
 
 BASE = {
@@ -231,7 +231,7 @@ def test_pricing_problems_reported_at_once_and_example_loads() -> None:
 
 
 def test_invoice_level_config_keys_load_and_are_checked(tmp_path: Path) -> None:
-    from jobsync.config import load_settings
+    from jobsync.config.settings import load_settings
 
     env = {"XERO_TENANT_ID": "tenant-1", "XERO_ACCESS_TOKEN": "t"}
     example = Path(__file__).parent.parent / "config.example.yaml"
@@ -294,7 +294,7 @@ def test_contact_terms_and_merges_survive_the_contact_snapshot() -> None:
 
 
 def test_a_purchases_only_tax_type_is_held_before_any_write() -> None:
-    from jobsync.sandbox.xero import XeroSandbox
+    from jobsync.sandbox.xero.server import XeroSandbox
     from jobsync.xero.client import XeroClient
 
     with XeroSandbox(port=0) as sandbox:

@@ -8,9 +8,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from jobsync import cli_setup
-from jobsync.config import load_settings
-from jobsync.rehearse import rehearse
+from jobsync.app.rehearse import rehearse
+from jobsync.cli import setup as cli_setup
+from jobsync.config.settings import load_settings
 from tests.receivers import http_receiver
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.yaml"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from jobsync.models import JobResult, Outcome, RunReport
-from jobsync.report import report_to_dict, report_to_markdown, write_report
+from jobsync.core.models import JobResult, Outcome, RunReport
+from jobsync.output.report import report_to_dict, report_to_markdown, write_report
 
 T0 = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from source_contract import BILLABLE_STATUSES, SYDNEY, JobSourceContract, SeedJob, SourceFactory
 
-from jobsync.errors import ConfigError, UnreachableError
+from jobsync.core.errors import ConfigError, UnreachableError
 from jobsync.sandbox import rest_jobs
 from jobsync.sources.rest import RestJobSource, lookup
 from jobsync.sources.rest_transport import Paging, RestAuth
@@ -513,8 +513,8 @@ def test_config_example_rest_sources_load_and_build(tmp_path: Any) -> None:
     """Both commented REST examples in config.example.yaml, uncommented, load and build a RestJobSource."""
     from pathlib import Path
 
-    from jobsync.config import load_settings
-    from jobsync.wiring import build_source
+    from jobsync.app.wiring import build_source
+    from jobsync.config.settings import load_settings
 
     text = (Path(__file__).resolve().parents[1] / "config.example.yaml").read_text()
     blocks = text.split("  #   type: rest\n")[1:]

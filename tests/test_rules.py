@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from jobsync.errors import ConfigError
-from jobsync.models import Client, Job, JobLine
-from jobsync.rules import Excluded, MappedLine, explain, load_rules, map_line
+from jobsync.core.errors import ConfigError
+from jobsync.core.models import Client, Job, JobLine
+from jobsync.core.rules import Excluded, MappedLine, explain, load_rules, map_line
 
 T = datetime(2026, 11, 24, 14, 30, tzinfo=UTC)
 

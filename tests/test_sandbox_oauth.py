@@ -13,8 +13,8 @@ import pytest
 import requests
 from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock, free_port
 
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.sandbox.xero_auth import DEMO_CLIENT_ID, DEMO_REDIRECT_URI
+from jobsync.sandbox.xero.auth import DEMO_CLIENT_ID, DEMO_REDIRECT_URI
+from jobsync.sandbox.xero.server import XeroSandbox
 
 REDIRECT = "http://localhost:8749/callback"
 SCOPES = "offline_access accounting.invoices accounting.contacts accounting.settings.read"
@@ -156,7 +156,10 @@ def test_served_sandbox_registers_a_demo_app_for_auth_login(tmp_path: Path) -> N
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     server = subprocess.Popen(
-        [sys.executable, "-m", "jobsync.sandbox.xero", "--port", str(port)], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-m", "jobsync.sandbox.xero.server", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         banner = [server.stdout.readline() for _ in range(2)]  # type: ignore[union-attr]

@@ -16,7 +16,7 @@ from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import AccountingBadRequestException
 
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 
 HARBOUR_ID = "c0a7c7e0-0000-4000-8000-000000000001"
 OLD_CLIENT_ID = "c0a7c7e0-0000-4000-8000-000000000005"

@@ -18,8 +18,8 @@ from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import AccountingBadRequestException
 
-from jobsync.sandbox import xero_contacts
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero import contacts as xero_contacts
+from jobsync.sandbox.xero.server import XeroSandbox
 
 HARBOUR_ID = "c0a7c7e0-0000-4000-8000-000000000001"
 NOW = datetime(2026, 3, 20, 1, 0, tzinfo=UTC)  # 20 March in the org's (AEST) calendar

@@ -13,8 +13,8 @@ import pytest
 import requests
 from oauth_support import FakeClock
 
-from jobsync.sandbox.xero import RateLimits, XeroSandbox
-from jobsync.sandbox.xero_where import WhereError, compile_where
+from jobsync.sandbox.xero.server import RateLimits, XeroSandbox
+from jobsync.sandbox.xero.where import WhereError, compile_where
 
 HARBOUR_ID = "c0a7c7e0-0000-4000-8000-000000000001"
 GREENLEAF_ID = "c0a7c7e0-0000-4000-8000-000000000002"

@@ -12,9 +12,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from jobsync import cli_setup, schedule
-from jobsync.errors import ConfigError
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.app import schedule
+from jobsync.cli import setup as cli_setup
+from jobsync.core.errors import ConfigError
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import HEADER
 
 CONFIG = """\

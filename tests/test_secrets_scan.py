@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from jobsync.config import load_settings
-from jobsync.history import enrich
-from jobsync.notify import notify_run
-from jobsync.preview_html import render_plan_html
-from jobsync.report import report_to_dict, write_report
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.service import sync
-from jobsync.state import State
+from jobsync.app.history import enrich
+from jobsync.app.sync_run import sync
+from jobsync.config.settings import load_settings
+from jobsync.output.notify import notify_run
+from jobsync.output.preview_html import render_plan_html
+from jobsync.output.report import report_to_dict, write_report
+from jobsync.sandbox.xero.server import XeroSandbox
+from jobsync.state.store import State
 from tests.e2e import make_workdir
 from tests.receivers import free_port, http_receiver
 from tests.test_e2e_run import ROWS

@@ -14,7 +14,7 @@ import requests
 from jsonschema import Draft202012Validator
 from source_contract import BILLABLE_STATUSES, MARK, FakeClock, JobSourceContract, SeedJob, SourceFactory
 
-from jobsync.errors import UnreachableError
+from jobsync.core.errors import UnreachableError
 from jobsync.sandbox.servicem8 import NO_DATE, ServiceM8Sandbox, parse_filter
 from jobsync.sources.servicem8 import ServiceM8Source, encode_filter
 

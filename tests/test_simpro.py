@@ -11,7 +11,7 @@ import pytest
 import requests
 from source_contract import BILLABLE_STATUSES, MARK, FakeClock, JobSourceContract, SeedJob, SourceFactory
 
-from jobsync.errors import UnreachableError
+from jobsync.core.errors import UnreachableError
 from jobsync.sandbox.simpro import SimproSandbox
 from jobsync.sources.simpro import SimproSource
 

@@ -14,7 +14,7 @@ from jobsync.samples import csv_header, csv_source, sandbox_config
 from jobsync.sandbox import rest_jobs
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
 from jobsync.sandbox.simpro import SimproSandbox
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import Workdir, xero_api
 
 RULES: dict[str, Any] = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal as D
 
-from jobsync.billing import load_billing
-from jobsync.models import Job, LedgerEntry, LedgerState, XeroAccount, XeroOrg, XeroRefs, XeroTaxRate
-from jobsync.plan import build_plan
-from jobsync.rules import load_rules
+from jobsync.core.billing import load_billing
+from jobsync.core.models import Job, LedgerEntry, LedgerState, XeroAccount, XeroOrg, XeroRefs, XeroTaxRate
+from jobsync.core.plan import build_plan
+from jobsync.core.rules import load_rules
 from tests.test_plan import EMPTY, NOW, REFS, RULES, SETTINGS, ln, mkjob
 
 THREE = replace(

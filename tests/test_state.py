@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from jobsync.errors import ExitCode, LockedError
-from jobsync.models import JobResult, LedgerEntry, LedgerState, Outcome, RunReport
-from jobsync.state import SCHEMA_VERSION, State, StateError
+from jobsync.core.errors import ExitCode, LockedError
+from jobsync.core.models import JobResult, LedgerEntry, LedgerState, Outcome, RunReport
+from jobsync.state.store import SCHEMA_VERSION, State, StateError
 
 T0 = datetime(2026, 11, 3, 9, 30, tzinfo=UTC)
 
@@ -78,8 +78,8 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_lock_held_makes_other_process_fail(state: State) -> None:
     code = textwrap.dedent(f"""
-        from jobsync.state import State
-        from jobsync.errors import LockedError
+        from jobsync.state.store import State
+        from jobsync.core.errors import LockedError
         s = State.open({str(state.path)!r})
         try:
             with s.lock():

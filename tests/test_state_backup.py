@@ -10,9 +10,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from jobsync import cli_setup, state_backup
-from jobsync.errors import ConfigError, LockedError
-from jobsync.state import State
+from jobsync.cli import setup as cli_setup
+from jobsync.core.errors import ConfigError, LockedError
+from jobsync.state import backup as state_backup
+from jobsync.state.store import State
 
 MARK = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 

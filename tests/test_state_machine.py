@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from jobsync import crashpoints
-from jobsync.config import load_settings
-from jobsync.errors import ExitCode, JobsyncError
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.service import sync
+from jobsync.app.sync_run import sync
+from jobsync.config.settings import load_settings
+from jobsync.core.errors import ExitCode, JobsyncError
+from jobsync.runtime import crashpoints
+from jobsync.sandbox.xero.server import XeroSandbox
 from jobsync.xero.client import XeroClient
 from tests.crash_harness import EXISTING, NEW, Job, Workdir
 

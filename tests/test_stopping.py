@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.state import State
+from jobsync.sandbox.xero.server import XeroSandbox
+from jobsync.state.store import State
 from tests.e2e import make_workdir
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,9 +19,9 @@ import pytest
 import requests
 from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock, settings_for
 
-from jobsync.config import Settings
-from jobsync.errors import ExitCode, LockedError, UnreachableError
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.config.settings import Settings
+from jobsync.core.errors import ExitCode, LockedError, UnreachableError
+from jobsync.sandbox.xero.server import XeroSandbox
 from jobsync.xero import token_store
 from jobsync.xero.token_store import TokenSet, fresh_tokens, load, oauth_provider, save, store_path, token_lock
 
@@ -189,7 +189,7 @@ def test_token_lock_excludes_and_times_out(tmp_path: Path) -> None:
 CHILD = textwrap.dedent("""
     import hashlib, sys, time
     from pathlib import Path
-    from jobsync.config import load_settings
+    from jobsync.config.settings import load_settings
     from jobsync.xero.token_store import oauth_provider
     config, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     settings = load_settings(config)
@@ -258,7 +258,7 @@ def test_fresh_tokens_keeps_client_credentials_logins_renewed(
 def test_a_run_with_no_jobs_still_refreshes_the_token(tmp_path: Path) -> None:
     """The gateway asks the provider before every request and a pass always reads Xero's reference
     data, so even a quiet run renews the refresh token and it never reaches its 60-day lapse."""
-    from jobsync.service import sync
+    from jobsync.app.sync_run import sync
 
     with XeroSandbox() as sb:  # real clocks on both sides, as in a cron run
         sb.add_client(CLIENT_ID, CLIENT_SECRET)

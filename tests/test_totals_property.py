@@ -13,10 +13,10 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobsync.models import Client, ContactSnapshot, Job, JobLine
-from jobsync.plan import PlanSettings, build_plan
-from jobsync.rules import load_rules
-from jobsync.sandbox.xero import XeroSandbox
+from jobsync.core.models import Client, ContactSnapshot, Job, JobLine
+from jobsync.core.plan import PlanSettings, build_plan
+from jobsync.core.rules import load_rules
+from jobsync.sandbox.xero.server import XeroSandbox
 from jobsync.xero.client import XeroClient
 from jobsync.xero.gateway import NewContact
 from jobsync.xero.keys import idempotency_key

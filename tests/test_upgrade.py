@@ -12,10 +12,10 @@ from pathlib import Path
 
 import requests
 
-from jobsync.config import load_settings
+from jobsync.config.settings import load_settings
 from jobsync.samples import csv_source, sandbox_config
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.state import SCHEMA_VERSION, State
+from jobsync.sandbox.xero.server import XeroSandbox
+from jobsync.state.store import SCHEMA_VERSION, State
 from tests.e2e import RULES, Workdir, xero_api
 
 FIXTURE = Path(__file__).parent / "data" / "v0_1_0"

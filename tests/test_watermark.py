@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobsync.errors import ConfigError, ExitCode
-from jobsync.watermark import next_mark, read_from
+from jobsync.core.errors import ConfigError, ExitCode
+from jobsync.core.watermark import next_mark, read_from
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

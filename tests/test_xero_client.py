@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from jobsync.errors import RejectedError, RetriableError, StoppedError, UnreachableError
-from jobsync.models import ContactDecision, DecisionKind, DraftLine, InvoiceDraft
+from jobsync.core.errors import RejectedError, RetriableError, StoppedError, UnreachableError
+from jobsync.core.models import ContactDecision, DecisionKind, DraftLine, InvoiceDraft
 from jobsync.xero import wire
 from jobsync.xero.client import XeroClient
 from jobsync.xero.gateway import NewContact
@@ -537,13 +537,13 @@ def test_unknown_timezone_falls_back_to_utc_with_a_warning(fake: FakeXero) -> No
 
 
 # ---------------------------------------------------------------------------
-# Against the sandbox (jobsync/sandbox/xero.py), through the real HTTP stack
+# Against the sandbox (jobsync/sandbox/xero/server.py), through the real HTTP stack
 # ---------------------------------------------------------------------------
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
-    from jobsync.sandbox.xero import XeroSandbox
+    from jobsync.sandbox.xero.server import XeroSandbox
 
     with XeroSandbox(port=0) as sb:
         yield sb

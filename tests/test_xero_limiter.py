@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from jobsync.cli import app
-from jobsync.config import load_settings
-from jobsync.errors import ExitCode, StoppedError
-from jobsync.sandbox.xero import XeroSandbox
-from jobsync.sandbox.xero_limits import RateLimits
-from jobsync.state import State
-from jobsync.wiring import build_gateway
+from jobsync.app.wiring import build_gateway
+from jobsync.cli.main import app
+from jobsync.config.settings import load_settings
+from jobsync.core.errors import ExitCode, StoppedError
+from jobsync.sandbox.xero.limits import RateLimits
+from jobsync.sandbox.xero.server import XeroSandbox
+from jobsync.state.store import State
 from jobsync.xero.client import XeroClient
 from jobsync.xero.limiter import CallLimiter, Limits
 from tests.crash_harness import NEW, Job, Workdir

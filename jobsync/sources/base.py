@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from jobsync.models import Job
+from jobsync.core.models import Job
 
 
 class JobSource(Protocol):

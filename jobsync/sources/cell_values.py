@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from jobsync.source_tax import parse_rate
+from jobsync.core.source_tax import parse_rate
 from jobsync.sources.csv_reading import normalise_name
 
 _KIND_ALIASES = {

@@ -16,7 +16,7 @@ import io
 from collections.abc import Mapping
 from pathlib import Path
 
-from jobsync.errors import ConfigError, echo
+from jobsync.core.errors import ConfigError, echo
 
 DELIMITERS = ",;\t"
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))

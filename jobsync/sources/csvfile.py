@@ -35,8 +35,8 @@ from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jobsync.errors import ConfigError, echo
-from jobsync.models import Client, Job, JobLine
+from jobsync.core.errors import ConfigError, echo
+from jobsync.core.models import Client, Job, JobLine
 from jobsync.sources.base import read_or_hold, unreadable
 from jobsync.sources.cell_values import DATE_HINT, first_rate, normalise_kind, parse_datetime, parse_decimal
 from jobsync.sources.csv_reading import (

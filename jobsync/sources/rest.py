@@ -36,9 +36,9 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from jobsync.errors import ConfigError, UnreachableError, echo
-from jobsync.http import make_session, request_with_retries
-from jobsync.models import Job
+from jobsync.core.errors import ConfigError, UnreachableError, echo
+from jobsync.core.models import Job
+from jobsync.net.http import make_session, request_with_retries
 from jobsync.sources.base import read_or_hold, unreadable
 from jobsync.sources.csvfile import COLUMN_KEYS, REQUIRED_COLUMNS, JobBuilder, Row, check_statuses_and_zone
 from jobsync.sources.rest_transport import AUTH_MODES, Authenticator, Paging, RestAuth, lookup, walk_pages

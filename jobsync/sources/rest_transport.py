@@ -29,8 +29,8 @@ from typing import Any
 
 import requests
 
-from jobsync.errors import UnreachableError, echo
-from jobsync.http import request_with_retries
+from jobsync.core.errors import UnreachableError, echo
+from jobsync.net.http import request_with_retries
 
 AUTH_MODES = ("bearer", "api_key", "basic", "oauth2_client_credentials", "none")
 PAGING_STYLES = ("next_page", "page", "offset", "cursor_header", "cursor_body")

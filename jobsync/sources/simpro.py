@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from jobsync.errors import UnreachableError, echo
-from jobsync.http import CallCounter, RateLimiter, make_session, platform_message, request_with_retries
-from jobsync.models import Client, Job, JobLine
-from jobsync.source_tax import parse_rate
+from jobsync.core.errors import UnreachableError, echo
+from jobsync.core.models import Client, Job, JobLine
+from jobsync.core.source_tax import parse_rate
+from jobsync.net.http import CallCounter, RateLimiter, make_session, platform_message, request_with_retries
 from jobsync.sources.base import read_or_hold
 
 PAGE_SIZE = 250  # the largest page simPRO is known to serve [UNVERIFIED beyond third-party use]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import requests
 
-from jobsync.errors import ConfigError, UnreachableError
+from jobsync.core.errors import ConfigError, UnreachableError
 
 # Refresh a little before Xero's 30 minutes run out, so a long batch never starts stale.
 _EARLY = 60.0

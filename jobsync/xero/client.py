@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from xero_python.accounting import AccountingApi
 from xero_python.exceptions import HTTPStatusException
 
-from jobsync.errors import RejectedError
-from jobsync.models import InvoiceDraft, XeroContact, XeroOrg, XeroRefs
+from jobsync.core.errors import RejectedError
+from jobsync.core.models import InvoiceDraft, XeroContact, XeroOrg, XeroRefs
 from jobsync.xero import keys, retry, wire
 from jobsync.xero.contact_snapshot import ContactSnapshot
 from jobsync.xero.gateway import ElementResult, NewContact, XeroInvoiceRef

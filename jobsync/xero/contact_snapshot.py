@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from jobsync.models import XeroContact
+from jobsync.core.models import XeroContact
 from jobsync.xero.refcache import KeyValueCache, newest
 
 _WS = re.compile(r"\s+")

@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from jobsync.errors import RejectedError
+from jobsync.core.errors import RejectedError
 from jobsync.xero import wire
 from jobsync.xero.client import PAGE_SIZE, XeroClient
 

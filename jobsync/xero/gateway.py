@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
-from jobsync.models import InvoiceDraft, XeroContact, XeroRefs
+from jobsync.core.models import InvoiceDraft, XeroContact, XeroRefs
 
 
 @dataclass(frozen=True)

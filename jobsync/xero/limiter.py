@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from jobsync.errors import StoppedError
+from jobsync.core.errors import StoppedError
 from jobsync.xero.refcache import KeyValueCache
 
 MIN_HEADER = "x-minlimit-remaining"

@@ -23,8 +23,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from jobsync.config import Settings
-from jobsync.errors import ConfigError, UnreachableError
+from jobsync.config.settings import Settings
+from jobsync.core.errors import ConfigError, UnreachableError
 from jobsync.xero.token_store import (
     TokenSet,
     app_credentials,

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from jobsync.models import XeroAccount, XeroOrg, XeroTaxRate
+from jobsync.core.models import XeroAccount, XeroOrg, XeroTaxRate
 from jobsync.xero import wire
 from jobsync.xero.timezones import to_iana
 

@@ -23,8 +23,15 @@ import urllib3
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from xero_python.exceptions import ApiException, HTTPStatusException
 
-from jobsync import http
-from jobsync.errors import JobsyncError, RejectedError, RetriableError, StoppedError, UnconfirmedError, UnreachableError
+from jobsync.core.errors import (
+    JobsyncError,
+    RejectedError,
+    RetriableError,
+    StoppedError,
+    UnconfirmedError,
+    UnreachableError,
+)
+from jobsync.net import http
 from jobsync.xero import wire
 
 T = TypeVar("T")

@@ -25,10 +25,10 @@ from typing import Any
 import requests
 import tomli_w
 
-from jobsync import crashpoints
-from jobsync.config import Settings
-from jobsync.errors import ConfigError, LockedError, UnreachableError
-from jobsync.report import write_private
+from jobsync.config.settings import Settings
+from jobsync.core.errors import ConfigError, LockedError, UnreachableError
+from jobsync.output.report import write_private
+from jobsync.runtime import crashpoints
 
 EARLY = timedelta(seconds=60)  # refresh this long before expiry, as the SDK's own buffer does
 REFRESH_LIFETIME = timedelta(days=60)  # Xero: unused refresh tokens expire after 60 days

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
-from jobsync.models import DraftLine, InvoiceDraft, XeroContact
+from jobsync.core.models import DraftLine, InvoiceDraft, XeroContact
 from jobsync.xero.gateway import ElementResult, NewContact, XeroInvoiceRef
 
 # URLs past roughly 2,000 characters are refused by Xero's front end; the rest of the

@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
 
-from jobsync.contacts import business_key  # noqa: E402  (needs the path above)
+from jobsync.core.contact_match import business_key  # noqa: E402  (needs the path above)
 
 SEED = 20261125
 # The sandbox starts with a few contacts of its own; the fixture's names must not collide with them.

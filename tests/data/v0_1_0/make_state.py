@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from jobsync.models import LedgerEntry, LedgerState
-from jobsync.state import State
+from jobsync.core.models import LedgerEntry, LedgerState
+from jobsync.state.store import State
 
 AT = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 

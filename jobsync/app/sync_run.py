@@ -1,0 +1,163 @@
+"""The core entry points the CLI calls: one function per user-facing action.
+
+Each takes settings (and, for tests, injected pieces), does the work, and
+returns values for the CLI to render. No printing here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from jobsync.app import history
+from jobsync.app.wiring import build_gateway, build_source
+from jobsync.config.settings import Settings, config_hash
+from jobsync.core.billing import load_billing
+from jobsync.core.errors import JobsyncError
+from jobsync.core.models import Outcome, Plan
+from jobsync.core.plan import PlanSettings, build_plan
+from jobsync.core.rules import load_rules
+from jobsync.output import notify
+from jobsync.output.report import write_report
+from jobsync.runtime import stop_request
+from jobsync.sources.base import JobSource
+from jobsync.state.store import HoldRow, RunRow, State
+from jobsync.sync.gather import Gathered
+from jobsync.sync.runner import RunOptions, RunResult, execute
+from jobsync.xero.gateway import XeroGateway
+
+log = logging.getLogger("jobsync.app.sync_run")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SyncOutcome:
+    result: RunResult
+    report_paths: tuple[Path, Path] | None  # (json, markdown); None for preview
+
+
+@dataclass
+class StatusView:
+    source: str
+    watermark: datetime | None
+    runs: list[RunRow]
+    holds: list[HoldRow]
+
+
+def sync(
+    settings: Settings,
+    *,
+    apply: bool,
+    since: datetime | None = None,
+    force: bool = False,
+    now: Callable[[], datetime] = utc_now,
+    source: JobSource | None = None,
+    gateway: XeroGateway | None = None,
+) -> SyncOutcome:
+    """`jobsync run` (apply=True) or `jobsync preview` (apply=False)."""
+    ruleset = load_rules(settings.rules)
+    billing = load_billing(settings.billing)
+    source = source or build_source(settings)
+    gateway = gateway or build_gateway(settings)
+    tolerance = settings.xero.total_tolerance
+    options = RunOptions(
+        apply=apply,
+        since=since,
+        force=force,
+        max_invoices=settings.xero.max_invoices_per_run,
+        email_invoices=settings.xero.email_invoices,
+        overlap=timedelta(minutes=settings.source.overlap_minutes),
+        start_from=settings.source.start_from,
+        adopt_tolerance=Decimal("0.01") if tolerance == "off" else tolerance,
+        deep_reconcile=timedelta(hours=settings.source.deep_reconcile_hours),
+    )
+
+    def plan_for(g: Gathered) -> Plan:
+        plan_settings = PlanSettings(
+            invoice_status=settings.xero.invoice_status,
+            payment_terms_days=settings.xero.payment_terms_days,
+            org_timezone=g.refs.org.timezone,
+            reference_template=settings.xero.reference_template,
+            line_amount_types=settings.xero.line_amount_types,
+            billing=billing,
+            payment_terms=_terms(settings),
+            total_tolerance=None if settings.xero.total_tolerance == "off" else settings.xero.total_tolerance,
+            update_drafts=settings.xero.update_drafts,
+            allow_zero_total=settings.xero.allow_zero_total,
+        )
+        return build_plan(g.jobs, g.ledger, ruleset, g.refs, g.snapshot, plan_settings, now())
+
+    log.info("%s: source %s, state %s", "run" if apply else "preview", settings.source.name, settings.state.path)
+    with State.open(settings.state.path) as state:
+        if not apply:
+            result = execute(source, gateway, state, plan_for, options, now, "preview")
+            result.report.config_hash = config_hash(settings)
+            return SyncOutcome(result, None)
+        with state.lock(), stop_request.handled():
+            try:
+                result = execute(source, gateway, state, plan_for, options, now, "run")
+            except JobsyncError as exc:
+                # A run that stops before its report (Xero down, bad token) still alerts someone.
+                exc.problems.extend(notify.notify_error(settings.notify, exc, state, now()))
+                raise
+            paths = _finish_run(settings, result, state, now)
+    return SyncOutcome(result, paths)
+
+
+def _terms(settings: Settings) -> tuple[int, str] | None:
+    terms = settings.xero.payment_terms
+    return None if terms is None else (terms.day, terms.type)
+
+
+def _finish_run(settings: Settings, result: RunResult, state: State, now: Callable[[], datetime]) -> tuple[Path, Path]:
+    """Report, alert, record and prune; a failed alert is written into the report, never lost."""
+    report = result.report
+    counts = ", ".join(f"{o.value} {report.count(o)}" for o in Outcome)
+    log.info("run %s finished: %s; Xero calls %d", report.run_id, counts, sum(report.api_calls.values()))
+    report.config_hash = config_hash(settings)
+    history.enrich(report, settings.reports.minutes_per_invoice)
+    paths = write_report(report, settings.reports.dir)
+    problems = notify.notify_run(settings.notify, report, paths[0], state, now())
+    problems += _token_expiry_alert(settings, state, now())
+    if problems:
+        report.errors.extend(problems)
+        report.extra["notify_problems"] = problems
+        paths = write_report(report, settings.reports.dir)
+    state.record_run(report, int(result.exit_code), str(paths[0]))
+    history.prune_reports(settings.reports.dir, settings.reports.keep_days, now())
+    return paths
+
+
+def _token_expiry_alert(settings: Settings, state: State, at: datetime) -> list[str]:
+    """A cron job paused for 60 days loses its Xero login: warn while there is time to act."""
+    if settings.xero.auth.mode != "oauth":
+        return []
+    from jobsync.xero.token_store import token_status
+
+    status_now = token_status(settings, at)
+    lapses_at = status_now.refresh_lapses_at if status_now else None
+    return notify.notify_token_expiry(settings.notify, lapses_at, state, at)
+
+
+def freshness(settings: Settings, max_age: timedelta, now: Callable[[], datetime] = utc_now) -> tuple[bool, str]:
+    """The dead-man check: did a run succeed within `max_age`?"""
+    with State.open(settings.state.path) as state:
+        return history.check_state(state, now(), max_age)
+
+
+def status(settings: Settings) -> StatusView:
+    with State.open(settings.state.path) as state:
+        name = settings.source.name
+        return StatusView(
+            source=name,
+            watermark=state.get_watermark(name),
+            runs=state.recent_runs(10),
+            holds=state.holds(name),
+        )

@@ -1,0 +1,174 @@
+"""Builds the pieces of a pass (job source, Xero gateway) from the settings.
+
+Kept apart from the CLI so tests, the demo and benchmarks build exactly what
+`jobsync run` builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from jobsync.config.settings import Settings, SourceSettings
+from jobsync.core.errors import ConfigError
+from jobsync.sources.base import JobSource
+from jobsync.xero.auth import client_credentials_provider, static_token_provider
+from jobsync.xero.client import XeroClient
+from jobsync.xero.limiter import CallLimiter, Limits
+
+
+def build_source(settings: Settings) -> JobSource:
+    src = settings.source
+    if src.type == "csv":
+        from jobsync.sources.csvfile import CsvJobSource
+
+        if src.path is None:
+            raise ConfigError("source.type is csv but source.path is not set", ["set source.path to the export"])
+        columns = {k: v for k, v in src.columns.model_dump().items() if v}
+        line_columns = {k: v for k, v in src.line_columns.model_dump().items() if v}
+        return CsvJobSource(
+            src.path,
+            columns,
+            statuses=src.statuses,
+            timezone=src.timezone,
+            name=src.name,
+            lines_path=src.lines_path,
+            line_columns=line_columns,
+            date_format=src.date_format,
+            prices_include_tax=src.prices_include_tax,
+        )
+    if src.type == "servicem8":
+        from jobsync.sources.servicem8 import ServiceM8Source
+
+        if not src.api_key:
+            raise ConfigError("source.type is servicem8 but no API key is set", ["set source.api_key"])
+        base = src.base_url or "https://api.servicem8.com/api_1.0"
+        # source.timezone is ServiceM8's fallback only when the config sets it: the account states its own.
+        fallback = src.timezone if "timezone" in src.model_fields_set else ""
+        return ServiceM8Source(
+            base, src.api_key, statuses=src.statuses, name=src.name, skip_exported=src.skip_exported, timezone=fallback
+        )
+    if src.type == "rest":
+        return _rest(src)
+    if src.type == "simpro":
+        return _simpro(src)
+    if src.type == "aroflo":
+        return _aroflo(src)
+    raise ConfigError(f"source.type {src.type!r} is not available", ["use csv, servicem8, rest, simpro or aroflo"])
+
+
+def _rest(src: SourceSettings) -> JobSource:
+    from jobsync.sources.rest import RestJobSource
+    from jobsync.sources.rest_transport import Paging, RestAuth
+
+    if not src.base_url or src.rest is None:
+        raise ConfigError(
+            "source.type is rest but base_url or the rest: section is missing",
+            ["set source.base_url and source.rest.fields (see config.example.yaml)"],
+        )
+    r = src.rest
+    auth = RestAuth(
+        r.auth,
+        token=src.api_key,
+        header=r.api_key_header,
+        username=r.username,
+        password=r.password,
+        token_url=r.token_url,
+        client_id=r.client_id,
+        client_secret=r.client_secret,
+        scope=r.scope,
+    )
+    return RestJobSource(
+        src.base_url,
+        r.fields,
+        statuses=src.statuses,
+        timezone=src.timezone,
+        name=src.name,
+        auth=auth,
+        lines_path=r.lines_path,
+        list_path=r.list_path,
+        job_path=r.job_path,
+        list_query=r.list_query,
+        paging=Paging(**r.paging.model_dump()),
+        lines_url=r.lines_url,
+        client_url=r.client_url,
+    )
+
+
+def _simpro(src: SourceSettings) -> JobSource:
+    from jobsync.sources.simpro import SimproSource
+
+    if not src.base_url or not src.api_key:
+        raise ConfigError(
+            "source.type is simpro but base_url or api_key is missing",
+            [
+                "set source.base_url to https://{build}.simprosuite.com/api/v1.0/companies/{companyID}",
+                "set source.api_key to the API token",
+            ],
+        )
+    # simPRO calls the finished stage "Complete"; the shared default "Completed" would match nothing.
+    statuses = src.statuses if "statuses" in src.model_fields_set else ("Complete",)
+    return SimproSource(src.base_url, src.api_key, statuses=statuses, name=src.name, timezone=src.timezone)
+
+
+def _aroflo(src: SourceSettings) -> JobSource:
+    from jobsync.sources.aroflo import DEFAULT_BASE_URL, ArofloSource
+
+    if src.aroflo is None:
+        raise ConfigError(
+            "source.type is aroflo but the aroflo: section is missing",
+            ["set source.aroflo.uencoded, pencoded, org_encoded and secret_key"],
+        )
+    a = src.aroflo
+    return ArofloSource(
+        src.base_url or DEFAULT_BASE_URL,
+        a.uencoded,
+        a.pencoded,
+        a.org_encoded,
+        a.secret_key,
+        statuses=src.statuses,
+        name=src.name,
+        timezone=src.timezone,
+        daily_budget=a.daily_budget,
+        skip_exported=src.skip_exported,
+        host_ip=a.host_ip,
+    )
+
+
+def token_provider(settings: Settings) -> Callable[[], str]:
+    auth = settings.xero.auth
+    if auth.mode == "static_token":
+        return static_token_provider(auth.token)
+    if auth.mode == "client_credentials":
+        return client_credentials_provider(settings.xero.identity_url, auth.client_id, auth.client_secret)
+    from jobsync.xero.token_store import oauth_provider
+
+    return oauth_provider(settings)
+
+
+def tenant_id(settings: Settings) -> str:
+    if settings.xero.tenant_id:
+        return settings.xero.tenant_id
+    if settings.xero.auth.mode in ("oauth", "client_credentials"):
+        from jobsync.xero.token_store import stored_tenant
+
+        tenant = stored_tenant(settings)
+        if tenant:
+            return tenant
+    raise ConfigError(
+        "no Xero organisation chosen",
+        ["set xero.tenant_id, or run `jobsync auth login` to store one"],
+    )
+
+
+def build_gateway(settings: Settings) -> XeroClient:
+    x = settings.xero
+    limits = Limits(
+        per_minute=x.max_calls_per_minute, concurrent=x.max_calls_in_flight, daily_budget=x.daily_call_budget
+    )
+    return XeroClient(
+        x.api_url,
+        tenant_id(settings),
+        token_provider(settings),
+        max_retry_after=x.max_retry_after_seconds,
+        limiter=CallLimiter(limits),
+    )

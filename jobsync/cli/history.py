@@ -1,0 +1,94 @@
+"""`jobsync history` and `jobsync report [RUN_ID]`: past runs for people and scripts. Parsing only.
+
+The CLI owner mounts these with `app.command("history")(cli_history.history_cmd)` and
+`app.command("report")(cli_history.report_cmd)`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from jobsync.app import history
+from jobsync.cli.support import ConfigOpt, JsonOpt, guarded, out
+from jobsync.config.settings import load_settings
+from jobsync.output.preview_html import render_report_html
+from jobsync.output.report import write_private
+from jobsync.state.store import State
+
+
+@guarded
+def history_cmd(
+    config: ConfigOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs, newest first.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """List past runs, newest first."""
+    settings = load_settings(config)
+    with State.open(settings.state.path) as state:
+        runs = history.list_runs(state, limit)
+    if as_json:
+        print(
+            json.dumps(
+                [
+                    {
+                        **r.__dict__,
+                        "started_at": r.started_at.isoformat(),
+                        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                    }
+                    for r in runs
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not runs:
+        out.print("No runs yet.")
+        return
+    table = Table(show_header=True)
+    for col in ("run", "command", "started", "created", "adopted", "skipped", "held", "failed", "exit"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(
+            r.run_id,
+            r.command,
+            r.started_at.isoformat(timespec="seconds"),
+            str(r.created),
+            str(r.adopted),
+            str(r.skipped),
+            str(r.held),
+            str(r.failed),
+            str(r.exit_code),
+        )
+    out.print(table)
+
+
+@guarded
+def report_cmd(
+    run_id: Annotated[str | None, typer.Argument(help="Run id (a unique prefix will do); default: the latest.")] = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write the report as an HTML page here.")] = None,
+) -> None:
+    """Show one run's report (terminal, --json, or --html FILE)."""
+    settings = load_settings(config)
+    with State.open(settings.state.path) as state:
+        path = history.find_report(settings.reports.dir, run_id, state)
+    doc = history.load_report(path)
+    if html is not None:
+        write_private(html, render_report_html(doc))  # 0600: it names clients, like the report itself
+    if as_json:
+        print(json.dumps(doc, indent=2))
+        return
+    markdown = path.with_suffix(".md")
+    out.print(
+        markdown.read_text(encoding="utf-8") if markdown.is_file() else json.dumps(doc, indent=2),
+        markup=False,
+        highlight=False,
+    )
+    if html is not None:
+        out.print(f"HTML: {html}")

@@ -1,0 +1,111 @@
+"""`jobsync jobs …`: the bookkeeper's controls (list, retry, ignore, forget, mark-invoiced). Parsing only."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from jobsync.app import controls
+from jobsync.app.wiring import build_gateway
+from jobsync.cli.support import DEFAULT_WAIT, ConfigOpt, JsonOpt, WaitOpt, guarded, out
+from jobsync.config.settings import load_settings
+from jobsync.state.store import State
+
+jobs_app = typer.Typer(help="List and fix held, failed and invoiced jobs.", no_args_is_help=True)
+
+JobArg = Annotated[str, typer.Argument(help="The job number (or the job system's id).")]
+
+
+@jobs_app.command("list")
+@guarded
+def list_cmd(
+    config: ConfigOpt = None,
+    held: Annotated[bool, typer.Option("--held", help="Only held jobs.")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed jobs.")] = False,
+    ignored: Annotated[bool, typer.Option("--ignored", help="Only ignored jobs.")] = False,
+    invoiced: Annotated[bool, typer.Option("--invoiced", help="Only invoiced jobs.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Jobs that need a person (held, failed), were ignored, or were invoiced."""
+    chosen = [k for k, on in (("held", held), ("failed", failed), ("ignored", ignored), ("invoiced", invoiced)) if on]
+    if len(chosen) > 1:
+        raise typer.BadParameter("choose at most one of --held, --failed, --ignored, --invoiced")
+    settings = load_settings(config)
+    with State.open(settings.state.path) as state:
+        views = controls.list_jobs(state, settings.source.name, chosen[0] if chosen else None)
+    if as_json:
+        print(json.dumps([dataclasses.asdict(v) for v in views], indent=2, default=str))
+        return
+    if not views:
+        out.print("No jobs to show.")
+        return
+    table = Table(show_header=True)
+    for col in ("job", "status", "since", "invoice", "reason"):
+        table.add_column(col)
+    for v in views:
+        since = v.since.isoformat(timespec="minutes") if v.since else ""
+        table.add_row(v.job_number, v.status, since, v.invoice_number or "", v.reason)
+    out.print(table)
+
+
+@jobs_app.command()
+@guarded
+def retry(job: JobArg, config: ConfigOpt = None, wait: WaitOpt = DEFAULT_WAIT) -> None:
+    """Put a held, failed or ignored job back in line: the next run re-plans it (preview shows it now)."""
+    settings = load_settings(config)
+    with State.open(settings.state.path) as state, state.lock(wait):
+        ref = controls.retry_job(state, settings.source.name, job)
+    out.print(f"Job {ref.job_number} will be re-planned by the next run; see it now with: jobsync preview")
+
+
+@jobs_app.command()
+@guarded
+def ignore(
+    job: JobArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it must never be invoiced (recorded).")],
+    config: ConfigOpt = None,
+    wait: WaitOpt = DEFAULT_WAIT,
+) -> None:
+    """Stop holding a job and never invoice it."""
+    settings = load_settings(config)
+    with State.open(settings.state.path) as state, state.lock(wait):
+        ref = controls.ignore_job(state, settings.source.name, job, reason)
+    out.print(f"Job {ref.job_number} is ignored: it will not be invoiced. Undo with: jobsync jobs retry {job}")
+
+
+@jobs_app.command()
+@guarded
+def forget(
+    job: JobArg,
+    config: ConfigOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Forget even though Xero still has the invoice.")] = False,
+    wait: WaitOpt = DEFAULT_WAIT,
+) -> None:
+    """After deleting its invoice in Xero: invoice the job again next run."""
+    settings = load_settings(config)
+    with State.open(settings.state.path) as state, state.lock(wait):
+        done = controls.forget_job(state, settings.source.name, job, build_gateway(settings), force)
+    if done.still_in_xero:
+        kept = ", ".join(i.invoice_number or i.invoice_id for i in done.still_in_xero)
+        out.print(f"[yellow]Forced: Xero still has {kept}; the next run creates another invoice.[/yellow]")
+    out.print(f"Job {done.ref.job_number} forgotten ({done.removed} ledger row(s)); the next run invoices it again.")
+
+
+@jobs_app.command("mark-invoiced")
+@guarded
+def mark_invoiced(
+    job: JobArg,
+    invoice: Annotated[str, typer.Option("--invoice", help="The invoice number it was billed on, e.g. INV-0042.")],
+    config: ConfigOpt = None,
+    stage: Annotated[str, typer.Option("--stage", help="Billing stage (staged billing only).")] = "final",
+    wait: WaitOpt = DEFAULT_WAIT,
+) -> None:
+    """Record a job as billed by hand, so no run invoices it."""
+    settings = load_settings(config)
+    with State.open(settings.state.path) as state, state.lock(wait):
+        ref = controls.mark_invoiced(state, settings.source.name, job, invoice, stage=stage)
+    out.print(f"Job {ref.job_number} recorded as invoiced on {invoice}.")

@@ -1,0 +1,74 @@
+"""Shared pieces of the command modules: consoles, common options, and the error guard."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from typer.exceptions import TyperException
+
+from jobsync.core.errors import ExitCode, JobsyncError
+from jobsync.runtime.internal_error import one_line, record_internal_error
+
+out = Console()
+err = Console(stderr=True, soft_wrap=True)  # one error, one line: cron logs are grepped
+
+ConfigOpt = Annotated[
+    Path | None,
+    # readable=False: jobsync reads the file itself and says in one line what is wrong with it.
+    typer.Option("--config", "-c", readable=False, help="Config file (default $JOBSYNC_CONFIG, ./jobsync.yaml)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Read jobs changed after this date/time (YYYY-MM-DD or ISO).")
+]
+
+# A bookkeeper's control waits this long for a running sync to finish before giving up (exit 4).
+DEFAULT_WAIT = 30.0
+WaitOpt = Annotated[
+    float,
+    typer.Option("--wait", min=0, help="Seconds to wait for a running sync to release the lock (then exit 4)."),
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """The one place errors become a message and an exit code (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except JobsyncError as exc:
+            if len(exc.problems) == 1:  # one problem, one line: what cron mails and grep see
+                err.print(f"jobsync: {exc.message}: {exc.problems[0]}", highlight=False, markup=False, style="red")
+            else:
+                err.print(f"jobsync: {exc.message}", highlight=False, markup=False, style="red")
+                for problem in exc.problems:
+                    err.print(f"  - {problem}", highlight=False, markup=False)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            err.print("jobsync: interrupted; nothing unconfirmed was recorded, the next run continues")
+            raise typer.Exit(int(ExitCode.STOPPED)) from None
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as exc:  # the last resort: never a traceback on the terminal
+            raise typer.Exit(report_internal_error(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def report_internal_error(exc: BaseException) -> int:
+    """One line on stderr, the traceback in the error log; the exit code for an unforeseen error."""
+    log = record_internal_error(exc)
+    err.print(
+        f"jobsync: internal error: {type(exc).__name__}: {one_line(exc)}; please report it; details in {log}",
+        highlight=False,
+        markup=False,
+    )
+    return int(ExitCode.INTERNAL)

@@ -1,0 +1,1 @@
+"""The config file: bytes to YAML, YAML to typed, frozen Settings, every problem with its line."""

@@ -1,0 +1,3 @@
+"""The pure core: values in, values out. Money, terms, templates, rules, pricing, billing, the plan, contact
+matching, watermark arithmetic. No I/O.
+"""

@@ -1,0 +1,39 @@
+"""Narrowing and explaining a plan for `jobsync preview`; pure functions over the plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from jobsync.core.models import Job, Plan
+from jobsync.core.rules import RuleSet, explain
+
+
+@dataclass(frozen=True)
+class LineExplanation:
+    description: str
+    tried: tuple[tuple[str, bool, str], ...]  # (rule name, matched, why), in the order tried
+
+
+def filter_plan(plan: Plan, jobs: list[Job], job: str | None = None, client: str | None = None) -> Plan:
+    """Keep only what concerns one job (number or id) and/or clients whose name contains `client`."""
+    client_of = {j.id: (j.client.name if j.client else "") for j in jobs}
+
+    def keep(number: str, job_id: str) -> bool:
+        if job is not None and job not in (number, job_id):
+            return False
+        return client is None or client.casefold() in client_of.get(job_id, "").casefold()
+
+    return replace(
+        plan,
+        drafts=tuple(d for d in plan.drafts if keep(d.job_number, d.job_id)),
+        held=tuple(h for h in plan.held if keep(h.job_number, h.job_id)),
+        skipped=tuple(s for s in plan.skipped if keep(s.job_number, s.job_id)),
+    )
+
+
+def explain_job(ruleset: RuleSet, jobs: list[Job], wanted: str) -> list[LineExplanation] | None:
+    """Every rule tried for each line of one job, and why it matched or not; None when the job is unknown."""
+    job = next((j for j in jobs if wanted in (j.number, j.id)), None)
+    if job is None:
+        return None
+    return [LineExplanation(line.description, tuple(explain(ruleset, job, line))) for line in job.lines]

@@ -1,0 +1,1 @@
+"""What people read: run reports, alerts, the terminal views and the HTML preview."""

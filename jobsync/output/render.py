@@ -1,0 +1,159 @@
+"""Terminal output with rich: summaries, plans, holds. Decides nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from jobsync.core.models import InvoiceDraft, Outcome, Plan, RunReport
+from jobsync.state.store import HoldRow, RunRow
+
+
+def money(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def run_summary(console: Console, report: RunReport, paths: tuple[object, object] | None) -> None:
+    table = Table(title=f"jobsync {report.command} {report.run_id}", show_header=True)
+    for col in ("created", "adopted", "skipped", "held", "failed"):
+        table.add_column(col, justify="right")
+    table.add_row(*(str(report.count(o)) for o in Outcome))
+    console.print(table)
+    _results(console, report)
+    for err in report.errors:
+        console.print(f"[red]error:[/red] {err}")
+    late = report.extra.get("outside_window") or []
+    if late:
+        console.print(f"[yellow]found outside the normal read window (backdated or late):[/yellow] {', '.join(late)}")
+    calls = ", ".join(f"{k} ×{v}" for k, v in sorted(report.api_calls.items()))
+    console.print(f"API calls: {calls or 'none'}")
+    if report.watermark_after:
+        console.print(f"Watermark: {report.watermark_after.isoformat()}")
+    if paths:
+        console.print(f"Report: {paths[0]}  ({paths[1]})")
+
+
+def _results(console: Console, report: RunReport) -> None:
+    if not report.results:
+        console.print("No completed jobs to invoice.")
+        return
+    table = Table(show_header=True)
+    for col in ("job", "stage", "outcome", "invoice", "total", "contact / reason"):
+        table.add_column(col)
+    style = {
+        Outcome.HELD: "yellow",
+        Outcome.FAILED: "red",
+        Outcome.CREATED: "green",
+        Outcome.ADOPTED: "cyan",
+        Outcome.SKIPPED: "dim",
+    }
+    for r in sorted(report.results, key=lambda r: (r.outcome.value, r.job_number)):
+        detail = r.reason if r.outcome in (Outcome.HELD, Outcome.FAILED, Outcome.SKIPPED) else r.contact_name
+        table.add_row(
+            r.job_number,
+            r.stage,
+            f"[{style[r.outcome]}]{r.outcome.value}[/]",
+            r.invoice_number or "",
+            money(r.total),
+            detail or "",
+        )
+    console.print(table)
+
+
+def plan_view(console: Console, plan: Plan, report: RunReport) -> None:
+    console.print(
+        f"Jobs found: {plan.jobs_seen}   to create: {len(plan.drafts)}   "
+        f"already invoiced: {report.count(Outcome.SKIPPED) + report.count(Outcome.ADOPTED)}   "
+        f"held: {len(plan.held)}"
+    )
+    for draft in plan.drafts:
+        console.print(_draft_panel(draft))
+    if plan.held:
+        table = Table(title="Held jobs (not invoiced until fixed)")
+        for col in ("job", "reason", "fix"):
+            table.add_column(col)
+        for h in plan.held:
+            table.add_row(h.job_number, h.reason, h.fix)
+        console.print(table)
+    changed = [s for s in plan.skipped if s.changed_total is not None]
+    if changed:
+        table = Table(title="Changed since invoiced (the invoice is not changed unless xero.update_drafts)")
+        for col in ("job", "invoice", "invoiced", "now"):
+            table.add_column(col)
+        for s in changed:
+            was, now = s.changed_total  # type: ignore[misc]
+            table.add_row(s.job_number, s.invoice_number or s.reference, money(was), money(now))
+        console.print(table)
+
+
+def _draft_panel(d: InvoiceDraft) -> Panel:
+    c = d.contact
+    if c.kind.value == "existing":
+        who = f"{c.name} (existing contact {c.contact_id}, matched by {c.matched_by})"
+    else:
+        who = f"{c.name} (new contact, ContactNumber {c.client_key})"
+    table = Table(show_header=True, box=None)
+    for col in ("description", "qty", "unit", "disc %", "account", "tax", "amount", "tax amt", "rule"):
+        table.add_column(col)
+    for ln in d.lines:
+        table.add_row(
+            ln.description,
+            str(ln.quantity),
+            str(ln.unit_amount),
+            str(ln.discount_rate or ""),
+            ln.account_code,
+            ln.tax_type,
+            money(ln.line_amount),
+            money(ln.tax_amount),
+            ln.rule,
+        )
+    table.add_row("", "", "", "", "", "Subtotal", money(d.subtotal), "", "")
+    table.add_row("", "", "", "", "", "Tax", money(d.total_tax), "", "")
+    table.add_row("", "", "", "", "", "Total", money(d.total), "", "")
+    title = f"{d.reference} → {who}"
+    subtitle = f"{d.status}  date {d.date.isoformat()}  due {d.due_date.isoformat()}  {d.line_amount_types}"
+    return Panel(table, title=title, subtitle=subtitle)
+
+
+def status_view(console: Console, source: str, mark: object, runs: list[RunRow], holds: list[HoldRow]) -> None:
+    console.print(f"Source {source}: watermark {mark.isoformat() if mark else 'not set (first run pending)'}")  # type: ignore[attr-defined]
+    if runs:
+        table = Table(title="Recent runs")
+        for col in ("run", "command", "started", "created", "adopted", "skipped", "held", "failed", "exit"):
+            table.add_column(col)
+        for r in runs:
+            table.add_row(
+                r.run_id,
+                r.command,
+                str(r.started_at),
+                str(r.created),
+                str(r.adopted),
+                str(r.skipped),
+                str(r.held),
+                str(r.failed),
+                str(r.exit_code),
+            )
+        console.print(table)
+    if holds:
+        table = Table(title="Held and failed jobs")
+        for col in ("job", "kind", "since", "reason"):
+            table.add_column(col)
+        for h in holds:
+            table.add_row(h.job_number, h.kind, str(h.since), h.reason)
+        console.print(table)
+
+
+def explain_view(console: Console, job: str, lines: list | None) -> None:  # type: ignore[type-arg]
+    if lines is None:
+        console.print(f"--explain: job {job} is not among the jobs this preview read")
+        return
+    for line in lines:
+        table = Table(title=f"{job}: {line.description}", show_header=True)
+        for col in ("rule", "matched", "why"):
+            table.add_column(col)
+        for name, matched, why in line.tried:
+            table.add_row(name, "yes" if matched else "no", why)
+        console.print(table)
