@@ -48,8 +48,9 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     APP: frozenset({CORE, RUNTIME, NET, CONFIG, STATE, SOURCES, XERO, OUTPUT, SYNC, SANDBOX, SAMPLES}),
     # typer only: parse, call a use case, render its answer, map errors to exit codes.
     CLI: frozenset({CORE, RUNTIME, CONFIG, OUTPUT, APP, SANDBOX}),
-    # An emulator that shares code with the client it checks proves nothing.
-    SANDBOX: frozenset(),
+    # An emulator that shares code with the client it checks proves nothing; it may share only the
+    # process plumbing (the private-file writer), which computes nothing it could get wrong with us.
+    SANDBOX: frozenset({RUNTIME}),
     SAMPLES: frozenset(),
 }
 ENTRY_SHIMS = {"jobsync": frozenset(), "jobsync.__main__": frozenset({CLI})}
@@ -264,29 +265,8 @@ def _pop_component(stack: list[str], on_stack: set[str], root: str) -> list[str]
             return component
 
 
-# Leaks found when these rules were written, each to be closed by moving the work to its layer.
-KNOWN_LEAKS = frozenset(
-    {
-        ("jobsync.cli.auth", "jobsync.xero.oauth_login"),
-        ("jobsync.cli.auth", "jobsync.xero.token_store"),
-        ("jobsync.cli.contacts", "jobsync.state.store"),
-        ("jobsync.cli.contacts", "jobsync.xero.contacts_admin"),
-        ("jobsync.cli.history", "jobsync.state.store"),
-        ("jobsync.cli.jobs", "jobsync.state.store"),
-        ("jobsync.cli.setup", "jobsync.state.backup"),
-        ("jobsync.output.notify", "requests.post()"),
-        ("jobsync.xero.auth", "requests.post()"),
-        ("jobsync.xero.oauth_login", "jobsync.config.settings"),
-        ("jobsync.xero.oauth_login", "requests.get()"),
-        ("jobsync.xero.token_store", "jobsync.config.settings"),
-        ("jobsync.xero.token_store", "jobsync.output.report"),
-        ("jobsync.xero.token_store", "requests.post()"),
-    }
-)
-
-
 def test_jobsync_follows_the_layer_rules() -> None:
-    violations = [v for v in check_tree(Tree.read()) if (v.importer, v.imported) not in KNOWN_LEAKS]
+    violations = check_tree(Tree.read())
     assert not violations, "layer rules broken:\n" + "\n".join(str(v) for v in violations)
 
 
@@ -345,8 +325,8 @@ def test_a_module_outside_every_layer_is_caught(tmp_path: Path) -> None:
     [
         ("jobsync.sync.runner", "import jobsync.cli.main\n", "jobsync.sync may import only"),
         ("jobsync.output.report", "from jobsync import cli\n", "jobsync.output may import only"),
-        ("jobsync.sandbox.xero.api", "from jobsync.core.models import Job\n", "jobsync.sandbox may import only itself"),
-        ("jobsync.sandbox.servicem8", "from .. import core\n", "jobsync.sandbox may import only itself"),
+        ("jobsync.sandbox.xero.api", "from jobsync.core.models import Job\n", "jobsync.sandbox may import only"),
+        ("jobsync.sandbox.servicem8", "from .. import core\n", "jobsync.sandbox may import only"),
         ("jobsync.core.plan", "from jobsync.xero.gateway import Gateway\n", "jobsync.core may import only itself"),
         ("jobsync.core.rules", "from ..state import Ledger\n", "jobsync.core may import only itself"),
         ("jobsync.core.contact_match", "import requests\n", "no third-party I/O library"),

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from jobsync.app import doctor
 from jobsync.app.init_config import Answers, write_config
+from jobsync.app.wiring import xero_login
 from jobsync.cli import setup as cli_setup
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
 from jobsync.sandbox.xero.server import XeroSandbox
@@ -252,7 +253,7 @@ def test_refresh_token_near_its_60_day_lapse_warns_and_a_lapsed_one_fails(tmp_pa
 
     def stored(days_ago: float) -> doctor.Check | None:
         token_store.save(
-            token_store.store_path(settings),
+            xero_login(settings).store,
             token_store.TokenSet(
                 mode="oauth",
                 client_id="app",

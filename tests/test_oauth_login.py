@@ -16,7 +16,7 @@ import requests
 from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock, consent, free_port, settings_for, write_config
 from typer.testing import CliRunner
 
-from jobsync.app.wiring import tenant_id
+from jobsync.app.wiring import tenant_id, xero_login
 from jobsync.cli.auth import auth_app
 from jobsync.core.errors import ConfigError, UnreachableError
 from jobsync.sandbox.xero.server import XeroSandbox
@@ -29,7 +29,7 @@ from jobsync.xero.oauth_login import (
     login,
     redirect_uri,
 )
-from jobsync.xero.token_store import load, store_path
+from jobsync.xero.token_store import load
 
 ROOT = Path(__file__).resolve().parents[1]
 SECOND_ORG = "7b3c1d2e-0000-4000-8000-00000000beef"
@@ -76,11 +76,11 @@ def test_browser_login_stores_tokens_0600_and_the_tenant(
 ) -> None:
     settings = settings_for(tmp_path, sb)
     browser = Browser()
-    tokens = login(settings, LoginOptions(port=port, wait_seconds=5), io(browser), clock)
+    tokens = login(xero_login(settings), LoginOptions(port=port, wait_seconds=5), io(browser), clock)
     consent_url = browser.pages[0].url
     assert consent_url.startswith(f"{sb.url}/identity/connect/authorize?") and "state=" in consent_url
     assert "scope=offline_access+accounting.invoices+accounting.contacts+accounting.settings.read" in consent_url
-    path = store_path(settings)
+    path = xero_login(settings).store
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     stored = load(path)
     assert stored == tokens and stored.mode == "oauth" and stored.tenant_id == sb.tenant_id
@@ -99,10 +99,10 @@ def test_unregistered_redirect_uri_is_refused(tmp_path: Path, sb: XeroSandbox) -
     other_port = free_port()
     browser = Browser()
     with pytest.raises(UnreachableError, match="no answer from Xero"):
-        login(settings, LoginOptions(port=other_port, wait_seconds=0.5), io(browser))
+        login(xero_login(settings), LoginOptions(port=other_port, wait_seconds=0.5), io(browser))
     refused = browser.pages[0]
     assert refused.status_code == 400 and "redirect_uri" in refused.text and "Location" not in refused.headers
-    assert load(store_path(settings)) is None
+    assert load(xero_login(settings).store) is None
     assert ("POST", "/connect/token", 200) not in sb.request_log
 
 
@@ -115,9 +115,13 @@ def test_state_mismatch_is_rejected_before_the_code_is_used(tmp_path: Path, sb: 
         f"&redirect_uri={redirect_uri(port)}&scope=offline_access&state=not-yours"
     )
     with pytest.raises(UnreachableError, match="state does not match"):
-        login(settings, LoginOptions(port=port, browser=False), io(pasted=other.headers["Location"], said=said))
+        login(
+            xero_login(settings),
+            LoginOptions(port=port, browser=False),
+            io(pasted=other.headers["Location"], said=said),
+        )
     assert any("/identity/connect/authorize?" in line for line in said)  # the URL was printed for the user
-    assert load(store_path(settings)) is None
+    assert load(xero_login(settings).store) is None
     assert not any(path == "/connect/token" for _, path, _ in sb.request_log)
     with pytest.raises(UnreachableError, match="consent was refused"):
         code_from_redirect("http://localhost:1/callback?error=access_denied&state=s", "s")
@@ -132,19 +136,21 @@ def test_headless_paste_login_with_broad_scopes(tmp_path: Path, sb: XeroSandbox,
         return consent(url).headers["Location"]  # copied from the browser's address bar
 
     tokens = login(
-        settings, LoginOptions(port=port, browser=False, broad_scopes=True), LoginIO(say=said.append, read_line=paste)
+        xero_login(settings),
+        LoginOptions(port=port, browser=False, broad_scopes=True),
+        LoginIO(say=said.append, read_line=paste),
     )
     assert "accounting.transactions" in tokens.scopes and "accounting.invoices" not in tokens.scopes
-    assert load(store_path(settings)) == tokens
+    assert load(xero_login(settings).store) == tokens
 
 
 def test_tenant_is_chosen_among_several(tmp_path: Path, sb: XeroSandbox, port: int) -> None:
     sb.auth.add_org(SECOND_ORG, "Second Trades Pty Ltd")
     settings = settings_for(tmp_path, sb)
     with pytest.raises(ConfigError, match="several organisations") as caught:
-        login(settings, LoginOptions(port=port, wait_seconds=5), io())
+        login(xero_login(settings), LoginOptions(port=port, wait_seconds=5), io())
     assert any(SECOND_ORG in p and "Second Trades" in p for p in caught.value.problems)
-    picked = login(settings, LoginOptions(port=port, wait_seconds=5, tenant=SECOND_ORG.upper()), io())
+    picked = login(xero_login(settings), LoginOptions(port=port, wait_seconds=5, tenant=SECOND_ORG.upper()), io())
     assert (picked.tenant_id, picked.tenant_name) == (SECOND_ORG, "Second Trades Pty Ltd")
     assert tenant_id(settings) == SECOND_ORG
     offered: list[list[str]] = []
@@ -153,22 +159,22 @@ def test_tenant_is_chosen_among_several(tmp_path: Path, sb: XeroSandbox, port: i
         offered.append([o["tenantName"] for o in orgs])
         return [o["tenantId"] for o in orgs].index(sb.tenant_id)
 
-    chosen = login(settings, LoginOptions(port=port, wait_seconds=5), io(choose=choose))
+    chosen = login(xero_login(settings), LoginOptions(port=port, wait_seconds=5), io(choose=choose))
     assert chosen.tenant_id == sb.tenant_id and sorted(offered[0]) == [
         "Demo Trades Co (Sandbox)",
         "Second Trades Pty Ltd",
     ]
     with pytest.raises(ConfigError, match="not connected"):
-        login(settings, LoginOptions(port=port, wait_seconds=5, tenant="nope"), io())
+        login(xero_login(settings), LoginOptions(port=port, wait_seconds=5, tenant="nope"), io())
 
 
 def test_custom_connection_stores_client_credentials_login(tmp_path: Path, sb: XeroSandbox, clock: FakeClock) -> None:
     settings = settings_for(tmp_path, sb, mode="client_credentials")
     browser = Browser()
-    tokens = login(settings, LoginOptions(custom_connection=True), io(browser), clock)
+    tokens = login(xero_login(settings), LoginOptions(custom_connection=True), io(browser), clock)
     assert browser.pages == []  # no consent page for a custom connection
     assert tokens.mode == "client_credentials" and tokens.refresh_token is None
-    assert load(store_path(settings)).tenant_id == sb.tenant_id  # type: ignore[union-attr]
+    assert load(xero_login(settings).store).tenant_id == sb.tenant_id  # type: ignore[union-attr]
 
 
 def test_wrong_secret_is_refused_without_echoing_it(tmp_path: Path, sb: XeroSandbox) -> None:
@@ -177,7 +183,7 @@ def test_wrong_secret_is_refused_without_echoing_it(tmp_path: Path, sb: XeroSand
 
     settings = load_settings(config, env={"XERO_CLIENT_SECRET": "wrong-secret-value"})
     with pytest.raises(UnreachableError, match="invalid_client") as caught:
-        login(settings, LoginOptions(custom_connection=True), io())
+        login(xero_login(settings), LoginOptions(custom_connection=True), io())
     assert "wrong-secret-value" not in str(caught.value)
 
 

@@ -19,11 +19,12 @@ import pytest
 import requests
 from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock, settings_for
 
+from jobsync.app.wiring import xero_login
 from jobsync.config.settings import Settings
 from jobsync.core.errors import ExitCode, LockedError, UnreachableError
 from jobsync.sandbox.xero.server import XeroSandbox
 from jobsync.xero import token_store
-from jobsync.xero.token_store import TokenSet, fresh_tokens, load, oauth_provider, save, store_path, token_lock
+from jobsync.xero.token_store import TokenSet, fresh_tokens, load, oauth_provider, save, token_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +50,7 @@ def connect(sb: XeroSandbox, settings: Settings, clock: FakeClock) -> TokenSet:
     ).json()
     blank = TokenSet(mode="oauth", client_id=CLIENT_ID, access_token="", expires_at=clock())
     tokens = replace(token_store.token_set(body, blank, clock()), tenant_id=sb.tenant_id, tenant_name="Demo")
-    save(store_path(settings), tokens)
+    save(xero_login(settings).store, tokens)
     return tokens
 
 
@@ -68,7 +69,7 @@ def test_store_is_toml_0600_atomic_and_keeps_secrets_out_of_repr(
     tmp_path: Path, sb: XeroSandbox, clock: FakeClock
 ) -> None:
     settings = settings_for(tmp_path, sb)
-    path = store_path(settings)
+    path = xero_login(settings).store
     assert path == tmp_path / "state.tokens.toml"  # default: beside the state file
     tokens = connect(sb, settings, clock)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -91,13 +92,13 @@ def test_fresh_token_is_used_then_refreshed_and_rotated_within_60_s_of_expiry(
     settings = settings_for(tmp_path, sb)
     first = connect(sb, settings, clock)
     before = refreshes(sb)
-    provide = oauth_provider(settings, clock=clock)
+    provide = oauth_provider(xero_login(settings), clock=clock)
     assert provide() == first.access_token and refreshes(sb) == before
     clock.advance(1800 - 61)
     assert provide() == first.access_token and refreshes(sb) == before
     clock.advance(2)  # now 59 s before expiry
     access = provide()
-    stored = load(store_path(settings))
+    stored = load(xero_login(settings).store)
     assert stored is not None and refreshes(sb) == before + 1
     assert access != first.access_token and access == stored.access_token and works(sb, access)
     assert stored.refresh_token != first.refresh_token and stored.refresh_issued_at == clock()
@@ -114,12 +115,12 @@ def test_lost_rotation_is_recovered_within_the_30_minute_grace(
     clock.advance(1800)
     sb.faults.fail_next("POST", "/connect/token", status="drop_after")  # rotated, answer lost
     with pytest.raises(UnreachableError, match="cannot reach"):
-        oauth_provider(settings, clock=clock)()
-    assert load(store_path(settings)) == first  # nothing half-saved; the spent token is still on disk
+        oauth_provider(xero_login(settings), clock=clock)()
+    assert load(xero_login(settings).store) == first  # nothing half-saved; the spent token is still on disk
     clock.advance(29 * 60)
-    access = oauth_provider(settings, clock=clock)()  # the next run, 29 minutes later
+    access = oauth_provider(xero_login(settings), clock=clock)()  # the next run, 29 minutes later
     assert works(sb, access)
-    assert load(store_path(settings)).refresh_token != first.refresh_token  # type: ignore[union-attr]
+    assert load(xero_login(settings).store).refresh_token != first.refresh_token  # type: ignore[union-attr]
 
 
 def test_lost_rotation_past_the_grace_asks_for_auth_login(tmp_path: Path, sb: XeroSandbox, clock: FakeClock) -> None:
@@ -128,10 +129,10 @@ def test_lost_rotation_past_the_grace_asks_for_auth_login(tmp_path: Path, sb: Xe
     clock.advance(1800)
     sb.faults.fail_next("POST", "/connect/token", status="drop_after")
     with pytest.raises(UnreachableError):
-        oauth_provider(settings, clock=clock)()
+        oauth_provider(xero_login(settings), clock=clock)()
     clock.advance(31 * 60)
     with pytest.raises(UnreachableError) as caught:
-        oauth_provider(settings, clock=clock)()
+        oauth_provider(xero_login(settings), clock=clock)()
     assert caught.value.exit_code == ExitCode.UNREACHABLE == 3
     assert "invalid_grant" in caught.value.message and "`jobsync auth login`" in caught.value.message
     assert CLIENT_SECRET not in str(caught.value)
@@ -144,7 +145,7 @@ def test_refresh_token_unused_for_60_days_is_invalid_grant_exit_3(
     connect(sb, settings, clock)
     clock.advance(60 * 86400 + 1)
     with pytest.raises(UnreachableError, match="jobsync auth login") as caught:
-        oauth_provider(settings, clock=clock)()
+        oauth_provider(xero_login(settings), clock=clock)()
     assert int(caught.value.exit_code) == 3
 
 
@@ -153,14 +154,14 @@ def test_no_store_wrong_app_and_missing_secret_name_their_fix(
 ) -> None:
     settings = settings_for(tmp_path, sb)
     with pytest.raises(UnreachableError, match="no Xero login is stored .*jobsync auth login"):
-        oauth_provider(settings, clock=clock)()
-    assert token_store.stored_tenant(settings) is None
+        oauth_provider(xero_login(settings), clock=clock)()
+    assert token_store.stored_tenant(xero_login(settings)) is None
     connect(sb, settings, clock)
-    assert token_store.stored_tenant(settings) == sb.tenant_id
+    assert token_store.stored_tenant(xero_login(settings)) == sb.tenant_id
     clock.advance(1800)
     other = settings_for(tmp_path, sb, client_id="another-app")
     with pytest.raises(UnreachableError, match="another app"):
-        oauth_provider(other, clock=clock)()
+        oauth_provider(xero_login(other), clock=clock)()
 
 
 def test_token_lock_excludes_and_times_out(tmp_path: Path) -> None:
@@ -190,10 +191,11 @@ CHILD = textwrap.dedent("""
     import hashlib, sys, time
     from pathlib import Path
     from jobsync.config.settings import load_settings
+    from jobsync.app.wiring import xero_login
     from jobsync.xero.token_store import oauth_provider
     config, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     settings = load_settings(config)
-    provide = oauth_provider(settings)
+    provide = oauth_provider(xero_login(settings))
     ready.touch()
     deadline = time.monotonic() + 10
     while not go.exists() and time.monotonic() < deadline:
@@ -208,7 +210,7 @@ def test_two_processes_refreshing_at_once_refresh_once(tmp_path: Path) -> None:
         sb.add_client(CLIENT_ID, CLIENT_SECRET)
         settings = settings_for(tmp_path, sb)
         tokens = connect(sb, settings, FakeClock())
-        path = store_path(settings)
+        path = xero_login(settings).store
         save(path, replace(tokens, expires_at=sb.now() - timedelta(seconds=5)))  # expired: both must renew
         sb.faults.delay_next("POST", "/connect/token", seconds=0.6)  # the first holds the lock a while
         before = refreshes(sb)
@@ -249,9 +251,9 @@ def test_fresh_tokens_keeps_client_credentials_logins_renewed(
 ) -> None:
     settings = settings_for(tmp_path, sb)
     tokens = connect(sb, settings, clock)
-    save(store_path(settings), replace(tokens, mode="client_credentials", refresh_token=None))
+    save(xero_login(settings).store, replace(tokens, mode="client_credentials", refresh_token=None))
     clock.advance(1800)
-    renewed = fresh_tokens(settings, clock)
+    renewed = fresh_tokens(xero_login(settings), clock)
     assert renewed.mode == "client_credentials" and renewed.refresh_token is None and works(sb, renewed.access_token)
 
 
@@ -264,7 +266,7 @@ def test_a_run_with_no_jobs_still_refreshes_the_token(tmp_path: Path) -> None:
         sb.add_client(CLIENT_ID, CLIENT_SECRET)
         settings = settings_for(tmp_path, sb)
         tokens = connect(sb, settings, FakeClock())
-        path = store_path(settings)
+        path = xero_login(settings).store
         save(
             path,
             replace(

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jobsync.app.wiring import build_gateway
+from jobsync.app.wiring import build_gateway, xero_login
 from jobsync.config.settings import Settings, env_references, load_settings, resolve_config_path
 from jobsync.core.errors import ConfigError, JobsyncError
 from jobsync.core.models import XeroRefs
@@ -187,7 +187,7 @@ def check_token_lapse(settings: Settings, now: datetime, warn_days: float = 14) 
     if settings.xero.auth.mode != "oauth":
         return None
     name = "Xero refresh token not near its 60-day lapse"
-    status = token_status(settings, now)
+    status = token_status(xero_login(settings), now)
     if status is None:
         return Check(name, FAIL, "no token store: never logged in", "run `jobsync auth login`")
     days = status.refresh_days_left

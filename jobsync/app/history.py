@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from jobsync.config.settings import Settings
 from jobsync.core.errors import ConfigError, ExitCode, echo
 from jobsync.core.models import Outcome, RunReport
 from jobsync.state.store import RunRow, State
@@ -95,6 +96,18 @@ def check_state(state: State, now: datetime, max_age: timedelta) -> tuple[bool, 
 # ---------------------------------------------------------------------------
 # Listing and loading
 # ---------------------------------------------------------------------------
+
+
+def recent_runs(settings: Settings, limit: int = 20) -> list[RunRow]:
+    """`jobsync history`: the newest runs first."""
+    with State.open(settings.state.path) as state:
+        return list_runs(state, limit)
+
+
+def report_of(settings: Settings, run_id: str | None) -> Path:
+    """`jobsync report [RUN]`: the report file of that run (a unique prefix will do), else the latest."""
+    with State.open(settings.state.path) as state:
+        return find_report(settings.reports.dir, run_id, state)
 
 
 def list_runs(state: State, limit: int = 20) -> list[RunRow]:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from jobsync.app import history
-from jobsync.app.wiring import build_gateway, build_source
+from jobsync.app.wiring import build_gateway, build_source, xero_login
 from jobsync.config.settings import Settings, config_hash
 from jobsync.core.billing import load_billing
 from jobsync.core.errors import JobsyncError
@@ -29,6 +29,7 @@ from jobsync.state.store import HoldRow, RunRow, State
 from jobsync.sync.gather import Gathered
 from jobsync.sync.runner import RunOptions, RunResult, execute
 from jobsync.xero.gateway import XeroGateway
+from jobsync.xero.token_store import token_status
 
 log = logging.getLogger("jobsync.app.sync_run")
 
@@ -139,9 +140,7 @@ def _token_expiry_alert(settings: Settings, state: State, at: datetime) -> list[
     """A cron job paused for 60 days loses its Xero login: warn while there is time to act."""
     if settings.xero.auth.mode != "oauth":
         return []
-    from jobsync.xero.token_store import token_status
-
-    status_now = token_status(settings, at)
+    status_now = token_status(xero_login(settings), at)
     lapses_at = status_now.refresh_lapses_at if status_now else None
     return notify.notify_token_expiry(settings.notify, lapses_at, state, at)
 

@@ -7,6 +7,7 @@ Kept apart from the CLI so tests, the demo and benchmarks build exactly what
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from jobsync.config.settings import Settings, SourceSettings
 from jobsync.core.errors import ConfigError
@@ -14,6 +15,7 @@ from jobsync.sources.base import JobSource
 from jobsync.xero.auth import client_credentials_provider, static_token_provider
 from jobsync.xero.client import XeroClient
 from jobsync.xero.limiter import CallLimiter, Limits
+from jobsync.xero.token_store import XeroLogin, oauth_provider, stored_tenant
 
 
 def build_source(settings: Settings) -> JobSource:
@@ -134,24 +136,32 @@ def _aroflo(src: SourceSettings) -> JobSource:
     )
 
 
+def xero_login(settings: Settings) -> XeroLogin:
+    """The token store's view of the config. The store is `xero.auth.token_store`, else beside the state
+    file (`<state stem>.tokens.toml`), so each config keeps its own tokens."""
+    auth = settings.xero.auth
+    if auth.token_store is not None:
+        store = Path(auth.token_store).expanduser()
+    else:
+        state = Path(settings.state.path)
+        store = state.with_name(state.stem + ".tokens.toml")
+    return XeroLogin(store, settings.xero.identity_url, settings.xero.api_url, auth.client_id, auth.client_secret)
+
+
 def token_provider(settings: Settings) -> Callable[[], str]:
     auth = settings.xero.auth
     if auth.mode == "static_token":
         return static_token_provider(auth.token)
     if auth.mode == "client_credentials":
         return client_credentials_provider(settings.xero.identity_url, auth.client_id, auth.client_secret)
-    from jobsync.xero.token_store import oauth_provider
-
-    return oauth_provider(settings)
+    return oauth_provider(xero_login(settings))
 
 
 def tenant_id(settings: Settings) -> str:
     if settings.xero.tenant_id:
         return settings.xero.tenant_id
     if settings.xero.auth.mode in ("oauth", "client_credentials"):
-        from jobsync.xero.token_store import stored_tenant
-
-        tenant = stored_tenant(settings)
+        tenant = stored_tenant(xero_login(settings))
         if tenant:
             return tenant
     raise ConfigError(

@@ -8,11 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
+from jobsync.app import xero_login as oauth_login
+from jobsync.app.xero_login import TokenStatus, stored_login
 from jobsync.cli.support import ConfigOpt, JsonOpt, err, guarded, out
 from jobsync.config.settings import Settings, load_settings
-from jobsync.core.errors import UnreachableError
-from jobsync.xero import oauth_login
-from jobsync.xero.token_store import TokenStatus, store_path, token_status, utc_now
 
 auth_app = typer.Typer(help="Connect jobsync to Xero and check the stored login.", no_args_is_help=True)
 
@@ -88,9 +87,9 @@ def login(
         read_line=lambda prompt: str(typer.prompt(prompt)),
         choose=_choose,
     )
-    tokens = oauth_login.login(settings, options, io)
+    tokens, stored_at = oauth_login.login(settings, options, io)
     _say(f"Connected to {tokens.tenant_name or 'the organisation'} (tenant {tokens.tenant_id}).")
-    _say(f"Tokens saved to {store_path(settings)} (mode 0600).")
+    _say(f"Tokens saved to {stored_at} (mode 0600).")
     if settings.xero.auth.mode != tokens.mode:
         err.print(
             f"Set xero.auth.mode: {tokens.mode} in the config so runs use this login.",
@@ -133,9 +132,7 @@ def status_lines(view: TokenStatus) -> list[str]:
 def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """Show the stored login: organisation, scopes, access-token expiry, days until the refresh token lapses."""
     settings = load_settings(config)
-    view = token_status(settings, utc_now())
-    if view is None:
-        raise UnreachableError(f"no Xero login is stored at {store_path(settings)}; run `jobsync auth login`")
+    view = stored_login(settings)
     if as_json:
         doc = {
             "path": str(view.path),

@@ -1,6 +1,6 @@
 """`jobsync contacts …`: find duplicate Xero contacts, clean them up, undo a clean-up.
 
-The commands parse, call one function of `dedupe_apply`, and render; all decisions live there.
+The commands parse, call one function of `contact_commands`, and render; all decisions live there.
 """
 
 from __future__ import annotations
@@ -11,15 +11,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from jobsync.app import controls
-from jobsync.app.dedupe_apply import ApplyResult, appliable, apply_clusters, keep_separate, survey, undo
-from jobsync.app.wiring import tenant_id, token_provider
+from jobsync.app import contact_commands, job_commands
+from jobsync.app.contact_commands import ApplyResult, appliable
 from jobsync.cli.support import DEFAULT_WAIT, ConfigOpt, JsonOpt, WaitOpt, err, guarded, out
-from jobsync.config.settings import Settings, load_settings
+from jobsync.config.settings import load_settings
 from jobsync.core.dedupe import DEFAULT_MIN_SCORE, Cluster, ContactFacts
 from jobsync.core.errors import ConfigError
-from jobsync.state.store import State
-from jobsync.xero.contacts_admin import ContactsAdmin
 
 contacts_app = typer.Typer(help="Find and clean up duplicate Xero contacts.", no_args_is_help=True)
 
@@ -29,10 +26,6 @@ MinScoreOpt = Annotated[
     int, typer.Option("--min-score", min=1, max=100, help="Lowest pair score shown (possible clusters start here).")
 ]
 ArchivedOpt = Annotated[bool, typer.Option("--include-archived", help="Also read archived contacts.")]
-
-
-def _admin(settings: Settings) -> ContactsAdmin:
-    return ContactsAdmin(settings.xero.api_url, tenant_id(settings), token_provider(settings))
 
 
 @contacts_app.command()
@@ -49,23 +42,21 @@ def dedupe(
     if apply and as_json and not yes:
         raise ConfigError("--apply with --json cannot ask for confirmation", ["add --yes"])
     settings = load_settings(config)
-    admin = _admin(settings)
-    with State.open(settings.state.path) as state:
-        found = survey(admin, state, min_score, include_archived)
-        chosen = appliable(found.clusters)
-        if not apply:
-            _show_clusters(found.clusters, dict(found.calls), as_json)
-            return
-        if not as_json:
-            _show_clusters(found.clusters, dict(found.calls), False)
-        if not chosen:
-            _say(as_json, {"run_id": None, "clusters": [], "calls": dict(admin.calls)}, "Nothing to apply.")
-            return
-        if not yes and not typer.confirm(f"Clean up {len(chosen)} cluster(s) in Xero?", default=False):
-            err.print("Nothing changed.")
-            raise typer.Exit(0)
-        result = apply_clusters(admin, state, found, chosen)
-    _show_result(result, as_json)
+    surveyed = contact_commands.survey(settings, min_score, include_archived)
+    found = surveyed.found
+    chosen = appliable(found.clusters)
+    if not apply:
+        _show_clusters(found.clusters, dict(found.calls), as_json)
+        return
+    if not as_json:
+        _show_clusters(found.clusters, dict(found.calls), False)
+    if not chosen:
+        _say(as_json, {"run_id": None, "clusters": [], "calls": surveyed.calls}, "Nothing to apply.")
+        return
+    if not yes and not typer.confirm(f"Clean up {len(chosen)} cluster(s) in Xero?", default=False):
+        err.print("Nothing changed.")
+        raise typer.Exit(0)
+    _show_result(contact_commands.apply(settings, surveyed, chosen), as_json)
 
 
 @contacts_app.command("undo")
@@ -77,8 +68,7 @@ def undo_cmd(
 ) -> None:
     """Reverse a dedupe run: unarchive, move drafts back, restore fields and the client map."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state:  # undo takes the run lock itself, around its writes
-        done = undo(_admin(settings), state, run_id)
+    done = contact_commands.undo(settings, run_id)
     _say(as_json, {"run_id": run_id, "undone": done}, "\n".join(done) + f"\nUndid dedupe run {run_id}.")
 
 
@@ -92,8 +82,7 @@ def keep_separate_cmd(
 ) -> None:
     """Record that two contacts are different customers: never propose them as duplicates again."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state, state.lock(wait):
-        new = keep_separate(state, a, b)
+    new = contact_commands.keep_separate(settings, a, b, wait)
     out.print("Recorded: they will not be proposed again." if new else "Already recorded.")
 
 
@@ -197,9 +186,6 @@ def map_cmd(
 ) -> None:
     """Fix a contact hold: map the client to one Xero contact, or give its new contact another name."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state, state.lock(wait):
-        key = controls.map_client(
-            state, settings.source.name, client, contact_id=contact, new_name=new_name, by=controls.who()
-        )
+    key = job_commands.map_client(settings, client, contact, new_name, wait)
     target = f"contact {contact}" if contact else f"a new contact named {new_name!r}"
     out.print(f"{key}: invoices go to {target} from the next run")

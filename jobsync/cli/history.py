@@ -17,8 +17,7 @@ from jobsync.app import history
 from jobsync.cli.support import ConfigOpt, JsonOpt, guarded, out
 from jobsync.config.settings import load_settings
 from jobsync.output.preview_html import render_report_html
-from jobsync.output.report import write_private
-from jobsync.state.store import State
+from jobsync.runtime.private_files import write_private
 
 
 @guarded
@@ -29,8 +28,7 @@ def history_cmd(
 ) -> None:
     """List past runs, newest first."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state:
-        runs = history.list_runs(state, limit)
+    runs = history.recent_runs(settings, limit)
     if as_json:
         print(
             json.dumps(
@@ -76,8 +74,7 @@ def report_cmd(
 ) -> None:
     """Show one run's report (terminal, --json, or --html FILE)."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state:
-        path = history.find_report(settings.reports.dir, run_id, state)
+    path = history.report_of(settings, run_id)
     doc = history.load_report(path)
     if html is not None:
         write_private(html, render_report_html(doc))  # 0600: it names clients, like the report itself

@@ -9,11 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jobsync.app import controls
-from jobsync.app.wiring import build_gateway
+from jobsync.app import job_commands
 from jobsync.cli.support import DEFAULT_WAIT, ConfigOpt, JsonOpt, WaitOpt, guarded, out
 from jobsync.config.settings import load_settings
-from jobsync.state.store import State
 
 jobs_app = typer.Typer(help="List and fix held, failed and invoiced jobs.", no_args_is_help=True)
 
@@ -35,8 +33,7 @@ def list_cmd(
     if len(chosen) > 1:
         raise typer.BadParameter("choose at most one of --held, --failed, --ignored, --invoiced")
     settings = load_settings(config)
-    with State.open(settings.state.path) as state:
-        views = controls.list_jobs(state, settings.source.name, chosen[0] if chosen else None)
+    views = job_commands.list_jobs(settings, chosen[0] if chosen else None)
     if as_json:
         print(json.dumps([dataclasses.asdict(v) for v in views], indent=2, default=str))
         return
@@ -57,8 +54,7 @@ def list_cmd(
 def retry(job: JobArg, config: ConfigOpt = None, wait: WaitOpt = DEFAULT_WAIT) -> None:
     """Put a held, failed or ignored job back in line: the next run re-plans it (preview shows it now)."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state, state.lock(wait):
-        ref = controls.retry_job(state, settings.source.name, job)
+    ref = job_commands.retry(settings, job, wait)
     out.print(f"Job {ref.job_number} will be re-planned by the next run; see it now with: jobsync preview")
 
 
@@ -72,8 +68,7 @@ def ignore(
 ) -> None:
     """Stop holding a job and never invoice it."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state, state.lock(wait):
-        ref = controls.ignore_job(state, settings.source.name, job, reason)
+    ref = job_commands.ignore(settings, job, reason, wait)
     out.print(f"Job {ref.job_number} is ignored: it will not be invoiced. Undo with: jobsync jobs retry {job}")
 
 
@@ -87,8 +82,7 @@ def forget(
 ) -> None:
     """After deleting its invoice in Xero: invoice the job again next run."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state, state.lock(wait):
-        done = controls.forget_job(state, settings.source.name, job, build_gateway(settings), force)
+    done = job_commands.forget(settings, job, force, wait)
     if done.still_in_xero:
         kept = ", ".join(i.invoice_number or i.invoice_id for i in done.still_in_xero)
         out.print(f"[yellow]Forced: Xero still has {kept}; the next run creates another invoice.[/yellow]")
@@ -106,6 +100,5 @@ def mark_invoiced(
 ) -> None:
     """Record a job as billed by hand, so no run invoices it."""
     settings = load_settings(config)
-    with State.open(settings.state.path) as state, state.lock(wait):
-        ref = controls.mark_invoiced(state, settings.source.name, job, invoice, stage=stage)
+    ref = job_commands.mark_invoiced(settings, job, invoice, stage, wait)
     out.print(f"Job {ref.job_number} recorded as invoiced on {invoice}.")

@@ -29,8 +29,9 @@ from jobsync.core.preview import explain_job, filter_plan
 from jobsync.core.rules import load_rules
 from jobsync.output import render
 from jobsync.output.preview_html import render_plan_html
-from jobsync.output.report import report_to_dict, write_private
+from jobsync.output.report import report_to_dict
 from jobsync.runtime import logs
+from jobsync.runtime.private_files import write_private
 
 app = typer.Typer(
     help="Completed jobs become Xero invoices, exactly once.", no_args_is_help=True, pretty_exceptions_enable=False

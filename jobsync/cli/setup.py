@@ -1,7 +1,7 @@
 """Set-up commands: init, doctor, schedule, state backup/restore, config schema, --version.
 
 `register(app)` mounts them on the main typer app. Each command parses, calls one function of
-init_config / doctor / schedule / state_backup, and renders; decisions live in those modules.
+init_config / doctor / schedule / state_copies, and renders; decisions live in those modules.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from typing import Annotated, Any
 import typer
 
 from jobsync import __version__
-from jobsync.app import doctor, schedule
+from jobsync.app import doctor, schedule, state_copies
 from jobsync.app.init_config import AUTH_MODES, SOURCES, Answers, env_names, settings_schema, write_config
 from jobsync.cli.support import ConfigOpt, err, guarded, out
 from jobsync.config.settings import load_settings, resolve_config_path
 from jobsync.core.errors import ConfigError
-from jobsync.state import backup as state_backup
 
 state_app = typer.Typer(help="Back up and restore the state file (the invoice ledger).", no_args_is_help=True)
 config_app = typer.Typer(help="The config file's format.", no_args_is_help=True)
@@ -224,7 +223,7 @@ def state_backup_command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file at PATH.")] = False,
 ) -> None:
     """A consistent copy of the state file (SQLite online backup), safe while a run is going."""
-    info = state_backup.backup(load_settings(config).state.path, path, force=force)
+    info = state_copies.backup(load_settings(config), path, force)
     _say(f"[green]✓[/green] {info.path}: {info.ledger_rows} ledger rows, schema {info.schema_version}")
 
 
@@ -236,11 +235,12 @@ def state_restore_command(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Replace the state file with a backup (takes the run lock; exit 4 while a run holds it)."""
-    target = load_settings(config).state.path
-    found = state_backup.inspect(path)
+    settings = load_settings(config)
+    target = settings.state.path
+    found = state_copies.inspect(path)
     if not yes and not typer.confirm(f"Replace {target} with {path} ({found.ledger_rows} ledger rows)?"):
         raise typer.Exit(1)
-    info = state_backup.restore(path, target)
+    info = state_copies.restore(settings, path)
     _say(f"[green]✓[/green] restored {target}: {info.ledger_rows} ledger rows")
 
 

@@ -1,13 +1,18 @@
-"""One way to talk HTTP: a session factory, a client-side rate limiter and a retrying request.
+"""The one outbound HTTP layer: every request jobsync sends leaves through here.
 
-Only idempotent methods are retried (connection errors, 5xx, 429). A create is sent
-once here: retrying it safely needs an idempotency key, which only its caller knows.
+One factory sets the User-Agent, the Accept header and the timeout, and takes proxies from the
+environment (HTTPS_PROXY, NO_PROXY), so a site behind a proxy configures it once for every call,
+xero-python's connection pool included (`proxy_for`). Each caller keeps its own retry policy, built
+on tenacity: `request_with_retries` is the job systems' (only idempotent methods are retried:
+connection errors, 5xx, 429; a create is sent once, because retrying it safely needs an idempotency
+key only its caller knows); Xero's lives in `jobsync.xero.retry`; a one-off call uses `send`.
 """
 
 from __future__ import annotations
 
 import collections
 import time
+import urllib.request
 from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -27,6 +32,7 @@ from jobsync import __version__ as _version
 from jobsync.core.errors import UnreachableError
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+DEFAULT_TIMEOUT = 30.0  # seconds to connect and, separately, to read
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_WAIT_SECONDS = 60.0  # cap on any single wait: a server asking for an hour is treated as down
 
@@ -75,11 +81,37 @@ class RateLimiter:
         self._sent.append(now)
 
 
-def make_session(user_agent: str | None = None) -> requests.Session:
+def user_agent() -> str:
+    return f"jobsync/{_version}"
+
+
+def make_session(agent: str | None = None) -> requests.Session:
+    """A session with jobsync's headers; requests reads HTTPS_PROXY/NO_PROXY itself (`trust_env`)."""
     session = requests.Session()
-    session.headers["User-Agent"] = user_agent or f"jobsync/{_version}"
+    session.headers["User-Agent"] = agent or user_agent()
     session.headers["Accept"] = "application/json"
     return session
+
+
+def send(method: str, url: str, *, timeout: float = DEFAULT_TIMEOUT, **kw: object) -> requests.Response:
+    """One request, sent once: for calls whose caller decides about retrying (token endpoints, alerts).
+
+    Raises requests' own exceptions, which the caller words, because only it knows what was being done.
+    """
+    with make_session() as session:
+        return session.request(method, url, timeout=timeout, **kw)  # type: ignore[arg-type]
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for `url`, or None (also when NO_PROXY covers its host).
+
+    For clients that do not read the environment themselves: xero-python's urllib3 pool.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host or urllib.request.proxy_bypass(host):
+        return None
+    return urllib.request.getproxies().get(parts.scheme or "https")
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

@@ -26,6 +26,7 @@ import requests
 from jobsync.config.settings import EmailSettings, NotifySettings
 from jobsync.core.errors import JobsyncError
 from jobsync.core.models import JobResult, Outcome, RunReport
+from jobsync.net import http
 from jobsync.output.report import OUTCOME_ORDER
 from jobsync.state.store import State
 
@@ -167,7 +168,7 @@ def build_message(kind: str, report: RunReport, report_path: Path | None) -> Mes
 
 def _post_json(name: str, url: str, body: dict[str, Any], timeout: float) -> str | None:
     try:
-        response = requests.post(url, json=body, timeout=timeout)
+        response = http.send("POST", url, json=body, timeout=timeout)
     except requests.RequestException as exc:
         # The exception text embeds the URL, which for Slack is the credential: name the kind only.
         return f"notify: {name} not delivered: {type(exc).__name__}"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import requests
 
 from jobsync.core.errors import ConfigError, UnreachableError
+from jobsync.net import http
 
 # Refresh a little before Xero's 30 minutes run out, so a long batch never starts stale.
 _EARLY = 60.0
@@ -55,8 +56,8 @@ def client_credentials_provider(
         if cached.token and clock() < cached.expires_at - _EARLY:
             return cached.token
         try:
-            resp = requests.post(
-                url, data={"grant_type": "client_credentials"}, auth=(client_id, client_secret), timeout=timeout
+            resp = http.send(
+                "POST", url, data={"grant_type": "client_credentials"}, auth=(client_id, client_secret), timeout=timeout
             )
         except requests.RequestException as exc:
             raise UnreachableError(f"cannot reach Xero's token endpoint {url}: {exc.__class__.__name__}") from exc

@@ -56,7 +56,7 @@ class XeroClient:
         self._timeout = (timeout, timeout)
         self._unitdp_default = unitdp_default
         self.policy = retry.RetryPolicy(max_retries=max_retries, sleep=sleep, max_retry_after=max_retry_after)
-        self.api_client = build_api_client(token_provider)
+        self.api_client = build_api_client(token_provider, self.api_url)
         self.accounting = AccountingApi(self.api_client, base_url=self.api_url)
         parts = urlsplit(self.api_url)
         self.host_url = f"{parts.scheme}://{parts.netloc}"

@@ -23,14 +23,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
-from jobsync.config.settings import Settings
 from jobsync.core.errors import ConfigError, UnreachableError
+from jobsync.net import http
 from jobsync.xero.token_store import (
     TokenSet,
+    XeroLogin,
     app_credentials,
     post_token,
     save,
-    store_path,
     token_lock,
     token_set,
     utc_now,
@@ -184,8 +184,11 @@ def connections(api_url: str, access_token: str, timeout: float = 30.0) -> list[
     parts = urlsplit(api_url)
     url = f"{parts.scheme}://{parts.netloc}/connections"
     try:
-        resp = requests.get(
-            url, headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"}, timeout=timeout
+        resp = http.send(
+            "GET",
+            url,
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            timeout=timeout,
         )
     except requests.RequestException as exc:
         raise UnreachableError(f"cannot reach {url}: {exc.__class__.__name__}") from None
@@ -219,10 +222,10 @@ def choose_tenant(
     return orgs[index]
 
 
-def login(settings: Settings, options: LoginOptions, io: LoginIO, clock: Callable[[], datetime] = utc_now) -> TokenSet:
+def login(app: XeroLogin, options: LoginOptions, io: LoginIO, clock: Callable[[], datetime] = utc_now) -> TokenSet:
     """Run the flow, store the chosen tenant and tokens (0600, under the token lock), return them."""
-    client_id, secret = app_credentials(settings)
-    identity = settings.xero.identity_url
+    client_id, secret = app_credentials(app)
+    identity = app.identity_url
     if options.custom_connection:
         body = post_token(
             identity,
@@ -253,9 +256,9 @@ def login(settings: Settings, options: LoginOptions, io: LoginIO, clock: Callabl
     now = clock()
     blank = TokenSet(mode=mode, client_id=client_id, access_token="", expires_at=now)
     tokens = token_set(body, blank, now)
-    org = choose_tenant(connections(settings.xero.api_url, tokens.access_token), options.tenant, io.choose)
+    org = choose_tenant(connections(app.api_url, tokens.access_token), options.tenant, io.choose)
     tokens = replace(tokens, tenant_id=str(org["tenantId"]), tenant_name=org.get("tenantName"))
-    path = store_path(settings)
+    path = app.store
     with token_lock(path):
         save(path, tokens)
     return tokens

@@ -25,10 +25,10 @@ from typing import Any
 import requests
 import tomli_w
 
-from jobsync.config.settings import Settings
 from jobsync.core.errors import ConfigError, LockedError, UnreachableError
-from jobsync.output.report import write_private
+from jobsync.net import http
 from jobsync.runtime import crashpoints
+from jobsync.runtime.private_files import write_private
 
 EARLY = timedelta(seconds=60)  # refresh this long before expiry, as the SDK's own buffer does
 REFRESH_LIFETIME = timedelta(days=60)  # Xero: unused refresh tokens expire after 60 days
@@ -69,15 +69,19 @@ class TokenSet:
         return self.refresh_issued_at + REFRESH_LIFETIME
 
 
+@dataclass(frozen=True)
+class XeroLogin:
+    """What the token store needs to know, and no more of the config: where the tokens live, Xero's
+    hosts, and the app (client id and secret) that owns the login. The secret is left out of repr."""
+
+    store: Path
+    identity_url: str
+    api_url: str
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+
+
 # -- the file ----------------------------------------------------------------------------------
-
-
-def store_path(settings: Settings) -> Path:
-    """`xero.auth.token_store`, else beside the state file, so each config keeps its own tokens."""
-    if settings.xero.auth.token_store is not None:
-        return Path(settings.xero.auth.token_store).expanduser()
-    state = Path(settings.state.path)
-    return state.with_name(state.stem + ".tokens.toml")
 
 
 def load(path: Path) -> TokenSet | None:
@@ -183,7 +187,8 @@ def post_token(
     """POST `{identity_url}/connect/token`; errors name the fix and never echo a secret."""
     url = identity_url.rstrip("/") + "/connect/token"
     try:
-        resp = requests.post(
+        resp = http.send(
+            "POST",
             url,
             data=dict(form),
             auth=(client_id, client_secret),
@@ -235,18 +240,17 @@ def token_set(body: Mapping[str, Any], previous: TokenSet, now: datetime) -> Tok
 # -- fresh access tokens -----------------------------------------------------------------------
 
 
-def app_credentials(settings: Settings) -> tuple[str, str]:
-    auth = settings.xero.auth
-    if not auth.client_id or not auth.client_secret:
+def app_credentials(app: XeroLogin) -> tuple[str, str]:
+    if not app.client_id or not app.client_secret:
         raise ConfigError(
             "Xero OAuth needs the app's client id and secret",
             ["set xero.auth.client_id and xero.auth.client_secret (e.g. ${XERO_CLIENT_ID}, ${XERO_CLIENT_SECRET})"],
         )
-    return auth.client_id, auth.client_secret
+    return app.client_id, app.client_secret
 
 
-def _renew(settings: Settings, tokens: TokenSet, now: datetime, timeout: float) -> TokenSet:
-    client_id, secret = app_credentials(settings)
+def _renew(app: XeroLogin, tokens: TokenSet, now: datetime, timeout: float) -> TokenSet:
+    client_id, secret = app_credentials(app)
     if tokens.client_id != client_id:
         raise UnreachableError(f"the stored Xero login belongs to another app (client id differs); {LOGIN_FIX}")
     if tokens.mode == "client_credentials":
@@ -259,42 +263,42 @@ def _renew(settings: Settings, tokens: TokenSet, now: datetime, timeout: float) 
         "Xero refused the stored refresh token (invalid_grant): it lapsed after 60 days unused, was revoked, "
         f"or another copy of the token store used it; {LOGIN_FIX}"
     )
-    body = post_token(settings.xero.identity_url, client_id, secret, form, invalid_grant=lapsed, timeout=timeout)
+    body = post_token(app.identity_url, client_id, secret, form, invalid_grant=lapsed, timeout=timeout)
     return token_set(body, tokens, now)
 
 
-def fresh_tokens(settings: Settings, clock: Clock = utc_now, timeout: float = 30.0) -> TokenSet:
+def fresh_tokens(app: XeroLogin, clock: Clock = utc_now, timeout: float = 30.0) -> TokenSet:
     """The stored set, refreshed and saved first (under the token lock) when within 60 s of expiry."""
-    path = store_path(settings)
+    path = app.store
     with token_lock(path):
         tokens = load(path)  # read under the lock: another process may just have rotated it
         if tokens is None:
             raise UnreachableError(f"no Xero login is stored at {path}; run `jobsync auth login`")
         if tokens.fresh(clock()):
             return tokens
-        renewed = _renew(settings, tokens, clock(), timeout)
+        renewed = _renew(app, tokens, clock(), timeout)
         crashpoints.reach(TOKEN_SAVE_POINT)
         save(path, renewed)  # before the new access token is used: the old refresh token is spent
         return renewed
 
 
-def oauth_provider(settings: Settings, clock: Clock = utc_now, timeout: float = 30.0) -> Callable[[], str]:
+def oauth_provider(app: XeroLogin, clock: Clock = utc_now, timeout: float = 30.0) -> Callable[[], str]:
     """`() -> access token` for the Xero client; the SDK asks before every request."""
-    app_credentials(settings)  # a missing client id/secret is a config error before any request
+    app_credentials(app)  # a missing client id/secret is a config error before any request
     held: list[TokenSet] = []
 
     def provide() -> str:
         # Only touch the disk and the lock when the token held in memory is about to expire.
         if not held or not held[0].fresh(clock()):
-            held[:] = [fresh_tokens(settings, clock, timeout)]
+            held[:] = [fresh_tokens(app, clock, timeout)]
         return held[0].access_token
 
     return provide
 
 
-def stored_tenant(settings: Settings) -> str | None:
+def stored_tenant(app: XeroLogin) -> str | None:
     """The organisation chosen at `jobsync auth login`, if any."""
-    tokens = load(store_path(settings))
+    tokens = load(app.store)
     return tokens.tenant_id if tokens else None
 
 
@@ -314,9 +318,9 @@ class TokenStatus:
     refresh_days_left: float | None
 
 
-def token_status(settings: Settings, now: datetime) -> TokenStatus | None:
+def token_status(app: XeroLogin, now: datetime) -> TokenStatus | None:
     """What `jobsync auth status` and `doctor` show; reads the store, calls nothing."""
-    path = store_path(settings)
+    path = app.store
     tokens = load(path)
     if tokens is None:
         return None

@@ -25,6 +25,8 @@ from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import HTTPStatusException
 from xero_python.rest import RESTClientObject, RESTResponse
 
+from jobsync.net import http
+
 TOKEN_LIFETIME = 1800  # seconds the SDK is told the token lives; it then never tries to refresh
 
 
@@ -69,7 +71,11 @@ def _timeout(value: Any) -> urllib3.Timeout | None:
     return None
 
 
-def build_api_client(token_provider: Callable[[], str], clock: Callable[[], float] = time.time) -> ApiClient:
+def build_api_client(
+    token_provider: Callable[[], str], api_url: str, clock: Callable[[], float] = time.time
+) -> ApiClient:
+    """The SDK's client, set up from jobsync's one HTTP layer: its User-Agent and the environment's proxy."""
+
     def token_getter() -> dict[str, Any]:
         now = clock()
         return {
@@ -82,7 +88,10 @@ def build_api_client(token_provider: Callable[[], str], clock: Callable[[], floa
 
     # No refresh token is ever handed to the SDK, so it cannot refresh behind jobsync's token lock.
     config = Configuration(oauth2_token=OAuth2Token(client_id="jobsync", client_secret="unused"))
+    # The SDK's urllib3 pool reads no environment variable, so it is told the proxy requests would use.
+    config.proxy = http.proxy_for(api_url)
     api_client = ApiClient(config, pool_threads=1, oauth2_token_getter=token_getter)
+    api_client.user_agent = http.user_agent()
     api_client.rest_client = RawBodyRESTClient(config)
     api_client.rest_client.pool_manager.connection_pool_kw["retries"] = False
     return api_client

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import os
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from jobsync.runtime.private_files import write_private
 from jobsync.sandbox.xero.encoding import dumps, loads
 
 STATE_FILE = "xero_state.json"
@@ -101,12 +100,7 @@ def save_state(state: OrgState, data_dir: str | None) -> None:
     """Write atomically so a killed server never leaves half a file behind."""
     if not data_dir:
         return
-    folder = Path(data_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=".xero_state.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(dumps(state.to_json()))
-    os.replace(temp, folder / STATE_FILE)
+    write_private(Path(data_dir) / STATE_FILE, dumps(state.to_json()))
 
 
 def snapshot(value: Any) -> Any:
