@@ -25,10 +25,10 @@ test: $(STAMP) ## run the whole test suite
 	sh scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -n 2
 
-lint: $(STAMP) ## ruff (lint and format) and mypy
+lint: $(STAMP) ## ruff check, ruff format --check and mypy --strict
 	$(BIN)/ruff check jobsync tests scripts benchmarks
 	$(BIN)/ruff format --check jobsync tests scripts benchmarks
-	$(BIN)/mypy jobsync
+	$(BIN)/mypy --strict jobsync
 
 crash: $(STAMP) ## SIGKILL `jobsync run` at every crash point over 30 seeds, rerun, check exactly-once
 	$(BIN)/python scripts/crash.py --seeds 30

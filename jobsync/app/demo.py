@@ -69,7 +69,7 @@ def _prepare(sandbox: XeroSandbox) -> Path:
     )
 
 
-def _run(config: Path, title: str) -> tuple[int, dict]:
+def _run(config: Path, title: str) -> tuple[int, dict[str, Any]]:
     print(f"\n=== {title}: jobsync run --config {config} ===", flush=True)
     shown = subprocess.run([sys.executable, "-m", "jobsync.cli.main", "run", "--config", str(config)], check=False)
     report_dir = "reports-servicem8" if config.name == "servicem8.yaml" else "reports"
@@ -115,7 +115,9 @@ def main() -> int:
     return 0
 
 
-def _check(code1: int, first: dict, code2: int, second: dict, inv1: int, inv2: int, con1: int, con2: int) -> list[str]:
+def _check(
+    code1: int, first: dict[str, Any], code2: int, second: dict[str, Any], inv1: int, inv2: int, con1: int, con2: int
+) -> list[str]:
     problems = []
     if code1 != 1 or first["counts"].get("held", 0) < 1:
         problems.append(f"first run should hold the bad job and exit 1 (exit {code1})")

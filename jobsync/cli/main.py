@@ -132,7 +132,8 @@ def preview(
 def _plan_doc(plan: Any) -> dict[str, Any]:
     import dataclasses
 
-    return json.loads(json.dumps(dataclasses.asdict(plan), default=str))
+    doc: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(plan), default=str))
+    return doc
 
 
 @app.command()

@@ -132,7 +132,7 @@ def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None)
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def _interpolate(value: Any, path: KeyPath, env: Mapping[str, str], problems: list) -> Any:
+def _interpolate(value: Any, path: KeyPath, env: Mapping[str, str], problems: list[tuple[KeyPath, str]]) -> Any:
     if isinstance(value, dict):
         return {k: _interpolate(v, (*path, str(k)), env, problems) for k, v in value.items()}
     if isinstance(value, list):

@@ -95,7 +95,7 @@ class _LineLoader(yaml.SafeLoader):
                 None, None, f"cannot read the value {detail} ({type(exc).__name__})", node.start_mark
             ) from None
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
         # An impossible date (2026-13-01) stays a string, so validation reports it with its line.
         try:
             return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]

@@ -150,7 +150,7 @@ def _load_stage(raw: object, path: str, problems: list[str]) -> StageRule | None
     percent = _decimal(raw.get("percent"), f"{path}.percent", problems)
     flat = _decimal(raw.get("amount"), f"{path}.amount", problems)
     remainder = raw.get("remainder", False) is True
-    if sum(x is not None and x is not False for x in (percent, flat, remainder or None)) != 1:
+    if sum((percent is not None, flat is not None, remainder)) != 1:
         problems.append(f"{path}: give exactly one of percent, amount or remainder: true")
     if percent is not None and not 0 < percent <= 100:
         problems.append(f"{path}.percent: must be more than 0 and at most 100")

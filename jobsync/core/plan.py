@@ -107,7 +107,7 @@ def build_plan(
     return Plan(tuple(drafts), tuple(skipped), tuple(held), jobs_seen=seen)
 
 
-def _number_key(number: str) -> tuple:
+def _number_key(number: str) -> tuple[tuple[int, int, str], ...]:
     # Natural order: job 99 before job 100, whatever the source's padding.
     # ASCII digits only: "²" and "٣" are digits to str.isdigit, but not numbers a person sorts by.
     return tuple((0, int(p), "") if _ascii_digits(p) else (1, 0, p) for p in re.split(r"([0-9]+)", number) if p)

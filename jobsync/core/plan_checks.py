@@ -22,7 +22,7 @@ from jobsync.core.rules import MappedLine, RuleSet, map_line
 class HoldJob(Exception):
     """Raised inside planning of one job; becomes a Hold. Never escapes build_plan."""
 
-    def __init__(self, reason: str, fix: str, candidates: tuple = ()) -> None:
+    def __init__(self, reason: str, fix: str, candidates: tuple[XeroContact, ...] = ()) -> None:
         super().__init__(reason)
         self.reason, self.fix, self.candidates = reason, fix, candidates
 

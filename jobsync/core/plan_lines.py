@@ -71,7 +71,9 @@ def _discount_lines(
 REFS_FIX = "fix the account code / tax type in rules (or activate it in Xero), then run again"
 
 
-def tax_for(account_code: str, tax_type: str | None, refs: XeroRefs, problems: list[str]) -> tuple:
+def tax_for(
+    account_code: str, tax_type: str | None, refs: XeroRefs, problems: list[str]
+) -> tuple[str | None, Decimal | None]:
     """(tax type, rate) for a line, or (None, None) after recording why not."""
     account = refs.accounts.get(account_code)
     if account is None:
@@ -107,7 +109,7 @@ def _draft_line(
             problems.append(f"line {m.description!r}: {why}")
             return None
     tax_type, rate = tax_for(m.account_code, chosen, refs, problems)
-    if tax_type is None:
+    if tax_type is None or rate is None:
         return None
     # Amounts are computed from the unit amount as it will be sent (≤ 4 dp), as Xero will.
     unit = unit_amount_for(m.unit_amount)
@@ -147,7 +149,7 @@ def stage_billed(entry: LedgerEntry, rule: StageRule, refs: XeroRefs, lat: str) 
 def single_line(description: str, amount: Decimal, rule: StageRule, refs: XeroRefs, lat: str) -> DraftLine:
     problems: list[str] = []
     tax_type, rate = tax_for(rule.account_code or "", rule.tax_type, refs, problems)
-    if tax_type is None:
+    if tax_type is None or rate is None:
         raise HoldJob(f"billing stage {rule.name!r}: " + "; ".join(problems), REFS_FIX)
     return DraftLine(
         description=description,

@@ -177,7 +177,10 @@ def _load_discount(raw: object, path: str, problems: list[str]) -> JobDiscount:
     account = raw.get("account_code")
     if mode == "line" and account is None:
         problems.append(f"{path}.account_code: required when mode is line")
-    text = lambda k: None if raw.get(k) is None else str(raw[k])  # noqa: E731
+
+    def text(key: str) -> str | None:
+        return None if raw.get(key) is None else str(raw[key])
+
     return JobDiscount(str(mode), text("account_code"), text("tax_type"), text("description") or "Discount")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import Any
 
 from jobsync.core.errors import ConfigError, echo
 from jobsync.core.models import Job, JobLine
@@ -221,7 +222,7 @@ def _load_tracking(data: object, path: str, problems: Problems) -> tuple[Trackin
     return tuple(out)
 
 
-def _load_setters(data: Mapping[str, object], path: str, problems: Problems, need_account: bool) -> dict:
+def _load_setters(data: Mapping[str, object], path: str, problems: Problems, need_account: bool) -> dict[str, Any]:
     account = opt_str(data, "account_code", path, problems)
     if need_account and account is None and "account_code" not in data:
         problems.append(f"{path}.account_code: required")

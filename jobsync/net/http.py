@@ -151,7 +151,7 @@ def _wait_for(response: requests.Response | None, attempt: int) -> float:
         if response.status_code == 429:
             # A per-minute quota without Retry-After frees up within a minute; short backoffs would
             # burn the remaining attempts while the window is still full.
-            return min(5.0 * 2**attempt, MAX_WAIT_SECONDS)
+            return min(5.0 * 2.0**attempt, MAX_WAIT_SECONDS)
     return min(2.0**attempt, MAX_WAIT_SECONDS)
 
 

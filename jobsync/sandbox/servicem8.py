@@ -161,7 +161,8 @@ def _compare(actual: Any, op: str, wanted: str) -> bool:
         left, right = float(left), float(right)
     except ValueError:
         pass
-    return {"eq": left == right, "ne": left != right, "gt": left > right, "lt": left < right}[op]
+    answers: dict[str, bool] = {"eq": left == right, "ne": left != right, "gt": left > right, "lt": left < right}
+    return answers[op]
 
 
 def matches(record: dict[str, Any], conditions: list[Condition]) -> bool:

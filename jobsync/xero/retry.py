@@ -51,7 +51,7 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         # Full-jitter-lite: between half and all of the exponential step, so parallel
         # cron jobs against one tenant do not retry in lockstep.
-        step = min(self.max_backoff, self.base_backoff * (2**attempt))
+        step = min(self.max_backoff, self.base_backoff * (2.0**attempt))
         return step * (0.5 + self.rng.random() / 2)
 
 

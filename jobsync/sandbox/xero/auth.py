@@ -63,7 +63,7 @@ class AuthRegistry:
     def add_client(self, client_id: str, secret: str, redirect_uris: tuple[str, ...] = ()) -> None:
         self.clients[client_id] = {"secret": secret, "redirect_uris": list(redirect_uris)}
 
-    def check(self, headers: dict[str, str], now: datetime, needs_tenant: bool) -> tuple[int, dict] | None:
+    def check(self, headers: dict[str, str], now: datetime, needs_tenant: bool) -> tuple[int, dict[str, Any]] | None:
         """None when the request may proceed, else (status, body) for 401/403."""
         value = headers.get("authorization", "")
         scheme, _, token = value.partition(" ")
@@ -86,7 +86,7 @@ class AuthRegistry:
             return None
         return found
 
-    def token_endpoint(self, form: dict[str, str], basic: str | None, now: datetime) -> tuple[int, dict]:
+    def token_endpoint(self, form: dict[str, str], basic: str | None, now: datetime) -> tuple[int, dict[str, Any]]:
         client_id, secret = _client_credentials(form, basic)
         client = self.clients.get(client_id or "")
         if client is None or client["secret"] != secret:
@@ -103,7 +103,7 @@ class AuthRegistry:
             return self._refresh(client_id or "", form.get("refresh_token", ""), now)
         return 400, {"error": "unsupported_grant_type"}
 
-    def _refresh(self, client_id: str, token: str, now: datetime) -> tuple[int, dict]:
+    def _refresh(self, client_id: str, token: str, now: datetime) -> tuple[int, dict[str, Any]]:
         found = self.refresh.get(token)
         stamp = now.timestamp()
         if found is None or found["client_id"] != client_id or found["expires"] <= stamp:

@@ -181,7 +181,7 @@ def _empty_balances() -> dict[str, Any]:
 def render(contact: dict[str, Any], detail: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
     """The contact as a GET answers it. Balances and MergedToContactID come only with `detail` (a paged
     list or a single contact, as the spec says of MergedToContactID): `detail` is `balances()`'s result."""
-    out = snapshot(contact)
+    out: dict[str, Any] = snapshot(contact)
     if detail is None:
         out.pop("MergedToContactID", None)
     else:

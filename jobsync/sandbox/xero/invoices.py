@@ -193,7 +193,7 @@ def _existing(state: OrgState, element: dict[str, Any], target_id: str | None) -
 
 def render(state: OrgState, invoice: dict[str, Any], unitdp: int, with_lines: bool) -> dict[str, Any]:
     """The invoice as a GET answers it: contact summary embedded, unit prices at the asked precision."""
-    out = snapshot(invoice)
+    out: dict[str, Any] = snapshot(invoice)
     contact = state.contacts.get(invoice["Contact"]["ContactID"])
     out["Contact"] = xero_contacts.summary(contact) if contact else invoice["Contact"]
     if not with_lines:
