@@ -146,7 +146,19 @@ def check_module(
         for line, name in imports_of(module, source, is_package, known)
         for rule in _broken_rules(layer, name)
     ]
-    return violations + _bare_requests_calls(module, layer, source, filename)
+    return violations + _bare_requests_calls(module, layer, source, filename) + _private_names(module, source, filename)
+
+
+def _private_names(module: str, source: str, filename: str) -> list[Violation]:
+    """A `_name` is its module's own business: importing one means the module lacks a public face."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("jobsync")):
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    rule = "no module imports another's private name"
+                    found.append(Violation(filename, node.lineno, module, f"{node.module}.{alias.name}", rule))
+    return found
 
 
 def _broken_rules(layer: str, name: str) -> list[str]:
@@ -341,6 +353,7 @@ def test_a_module_outside_every_layer_is_caught(tmp_path: Path) -> None:
         ("jobsync.app.doctor", "from jobsync.helpers import x\n", "sits in no layer"),
         ("jobsync.xero.auth", "def f():\n    return requests.post(url)\n", "outbound HTTP goes through"),
         ("jobsync.output.notify", "s = requests.Session()\n", "outbound HTTP goes through"),
+        ("jobsync.state.store", "from jobsync.state.rows import (\n    RunRow,\n    _chunks,\n)\n", "private name"),
     ],
 )
 def test_checker_catches_a_violation(module: str, source: str, rule: str) -> None:

@@ -17,7 +17,6 @@ from jobsync.app.dedupe_apply import (
     keep_separate,
     survey,
     undo,
-    whole_client_map,
 )
 from jobsync.cli.contacts import contacts_app
 from jobsync.core.errors import ConfigError, JobsyncError
@@ -119,7 +118,7 @@ def admin_for(org: Org) -> ContactsAdmin:
 def test_apply_cleans_up_and_undo_restores_everything(org: Org, state: State) -> None:
     state.map_client("csv:C1", org.spare)
     state.map_client("csv:C9", org.survivor)
-    before, map_before = org.snapshot(), whole_client_map(state)
+    before, map_before = org.snapshot(), state.whole_client_map()
     admin = admin_for(org)
     found = survey(admin, state)
     chosen = appliable(found.clusters)
@@ -136,7 +135,7 @@ def test_apply_cleans_up_and_undo_restores_everything(org: Org, state: State) ->
     assert kept["Phones"][0]["PhoneNumber"] == "0412 345 678"
     moved = next(i for i in org.sandbox.invoices() if i["InvoiceID"] == org.draft)
     assert moved["Contact"]["ContactID"] == org.survivor
-    assert whole_client_map(state) == {"csv:C1": org.survivor, "csv:C9": org.survivor}
+    assert state.whole_client_map() == {"csv:C1": org.survivor, "csv:C9": org.survivor}
     [outcome] = result.outcomes
     assert len(outcome.advice) == 1 and org.billed in outcome.advice[0] and "Merge" in outcome.advice[0]
     assert result.calls["POST /Invoices/{id}"] == 1 and result.calls["POST /Contacts/{id}"] == 2
@@ -145,7 +144,7 @@ def test_apply_cleans_up_and_undo_restores_everything(org: Org, state: State) ->
 
     assert len(done) == 4
     assert org.snapshot() == before
-    assert whole_client_map(state) == map_before
+    assert state.whole_client_map() == map_before
     with pytest.raises(JobsyncError, match="undone already"):
         undo(admin, state, result.run_id)
     with pytest.raises(ConfigError):
@@ -207,7 +206,7 @@ def test_cli_dry_run_apply_and_undo(org: Org, tmp_path: Path) -> None:
 
 def test_a_refusal_mid_apply_names_the_run_and_undo_reverses_what_was_done(org: Org, state: State) -> None:
     state.map_client("csv:C1", org.spare)
-    before, map_before = org.snapshot(), whole_client_map(state)
+    before, map_before = org.snapshot(), state.whole_client_map()
     admin = ContactsAdmin(org.sandbox.api_url, org.sandbox.tenant_id, static_token_provider("sandbox"), max_retries=0)
     found = survey(admin, state)
     org.sandbox.faults.fail_next("POST", "/api.xro/2.0/Contacts", status=503)  # the field copy fails
@@ -225,4 +224,4 @@ def test_a_refusal_mid_apply_names_the_run_and_undo_reverses_what_was_done(org: 
         f"client csv:C1 maps to {org.spare} again",
     ]
     assert org.snapshot() == before
-    assert whole_client_map(state) == map_before
+    assert state.whole_client_map() == map_before

@@ -61,13 +61,6 @@ class ApplyResult:
 # -- the state file's share ---------------------------------------------------
 
 
-def whole_client_map(state: State) -> dict[str, str]:
-    # State offers lookups by key only; dedupe needs every key that points at a duplicate.
-    # A read-only query; a public State method would be better (asked of its owner).
-    rows = state._conn.execute("SELECT client_key, contact_id FROM client_map")
-    return {row["client_key"]: row["contact_id"] for row in rows}
-
-
 def keep_separate_pairs(state: State) -> list[tuple[str, str]]:
     return [(a, b) for a, b in json.loads(state.cache_get(KEEP_KEY) or "[]")]
 
@@ -94,7 +87,7 @@ def survey(
 ) -> Survey:
     raws = admin.all_contacts(include_archived)
     stats = admin.invoice_stats()
-    client_map = whole_client_map(state)
+    client_map = state.whole_client_map()
     facts = contact_facts(raws, stats, client_map)
     clusters = find_clusters(facts, min_score=min_score, keep_separate=keep_separate_pairs(state))
     return Survey(clusters, facts, {r["ContactID"]: r for r in raws}, client_map, admin.calls)

@@ -63,21 +63,21 @@ def from_iso(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
 
 
-def _text(amount: Decimal | None) -> str | None:
+def amount_text(amount: Decimal | None) -> str | None:
     # Money is TEXT in SQLite: a REAL column would round cents.
     return None if amount is None else str(amount)
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _chunks(items: list[str]) -> Iterator[list[str]]:
+def chunks(items: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
 
 
-def _ledger_entry(row: sqlite3.Row) -> LedgerEntry:
+def ledger_entry(row: sqlite3.Row) -> LedgerEntry:
     return LedgerEntry(
         source=row["source"],
         job_id=row["job_id"],

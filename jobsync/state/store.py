@@ -24,12 +24,12 @@ from jobsync.state.rows import (
     ActionRow,
     HoldRow,
     RunRow,
-    _chunks,
-    _ledger_entry,
-    _text,
-    _utc_now,
+    amount_text,
+    chunks,
     from_iso,
+    ledger_entry,
     to_iso,
+    utc_now,
 )
 from jobsync.state.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 
@@ -61,7 +61,7 @@ class State:
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=10)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
-        state = cls(path, conn, clock or _utc_now)
+        state = cls(path, conn, clock or utc_now)
         state._migrate()
         return state
 
@@ -143,13 +143,13 @@ class State:
     def ledger_for(self, source: str, job_ids: Iterable[str]) -> dict[tuple[str, str, str], LedgerEntry]:
         """Ledger rows for these jobs only, so memory follows the batch, not the whole history."""
         found: dict[tuple[str, str, str], LedgerEntry] = {}
-        for chunk in _chunks(sorted(set(job_ids))):
+        for chunk in chunks(sorted(set(job_ids))):
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
                 f"SELECT * FROM ledger WHERE source = ? AND job_id IN ({marks})", (source, *chunk)
             )
             for row in rows:
-                entry = _ledger_entry(row)
+                entry = ledger_entry(row)
                 found[(entry.source, entry.job_id, entry.stage)] = entry
         return found
 
@@ -157,7 +157,7 @@ class State:
         rows = self._conn.execute(
             "SELECT * FROM ledger WHERE source = ? AND state = 'in_flight' ORDER BY job_id, stage", (source,)
         )
-        return [_ledger_entry(row) for row in rows]
+        return [ledger_entry(row) for row in rows]
 
     def mark_in_flight(self, entries: Iterable[LedgerEntry]) -> None:
         """Record a create about to be sent; a confirmed row is never downgraded."""
@@ -172,7 +172,7 @@ class State:
                     " total = excluded.total, idempotency_key = excluded.idempotency_key,"
                     " state = 'in_flight', updated_at = excluded.updated_at"
                     " WHERE ledger.state != 'confirmed'",
-                    (e.source, e.job_id, e.stage, e.reference, _text(e.total), e.idempotency_key, now),
+                    (e.source, e.job_id, e.stage, e.reference, amount_text(e.total), e.idempotency_key, now),
                 )
 
     def confirm(
@@ -192,7 +192,7 @@ class State:
                 " ON CONFLICT(source, job_id, stage) DO UPDATE SET reference = excluded.reference,"
                 " invoice_id = excluded.invoice_id, invoice_number = excluded.invoice_number,"
                 " total = excluded.total, state = 'confirmed', updated_at = excluded.updated_at",
-                (source, job_id, stage, reference, invoice_id, invoice_number, _text(total), self._now()),
+                (source, job_id, stage, reference, invoice_id, invoice_number, amount_text(total), self._now()),
             )
 
     def drop_in_flight(self, source: str, job_id: str, stage: str) -> None:
@@ -221,7 +221,7 @@ class State:
             "SELECT * FROM ledger WHERE reference = ? ORDER BY state = 'confirmed' DESC, updated_at DESC LIMIT 1",
             (reference,),
         ).fetchone()
-        return _ledger_entry(row) if row else None
+        return ledger_entry(row) if row else None
 
     def confirmed_ledger(self, source: str, limit: int = 500) -> list[tuple[LedgerEntry, datetime | None]]:
         """The newest confirmed invoices for a source, with when each was recorded (for `jobs list`)."""
@@ -229,13 +229,18 @@ class State:
             "SELECT * FROM ledger WHERE source = ? AND state = 'confirmed' ORDER BY updated_at DESC LIMIT ?",
             (source, limit),
         ).fetchall()
-        return [(_ledger_entry(row), from_iso(row["updated_at"])) for row in rows]
+        return [(ledger_entry(row), from_iso(row["updated_at"])) for row in rows]
 
     # -- client map --------------------------------------------------------
 
+    def whole_client_map(self) -> dict[str, str]:
+        """Every client key with its contact: dedupe needs each key that points at a duplicate."""
+        rows = self._conn.execute("SELECT client_key, contact_id FROM client_map")
+        return {row["client_key"]: row["contact_id"] for row in rows}
+
     def client_map(self, keys: Iterable[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for chunk in _chunks(sorted(set(keys))):
+        for chunk in chunks(sorted(set(keys))):
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
                 f"SELECT client_key, contact_id FROM client_map WHERE client_key IN ({marks})", chunk
@@ -256,7 +261,7 @@ class State:
     def client_names(self, keys: Iterable[str]) -> dict[str, str]:
         """The names bookkeepers chose for these clients' new contacts."""
         found: dict[str, str] = {}
-        for chunk in _chunks(sorted(set(keys))):
+        for chunk in chunks(sorted(set(keys))):
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(f"SELECT client_key, name FROM client_names WHERE client_key IN ({marks})", chunk)
             found.update({row["client_key"]: row["name"] for row in rows})
