@@ -23,7 +23,6 @@ from jobsync.config.settings import Settings, env_references, load_settings, res
 from jobsync.core.errors import ConfigError, JobsyncError
 from jobsync.core.models import XeroRefs
 from jobsync.core.rule_refs import reference_problems, rule_references, tracking_problems
-from jobsync.core.rules import load_rules
 from jobsync.net.http import make_session
 from jobsync.output import notify
 from jobsync.state.store import State
@@ -211,7 +210,7 @@ def check_tracking(settings: Settings, refs: XeroRefs) -> Check:
     name = "rule tracking categories and options exist and are active"
     if refs.tracking is None:
         return Check(name, SKIP, "this Xero server offers no TrackingCategories to check against")
-    problems = tracking_problems(load_rules(settings.rules), refs)
+    problems = tracking_problems(settings.ruleset, refs)
     if problems:
         return Check(
             name,
@@ -224,7 +223,7 @@ def check_tracking(settings: Settings, refs: XeroRefs) -> Check:
 
 def check_references(settings: Settings, refs: XeroRefs) -> Check:
     name = "rule accounts and tax types active"
-    problems = reference_problems(load_rules(settings.rules), refs)
+    problems = reference_problems(settings.ruleset, refs)
     if problems:
         return Check(
             name,
@@ -232,7 +231,7 @@ def check_references(settings: Settings, refs: XeroRefs) -> Check:
             "; ".join(problems),
             "point the rule at an active account/tax type (Xero: Accounting › Chart of accounts)",
         )
-    return Check(name, OK, f"{len(rule_references(load_rules(settings.rules)))} rules checked against the organisation")
+    return Check(name, OK, f"{len(rule_references(settings.ruleset))} rules checked against the organisation")
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from jobsync.config.settings import ReportSettings, Settings, StateSettings
 from jobsync.core.errors import ExitCode, JobsyncError
 from jobsync.core.models import Client, Job, JobLine
 from jobsync.core.money import round2
-from jobsync.core.rules import Excluded, MappedLine, load_rules, map_line
+from jobsync.core.rules import Excluded, MappedLine, map_line
 from jobsync.output import notify
 from jobsync.sandbox.xero.server import XeroSandbox
 
@@ -110,7 +110,7 @@ def _invoice(sandbox: XeroSandbox, reference: str) -> dict[str, Any] | None:
 
 def _line_problems(settings: Settings, job: Job, invoice: dict[str, Any]) -> list[str]:
     """Each invoice line against the rule's mapping: account, tax type, discount and amount."""
-    ruleset = load_rules(settings.rules)
+    ruleset = settings.ruleset
     expected = [m for m in (map_line(ruleset, job, line) for line in job.lines) if not isinstance(m, Excluded)]
     actual = invoice.get("LineItems") or []
     if len(actual) != len(expected):

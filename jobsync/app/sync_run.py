@@ -16,11 +16,9 @@ from pathlib import Path
 from jobsync.app import history
 from jobsync.app.wiring import build_gateway, build_source, xero_login
 from jobsync.config.settings import Settings, config_hash
-from jobsync.core.billing import load_billing
 from jobsync.core.errors import JobsyncError
 from jobsync.core.models import Outcome, Plan
 from jobsync.core.plan import PlanSettings, build_plan
-from jobsync.core.rules import load_rules
 from jobsync.output import notify
 from jobsync.output.report import write_report
 from jobsync.runtime import stop_request
@@ -63,8 +61,8 @@ def sync(
     gateway: XeroGateway | None = None,
 ) -> SyncOutcome:
     """`jobsync run` (apply=True) or `jobsync preview` (apply=False)."""
-    ruleset = load_rules(settings.rules)
-    billing = load_billing(settings.billing)
+    ruleset = settings.ruleset
+    billing = settings.billing_policy
     source = source or build_source(settings)
     gateway = gateway or build_gateway(settings)
     tolerance = settings.xero.total_tolerance

@@ -26,7 +26,6 @@ from jobsync.config.fields import check_moment
 from jobsync.config.settings import Settings, load_settings
 from jobsync.core.errors import ConfigError, ExitCode, echo
 from jobsync.core.preview import explain_job, filter_plan
-from jobsync.core.rules import load_rules
 from jobsync.output import render
 from jobsync.output.preview_html import render_plan_html
 from jobsync.output.report import report_to_dict
@@ -125,7 +124,7 @@ def preview(
     else:
         render.plan_view(out, plan, result.report)
         if explain:
-            render.explain_view(out, explain, explain_job(load_rules(settings.rules), jobs, explain))
+            render.explain_view(out, explain, explain_job(settings.ruleset, jobs, explain))
     raise typer.Exit(int(ExitCode.HELD_OR_FAILED if plan.held else ExitCode.OK))
 
 

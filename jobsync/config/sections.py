@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from jobsync.config.fields import (
     MAX_DAYS,
@@ -21,6 +22,9 @@ from jobsync.config.fields import (
     is_timezone,
     minutes,
 )
+from jobsync.core.billing import BillingPolicy, load_billing
+from jobsync.core.errors import ConfigError
+from jobsync.core.rules import RuleSet, load_rules
 from jobsync.core.templates import check_date_format, check_reference_template
 
 
@@ -268,12 +272,47 @@ class NotifySettings(_Frozen):
 
 
 class Settings(_Frozen):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, arbitrary_types_allowed=True)
+
     xero: XeroSettings = XeroSettings()
     source: SourceSettings
+    # The rules and billing sections as written: hashed into config_hash and dumped by `config show`.
+    # Consumers never read them: they read `ruleset` and `billing_policy`, parsed once at load.
     rules: dict[str, Any] = Field(default_factory=dict)
-    billing: dict[str, Any] | None = None  # staged billing; validated by billing.load_billing
+    billing: dict[str, Any] | None = None
     state: StateSettings = StateSettings()
     reports: ReportSettings = ReportSettings()
     notify: NotifySettings | None = None
     # Where the settings came from; not a config key (excluded from dumps and the hash).
     config_path: Path | None = Field(default=None, exclude=True)
+    # The parsed forms, filled by `_parse_rules` when the model is validated (None only when they are
+    # invalid, and then loading the config fails with each problem and its line).
+    parsed_rules: SkipJsonSchema[RuleSet | None] = Field(default=None, exclude=True, repr=False)
+    parsed_billing: SkipJsonSchema[BillingPolicy | None] = Field(default=None, exclude=True, repr=False)
+
+    @model_validator(mode="after")
+    def _parse_rules(self) -> Settings:
+        # A frozen model: the parsed forms are set once, here, before anyone can read the settings.
+        if self.parsed_rules is None:
+            try:
+                object.__setattr__(self, "parsed_rules", load_rules(self.rules))
+            except ConfigError:
+                pass  # `load_settings` words these problems with their YAML lines
+        if self.parsed_billing is None and self.billing is not None:
+            try:
+                object.__setattr__(self, "parsed_billing", load_billing(self.billing))
+            except ConfigError:
+                pass
+        return self
+
+    @property
+    def ruleset(self) -> RuleSet:
+        """The rules language, parsed: how every job line becomes a Xero line."""
+        return self.parsed_rules if self.parsed_rules is not None else load_rules(self.rules)
+
+    @property
+    def billing_policy(self) -> BillingPolicy | None:
+        """Staged billing, parsed; None when the config has no billing section."""
+        if self.parsed_billing is not None or self.billing is None:
+            return self.parsed_billing
+        return load_billing(self.billing)

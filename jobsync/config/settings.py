@@ -34,7 +34,9 @@ from jobsync.config.sections import (  # re-exported: callers import settings ty
     XeroSettings,
 )
 from jobsync.config.yaml_file import parse_yaml, read_config_text
+from jobsync.core.billing import load_billing
 from jobsync.core.errors import ConfigError, echo
+from jobsync.core.rules import load_rules
 
 __all__ = [
     "ArofloSourceSettings",
@@ -119,8 +121,12 @@ def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None)
     # A key already reported (e.g. its ${VAR} is unset) is not reported twice.
     reported = {path for path, _ in problems}
     problems += [p for p in _semantic_problems(data) if p[0] not in reported]
-    problems += _rules_problems(data.get("rules", {}))
-    problems += _billing_problems(data.get("billing"))
+    # The rules and billing were parsed with the model; only when that failed are they parsed again,
+    # to word each problem with its line.
+    if settings is None or settings.parsed_rules is None:
+        problems += _rules_problems(data.get("rules", {}))
+    if settings is None or (settings.parsed_billing is None and settings.billing is not None):
+        problems += _billing_problems(data.get("billing"))
     if problems:
         # In file order, so the list reads top to bottom alongside the file.
         problems.sort(key=lambda item: _line_of(lines, item[0]) or 0)
@@ -220,11 +226,7 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[KeyPath, str]]:
 
 
 def _rules_problems(raw: Any) -> list[tuple[KeyPath, str]]:
-    """Validate rules with rules.load_rules when that module is present, so all problems come together."""
-    try:
-        from jobsync.core.rules import load_rules
-    except ImportError:
-        return []
+    """The rules' problems, each with its key path, so they are listed with every other problem."""
     try:
         load_rules(raw)
     except ConfigError as exc:
@@ -233,8 +235,6 @@ def _rules_problems(raw: Any) -> list[tuple[KeyPath, str]]:
 
 
 def _billing_problems(raw: Any) -> list[tuple[KeyPath, str]]:
-    from jobsync.core.billing import load_billing
-
     try:
         load_billing(raw)
     except ConfigError as exc:
