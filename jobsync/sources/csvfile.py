@@ -48,6 +48,17 @@ from jobsync.sources.csv_reading import (
     undecodable,
 )
 
+# The logical fields of one job line; the REST source reads the same ones from each line object.
+LINE_KEYS = (
+    "line_kind",
+    "item_code",
+    "description",
+    "quantity",
+    "unit_price",
+    "discount_percent",
+    "tax_code",
+    "tax_rate",
+)
 COLUMN_KEYS = (
     "job_id",
     "job_number",
@@ -57,14 +68,7 @@ COLUMN_KEYS = (
     "client_name",
     "client_email",
     "client_phone",
-    "line_kind",
-    "item_code",
-    "description",
-    "quantity",
-    "unit_price",
-    "discount_percent",
-    "tax_code",
-    "tax_rate",
+    *LINE_KEYS,
     "purchase_order",
     "job_type",
     "updated_at",

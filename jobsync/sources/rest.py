@@ -40,22 +40,12 @@ from jobsync.core.errors import ConfigError, UnreachableError, echo
 from jobsync.core.models import Job
 from jobsync.net.http import make_session, request_with_retries
 from jobsync.sources.base import read_or_hold, unreadable
-from jobsync.sources.csvfile import COLUMN_KEYS, REQUIRED_COLUMNS, JobBuilder, Row, check_statuses_and_zone
+from jobsync.sources.csvfile import COLUMN_KEYS, LINE_KEYS, REQUIRED_COLUMNS, JobBuilder, Row, check_statuses_and_zone
 from jobsync.sources.rest_transport import AUTH_MODES, Authenticator, Paging, RestAuth, lookup, walk_pages
 
 __all__ = ["AUTH_MODES", "FIELD_KEYS", "LINE_KEYS", "RestJobSource", "lookup"]
 
 FIELD_KEYS = COLUMN_KEYS
-LINE_KEYS = (
-    "line_kind",
-    "item_code",
-    "description",
-    "quantity",
-    "unit_price",
-    "discount_percent",
-    "tax_code",
-    "tax_rate",
-)
 CLIENT_KEYS = ("client_name", "client_email", "client_phone")  # read from the client record with client_url
 DEFAULT_QUERY = {"updated_since": "{since}"}
 
