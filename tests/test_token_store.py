@@ -257,9 +257,9 @@ def test_fresh_tokens_keeps_client_credentials_logins_renewed(
     assert renewed.mode == "client_credentials" and renewed.refresh_token is None and works(sb, renewed.access_token)
 
 
-def test_a_run_with_no_jobs_still_refreshes_the_token(tmp_path: Path) -> None:
-    """The gateway asks the provider before every request and a pass always reads Xero's reference
-    data, so even a quiet run renews the refresh token and it never reaches its 60-day lapse."""
+def test_a_quiet_run_calls_xero_only_to_renew_a_lapsing_refresh_token(tmp_path: Path) -> None:
+    """A run with nothing to do makes no Accounting API call and leaves a healthy login alone; within
+    `token_refresh_days` of the 60-day lapse it renews the login, so a quiet month never loses it."""
     from jobsync.app.sync_run import sync
 
     with XeroSandbox() as sb:  # real clocks on both sides, as in a cron run
@@ -267,17 +267,17 @@ def test_a_run_with_no_jobs_still_refreshes_the_token(tmp_path: Path) -> None:
         settings = settings_for(tmp_path, sb)
         tokens = connect(sb, settings, FakeClock())
         path = xero_login(settings).store
-        save(
-            path,
-            replace(
-                tokens, expires_at=sb.now() - timedelta(minutes=5), refresh_issued_at=sb.now() - timedelta(days=59)
-            ),
-        )
-        before = refreshes(sb)
+        expired = replace(tokens, expires_at=sb.now() - timedelta(minutes=5))
+        save(path, replace(expired, refresh_issued_at=sb.now() - timedelta(days=40)))  # 20 days left
+        before, logged = refreshes(sb), len(sb.request_log)
         outcome = sync(settings, apply=True)
         assert int(outcome.result.exit_code) == 0 and outcome.result.plan.jobs_seen == 0
+        assert refreshes(sb) == before and len(sb.request_log) == logged  # nothing asked of Xero at all
+
+        save(path, replace(expired, refresh_issued_at=sb.now() - timedelta(days=54)))  # 6 days left
+        outcome = sync(settings, apply=True)
         stored = load(path)
         assert stored is not None and refreshes(sb) == before + 1
         assert stored.refresh_token != tokens.refresh_token
         assert stored.refresh_lapses_at - sb.now() > timedelta(days=59, hours=23)  # type: ignore[operator]
-        assert any(path.startswith("/api.xro/2.0/") and status == 200 for _, path, status in sb.request_log)
+        assert not any(p.startswith("/api.xro/2.0/") for _, p, _ in sb.request_log[logged:])

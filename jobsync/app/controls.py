@@ -23,6 +23,7 @@ from typing import Protocol
 from jobsync.core.errors import ConfigError, JobsyncError
 from jobsync.core.models import LedgerEntry
 from jobsync.state.store import State
+from jobsync.sync import held_recheck
 from jobsync.xero.gateway import XeroInvoiceRef
 
 LIST_KINDS = ("held", "failed", "ignored", "invoiced")
@@ -162,6 +163,7 @@ def retry_job(state: State, source: str, job: str, user: str | None = None) -> J
     with state.transaction():
         if rows and rows[0].kind == "ignored":
             state.set_hold(source, ref.job_id, ref.job_number, "held", f"retry requested by {user or who()}")
+        held_recheck.request_now(state, source)
         _record(state, user, "retry", ref)
     return ref
 
@@ -264,4 +266,5 @@ def map_client(state: State, source: str, client: str, *, contact_id: str | None
             ["use the client key the hold shows, e.g. `jobsync jobs list --held`"],
         )
     state.map_client_by_person(key, by, contact_id=contact_id and contact_id.strip(), new_name=new_name)
+    held_recheck.request_now(state, source)  # the held jobs of this client may go through now
     return key

@@ -164,11 +164,13 @@ def _alert_check(settings: Settings, sandbox: XeroSandbox, scratch: Path, now: d
     name = "Xero disconnected: an alert is received"
     if not notify.channels(settings.notify):
         return CheckResult(4, name, False, "no notification channel configured (notify.slack_webhook_url, …)")
-    # A disconnected app is a token Xero refuses: the run must stop and the alert must go out.
+    # A disconnected app is a token Xero refuses: the run must stop and the alert must go out. The run
+    # has a job to invoice, because a run with nothing to do rightly asks Xero nothing.
     revoked = rehearsal_settings(settings, sandbox, scratch / "disconnected", token="revoked-by-rehearsal")
+    one_job = list(fixture_jobs(settings.source.name, now).values())[:1]
     try:
         outcome = service.sync(
-            revoked, apply=True, since=now - timedelta(days=1), source=FixtureSource(settings.source.name, [])
+            revoked, apply=True, since=now - timedelta(days=1), source=FixtureSource(settings.source.name, one_job)
         )
     except JobsyncError as exc:
         return CheckResult(4, name, False, f"the run failed before it could report: {exc.message}")

@@ -27,7 +27,7 @@ from jobsync.state.store import HoldRow, RunRow, State
 from jobsync.sync.gather import Gathered
 from jobsync.sync.runner import RunOptions, RunResult, execute
 from jobsync.xero.gateway import XeroGateway
-from jobsync.xero.token_store import token_status
+from jobsync.xero.token_store import renew_if_lapsing, token_status
 
 log = logging.getLogger("jobsync.app.sync_run")
 
@@ -76,6 +76,8 @@ def sync(
         start_from=settings.source.start_from,
         adopt_tolerance=Decimal("0.01") if tolerance == "off" else tolerance,
         deep_reconcile=timedelta(hours=settings.source.deep_reconcile_hours),
+        held_recheck=timedelta(minutes=settings.source.held_recheck_minutes),
+        config_fingerprint=config_hash(settings),
     )
 
     def plan_for(g: Gathered) -> Plan:
@@ -101,6 +103,7 @@ def sync(
             return SyncOutcome(result, None)
         with state.lock(), stop_request.handled():
             try:
+                _keep_login_alive(settings)
                 result = execute(source, gateway, state, plan_for, options, now, "run")
             except JobsyncError as exc:
                 # A run that stops before its report (Xero down, bad token) still alerts someone.
@@ -132,6 +135,12 @@ def _finish_run(settings: Settings, result: RunResult, state: State, now: Callab
     state.record_run(report, int(result.exit_code), str(paths[0]))
     history.prune_reports(settings.reports.dir, settings.reports.keep_days, now())
     return paths
+
+
+def _keep_login_alive(settings: Settings) -> None:
+    """A run with work renews the token as it calls Xero; a quiet one renews it only near its lapse."""
+    if settings.xero.auth.mode == "oauth":
+        renew_if_lapsing(xero_login(settings), timedelta(days=settings.xero.auth.token_refresh_days))
 
 
 def _token_expiry_alert(settings: Settings, state: State, at: datetime) -> list[str]:

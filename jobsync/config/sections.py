@@ -39,6 +39,8 @@ class XeroAuthSettings(_Frozen):
     client_secret: str | None = None
     token_store: Path | None = None  # default: beside the state file, <state>.tokens.toml
     redirect_port: int = Field(default=8749, ge=1, le=65535)  # register http://localhost:PORT/callback
+    # A quiet run calls Xero only to renew a refresh token this close (days) to its 60-day lapse.
+    token_refresh_days: int = Field(default=7, ge=1, le=59)
 
 
 class PaymentTermsSettings(_Frozen):
@@ -188,6 +190,8 @@ class SourceSettings(_Frozen):
     overlap_minutes: int = minutes(1440)
     # A source with a change time also reads every billable job since start_from this often (hours).
     deep_reconcile_hours: int = Field(default=24, ge=1, le=24 * 366)
+    # A run re-plans held and failed jobs at most this often (minutes); `jobs retry` asks for it at once.
+    held_recheck_minutes: int = minutes(60)
     columns: ColumnSettings = ColumnSettings()
     rest: RestSourceSettings | None = None
     aroflo: ArofloSourceSettings | None = None

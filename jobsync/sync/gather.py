@@ -11,10 +11,21 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from jobsync.core.contact_match import client_key
-from jobsync.core.models import ContactSnapshot, Job, LedgerEntry, LedgerState, Plan, XeroRefs
+from jobsync.core.models import (
+    ContactSnapshot,
+    Job,
+    JobResult,
+    LedgerEntry,
+    LedgerState,
+    Outcome,
+    Plan,
+    XeroOrg,
+    XeroRefs,
+)
 from jobsync.runtime import crashpoints
 from jobsync.sources.base import JobSource
 from jobsync.state.store import State
+from jobsync.sync import settled_jobs
 from jobsync.xero.gateway import XeroGateway, XeroInvoiceRef
 from jobsync.xero.refcache import CacheUser
 
@@ -28,20 +39,47 @@ class Gathered:
     ledger: dict[tuple[str, str, str], LedgerEntry]
     existing_invoices: dict[str, XeroInvoiceRef] = field(default_factory=dict)  # by Reference
     ignored: list[tuple[Job, str]] = field(default_factory=list)  # `jobs ignore`d: never planned, with why
+    unchanged: list[JobResult] = field(default_factory=list)  # settled jobs left unplanned (`settled_jobs`)
 
 
-def gather(source: JobSource, gateway: XeroGateway, state: State, start: datetime) -> Gathered:
+# What the planner is given when there is no job to plan: nothing was read from Xero.
+NOTHING_READ = XeroRefs(org=XeroOrg(name=""), accounts={}, tax_rates={})
+
+
+def gather(
+    source: JobSource,
+    gateway: XeroGateway,
+    state: State,
+    start: datetime,
+    revisit_held: bool = True,
+    settled_under: str | None = None,
+) -> Gathered:
+    """`settled_under` (a run's config fingerprint) leaves out jobs an earlier run settled, unchanged."""
     fresh = _dedupe(source.changed_since(start))
-    jobs = fresh + _revisit(source, state, {j.id for j in fresh})
+    jobs = fresh + _revisit(source, state, {j.id for j in fresh}, revisit_held)
     # A job a bookkeeper ignored is never invoiced, even when an edit brings it back.
     ignored_why = {h.job_id: h.reason for h in state.holds(source.name, kind="ignored")}
     ignored = [(j, ignored_why[j.id]) for j in jobs if j.id in ignored_why]
     jobs = [j for j in jobs if j.id not in ignored_why]
     crashpoints.reach(crashpoints.AFTER_FETCH)
     ledger = _ledger(state, source.name, jobs)
+    unchanged: list[JobResult] = []
+    if settled_under is not None:
+        same = settled_jobs.unchanged(state, jobs, ledger, settled_under)
+        unchanged = [r for j in jobs if j.id in same for r in settled_jobs.results_for(j, ledger)]
+        if not revisit_held:
+            waiting = settled_jobs.unchanged(state, jobs, ledger, settled_under, kind="held")
+            unchanged += _still_held(state, source.name, [j for j in jobs if j.id in waiting])
+            same |= waiting
+        jobs = [j for j in jobs if j.id not in same]
+        ledger = {k: e for k, e in ledger.items() if e.job_id not in same}
+    if not jobs:
+        # A quiet pass: nothing to plan, so nothing to ask Xero. An idle day costs no API call.
+        snapshot = ContactSnapshot(client_map={}, contacts=())
+        return Gathered([], fresh, NOTHING_READ, snapshot, ledger, ignored=ignored, unchanged=unchanged)
     refs = _read_refs(gateway, state)
     snapshot = _snapshot(source.name, jobs, gateway, state)
-    return Gathered(jobs=jobs, fresh_jobs=fresh, refs=refs, snapshot=snapshot, ledger=ledger, ignored=ignored)
+    return Gathered(jobs, fresh, refs, snapshot, ledger, ignored=ignored, unchanged=unchanged)
 
 
 def find_existing(gateway: XeroGateway, plan: Plan, gathered: Gathered, everything: bool) -> None:
@@ -83,6 +121,12 @@ def _ledger(state: State, source: str, jobs: list[Job]) -> dict[tuple[str, str, 
     return ledger
 
 
+def _still_held(state: State, source: str, jobs: list[Job]) -> list[JobResult]:
+    """Held jobs left unplanned until their re-check, reported with the reason they were held for."""
+    why = {h.job_id: h.reason for h in state.holds(source, kind="held")}
+    return [JobResult(j.source, j.id, j.number, Outcome.HELD, reason=why[j.id]) for j in jobs if j.id in why]
+
+
 def _dedupe(jobs: Sequence[Job]) -> list[Job]:
     """Sources re-read an overlap window; keep the newest copy of each job."""
     by_id: dict[str, Job] = {}
@@ -92,10 +136,11 @@ def _dedupe(jobs: Sequence[Job]) -> list[Job]:
     return list(by_id.values())
 
 
-def _revisit(source: JobSource, state: State, already: set[str]) -> list[Job]:
-    """Held, failed and in-flight jobs are re-read by id every pass until they sync."""
-    ids = {h.job_id for h in state.holds(source.name) if h.kind in ("held", "failed")}
-    ids |= {e.job_id for e in state.in_flight(source.name)}
+def _revisit(source: JobSource, state: State, already: set[str], held_too: bool) -> list[Job]:
+    """In-flight and failed jobs are re-read by id every pass until they sync; held ones when
+    `held_too` (see `held_recheck`)."""
+    ids = {e.job_id for e in state.in_flight(source.name)}
+    ids |= {h.job_id for h in state.holds(source.name) if h.kind == "failed" or (held_too and h.kind == "held")}
     missing = sorted(ids - already)
     return _dedupe(source.get_jobs(missing)) if missing else []
 

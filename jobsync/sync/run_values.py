@@ -26,6 +26,9 @@ class RunOptions:
     adopt_tolerance: Decimal = Decimal("0.01")
     # How often a source with a change time also reads every billable job since start_from.
     deep_reconcile: timedelta = timedelta(hours=24)
+    # How often a run re-plans held and failed jobs (`preview` always does).
+    held_recheck: timedelta = timedelta(minutes=60)
+    config_fingerprint: str = ""  # a changed config re-plans held jobs at once
 
 
 @dataclass

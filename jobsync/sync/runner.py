@@ -27,7 +27,7 @@ from jobsync.core.models import (
 )
 from jobsync.sources.base import JobSource
 from jobsync.state.store import State
-from jobsync.sync import adoption, reading_window
+from jobsync.sync import adoption, held_recheck, reading_window, settled_jobs
 from jobsync.sync.apply import apply_plan
 from jobsync.sync.drafts_update import update_drafts
 from jobsync.sync.gather import Gathered, find_existing, gather
@@ -81,13 +81,19 @@ def _pass(
     report = result.report
     window = (options.since, options.start_from, options.deep_reconcile)
     start = reading_window.start(state, source, window, stored, normal_start, report.started_at)
-    gathered = gather(source, gateway, state, start)
+    recheck = not options.apply or held_recheck.due(
+        state, source.name, options.held_recheck, report.started_at, options.config_fingerprint
+    )
+    settled_under = options.config_fingerprint if options.apply else None  # preview plans every job
+    gathered = gather(source, gateway, state, start, revisit_held=recheck, settled_under=settled_under)
     result.gathered = gathered
     plan = plan_inputs(gathered)
     find_existing(gateway, plan, gathered, everything=stored is None or options.since is not None)
     plan, adopted = adoption.split_adopted(plan, gathered, options.adopt_tolerance)
     result.plan = plan
-    report.results.extend(_skip_results(plan) + adopted + _hold_results(plan) + _ignored_results(gathered))
+    report.results.extend(
+        _skip_results(plan) + gathered.unchanged + adopted + _hold_results(plan) + _ignored_results(gathered)
+    )
     late = reading_window.outside(plan, gathered, normal_start)
     if late:
         report.extra["outside_window"] = late
@@ -101,6 +107,9 @@ def _pass(
     _record_holds(state, plan, report, {j.id for j, _ in gathered.ignored})
     report.watermark_after = _advance_mark(state, source.name, stored, gathered, report)
     reading_window.record(state, source, start, normal_start, report.started_at)
+    settled_jobs.record(state, gathered.jobs, report.results, options.config_fingerprint)
+    if recheck:
+        held_recheck.record(state, source.name, report.started_at, options.config_fingerprint)
 
 
 def _run_id(at: datetime) -> str:

@@ -282,6 +282,23 @@ def fresh_tokens(app: XeroLogin, clock: Clock = utc_now, timeout: float = 30.0) 
         return renewed
 
 
+def renew_if_lapsing(app: XeroLogin, within: timedelta, clock: Clock = utc_now, timeout: float = 30.0) -> bool:
+    """Renew the stored login when its refresh token lapses within `within`; True when it did.
+
+    Runs only refresh when they call Xero, so a quiet month would otherwise let the token lapse at 60
+    days. Under the token lock, like every refresh; a login without a refresh token is left alone.
+    """
+    with token_lock(app.store):
+        tokens = load(app.store)
+        lapses = tokens.refresh_lapses_at if tokens is not None else None
+        if tokens is None or lapses is None or lapses - clock() > within:
+            return False
+        renewed = _renew(app, tokens, clock(), timeout)
+        crashpoints.reach(TOKEN_SAVE_POINT)
+        save(app.store, renewed)
+        return True
+
+
 def oauth_provider(app: XeroLogin, clock: Clock = utc_now, timeout: float = 30.0) -> Callable[[], str]:
     """`() -> access token` for the Xero client; the SDK asks before every request."""
     app_credentials(app)  # a missing client id/secret is a config error before any request
