@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from benchmarks import quiet_day
 from benchmarks.harness import Measure, Servers, SimClock, run_baseline, run_jobsync, write_config
 from benchmarks.scenario import MARK, build, minimum_calls, seed_servicem8, seed_xero, write_csv
 from jobsync.app.wiring import build_source
@@ -252,6 +253,13 @@ def main() -> int:
         big_peak = traced_big.recv()[2]
     per_small, per_big = print_scale(plan, {JOBS: small_peak or 0, BIG: big_peak or 0})
     targets.append(("peak memory per 1,000 jobs at 10,000 <= at 1,000", per_big <= per_small))
+    day = quiet_day.table()
+    quiet_day.print_table(day)
+    (_, idle, _), _, (_, guide, created) = day
+    # Each new job needs at most a contact lookup, a contact create and an invoice create; 24 + 24 leave
+    # room for hourly held re-checks and the hourly payments pass to come.
+    targets.append(("no work: 0 Xero calls a day", idle == 0))
+    targets.append(("guide's business: <= 1.1 x its jobs' calls + 24 + 24 a day", guide <= 1.1 * 3 * created + 48))
     print("\nTargets (issue 9)")
     for label, met in targets:
         print(f"  {'met   ' if met else 'MISSED'}  {label}")

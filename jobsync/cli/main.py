@@ -117,14 +117,15 @@ def preview(
     plan = filter_plan(result.plan, jobs, job, client)
     if html:
         write_private(html, render_plan_html(plan, result.report))
+        err.print(f"HTML preview: {html}", highlight=False, markup=False, soft_wrap=True)
     if as_json:
         doc = report_to_dict(result.report)
         doc["plan"] = _plan_doc(plan)
         print(json.dumps(doc, indent=2, default=str))
-    else:
+    elif not html:  # the page is the view asked for: the terminal is not filled as well
         render.plan_view(out, plan, result.report)
-        if explain:
-            render.explain_view(out, explain, explain_job(settings.ruleset, jobs, explain))
+    if explain and not as_json:
+        render.explain_view(out, explain, explain_job(settings.ruleset, jobs, explain))
     raise typer.Exit(int(ExitCode.HELD_OR_FAILED if plan.held else ExitCode.OK))
 
 

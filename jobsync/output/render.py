@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from jobsync.core.models import InvoiceDraft, Outcome, Plan, RunReport
 from jobsync.state.store import HoldRow, RunRow
@@ -14,6 +15,17 @@ from jobsync.state.store import HoldRow, RunRow
 
 def money(value: Decimal | None) -> str:
     return "" if value is None else f"{value:,.2f}"
+
+
+# Narrow terminals and pipes: text columns fold (every character kept, over more lines) and number
+# columns never shrink below their widest value, so no amount is ever cut to "3,277.…".
+def _text_column(table: Table, header: str, min_width: int | None = None) -> None:
+    table.add_column(header, overflow="fold", min_width=min_width)
+
+
+def _number_column(table: Table, header: str, values: list[str]) -> None:
+    width = max([len(header), *(len(v) for v in values)])
+    table.add_column(header, justify="right", no_wrap=True, min_width=width)
 
 
 def run_summary(console: Console, report: RunReport, paths: tuple[object, object] | None) -> None:
@@ -41,8 +53,10 @@ def _results(console: Console, report: RunReport) -> None:
         console.print("No completed jobs to invoice.")
         return
     table = Table(show_header=True)
-    for col in ("job", "stage", "outcome", "invoice", "total", "contact / reason"):
-        table.add_column(col)
+    for col in ("job", "stage", "outcome", "invoice"):
+        _text_column(table, col)
+    _number_column(table, "total", [money(r.total) for r in report.results])
+    _text_column(table, "contact / reason", min_width=12)
     style = {
         Outcome.HELD: "yellow",
         Outcome.FAILED: "red",
@@ -74,15 +88,17 @@ def plan_view(console: Console, plan: Plan, report: RunReport) -> None:
     if plan.held:
         table = Table(title="Held jobs (not invoiced until fixed)")
         for col in ("job", "reason", "fix"):
-            table.add_column(col)
+            _text_column(table, col)
         for h in plan.held:
             table.add_row(h.job_number, h.reason, h.fix)
         console.print(table)
     changed = [s for s in plan.skipped if s.changed_total is not None]
     if changed:
         table = Table(title="Changed since invoiced (the invoice is not changed unless xero.update_drafts)")
-        for col in ("job", "invoice", "invoiced", "now"):
-            table.add_column(col)
+        for col in ("job", "invoice"):
+            _text_column(table, col)
+        for col, pick in (("invoiced", 0), ("now", 1)):
+            _number_column(table, col, [money(s.changed_total[pick]) for s in changed if s.changed_total])
         for s in changed:
             was, now = s.changed_total  # type: ignore[misc]
             table.add_row(s.job_number, s.invoice_number or s.reference, money(was), money(now))
@@ -96,8 +112,16 @@ def _draft_panel(d: InvoiceDraft) -> Panel:
     else:
         who = f"{c.name} (new contact, ContactNumber {c.client_key})"
     table = Table(show_header=True, box=None)
-    for col in ("description", "qty", "unit", "disc %", "account", "tax", "amount", "tax amt", "rule"):
-        table.add_column(col)
+    _text_column(table, "description", min_width=12)
+    _number_column(table, "qty", [str(ln.quantity) for ln in d.lines])
+    _number_column(table, "unit", [str(ln.unit_amount) for ln in d.lines])
+    _number_column(table, "disc %", [str(ln.discount_rate or "") for ln in d.lines])
+    for col in ("account", "tax"):
+        _text_column(table, col)
+    amounts = [money(x) for x in (d.subtotal, d.total_tax, d.total)] + [money(ln.line_amount) for ln in d.lines]
+    _number_column(table, "amount", amounts)
+    _number_column(table, "tax amt", [money(ln.tax_amount) for ln in d.lines])
+    _text_column(table, "rule")
     for ln in d.lines:
         table.add_row(
             ln.description,
@@ -113,9 +137,10 @@ def _draft_panel(d: InvoiceDraft) -> Panel:
     table.add_row("", "", "", "", "", "Subtotal", money(d.subtotal), "", "")
     table.add_row("", "", "", "", "", "Tax", money(d.total_tax), "", "")
     table.add_row("", "", "", "", "", "Total", money(d.total), "", "")
-    title = f"{d.reference} → {who}"
-    subtitle = f"{d.status}  date {d.date.isoformat()}  due {d.due_date.isoformat()}  {d.line_amount_types}"
-    return Panel(table, title=title, subtitle=subtitle)
+    # Inside the panel, not its title: a title is cut to the width, and the client's name must be whole.
+    heading = Text(f"{d.reference} → {who}", style="bold", overflow="fold")
+    terms = Text(f"{d.status}  date {d.date.isoformat()}  due {d.due_date.isoformat()}  {d.line_amount_types}")
+    return Panel(Group(heading, table, terms))
 
 
 def status_view(console: Console, source: str, mark: object, runs: list[RunRow], holds: list[HoldRow]) -> None:
