@@ -25,7 +25,8 @@ from jobsync.cli.support import ConfigOpt, JsonOpt, SinceOpt, err, guarded, out,
 from jobsync.config.fields import check_moment
 from jobsync.config.settings import Settings, load_settings
 from jobsync.core.errors import ConfigError, ExitCode, echo
-from jobsync.core.preview import explain_job, filter_plan
+from jobsync.core.models import Outcome
+from jobsync.core.preview import explain_job, filter_plan, selector
 from jobsync.output import render
 from jobsync.output.preview_html import render_plan_html
 from jobsync.output.report import report_to_dict
@@ -123,7 +124,9 @@ def preview(
         doc["plan"] = _plan_doc(plan)
         print(json.dumps(doc, indent=2, default=str))
     elif not html:  # the page is the view asked for: the terminal is not filled as well
-        render.plan_view(out, plan, result.report)
+        shown = selector(jobs, job, client)
+        adopted = [r for r in result.report.results if r.outcome is Outcome.ADOPTED and shown(r.job_number, r.job_id)]
+        render.plan_view(out, plan, adopted, settings.xero.max_invoices_per_run)
     if explain and not as_json:
         render.explain_view(out, explain, explain_job(settings.ruleset, jobs, explain))
     raise typer.Exit(int(ExitCode.HELD_OR_FAILED if plan.held else ExitCode.OK))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from jobsync.core.models import Job, Plan
@@ -14,8 +15,8 @@ class LineExplanation:
     tried: tuple[tuple[str, bool, str], ...]  # (rule name, matched, why), in the order tried
 
 
-def filter_plan(plan: Plan, jobs: list[Job], job: str | None = None, client: str | None = None) -> Plan:
-    """Keep only what concerns one job (number or id) and/or clients whose name contains `client`."""
+def selector(jobs: list[Job], job: str | None = None, client: str | None = None) -> Callable[[str, str], bool]:
+    """`(job number, job id) -> shown?` for one job (number or id) and/or clients whose name has `client`."""
     client_of = {j.id: (j.client.name if j.client else "") for j in jobs}
 
     def keep(number: str, job_id: str) -> bool:
@@ -23,12 +24,20 @@ def filter_plan(plan: Plan, jobs: list[Job], job: str | None = None, client: str
             return False
         return client is None or client.casefold() in client_of.get(job_id, "").casefold()
 
-    return replace(
-        plan,
-        drafts=tuple(d for d in plan.drafts if keep(d.job_number, d.job_id)),
-        held=tuple(h for h in plan.held if keep(h.job_number, h.job_id)),
-        skipped=tuple(s for s in plan.skipped if keep(s.job_number, s.job_id)),
-    )
+    return keep
+
+
+def filter_plan(plan: Plan, jobs: list[Job], job: str | None = None, client: str | None = None) -> Plan:
+    """Keep only what concerns one job (number or id) and/or clients whose name contains `client`."""
+    if job is None and client is None:
+        return plan
+    keep = selector(jobs, job, client)
+    drafts = tuple(d for d in plan.drafts if keep(d.job_number, d.job_id))
+    held = tuple(h for h in plan.held if keep(h.job_number, h.job_id))
+    skipped = tuple(s for s in plan.skipped if keep(s.job_number, s.job_id))
+    # The counts follow the filter too: `--job X` reports on X alone.
+    seen = {d.job_id for d in drafts} | {h.job_id for h in held} | {s.job_id for s in skipped}
+    return replace(plan, drafts=drafts, held=held, skipped=skipped, jobs_seen=len(seen))
 
 
 def explain_job(ruleset: RuleSet, jobs: list[Job], wanted: str) -> list[LineExplanation] | None:

@@ -9,7 +9,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from jobsync.core.models import InvoiceDraft, Outcome, Plan, RunReport
+from jobsync.core.models import InvoiceDraft, JobResult, Outcome, Plan, RunReport
 from jobsync.state.store import HoldRow, RunRow
 
 
@@ -77,12 +77,18 @@ def _results(console: Console, report: RunReport) -> None:
     console.print(table)
 
 
-def plan_view(console: Console, plan: Plan, report: RunReport) -> None:
+def plan_view(console: Console, plan: Plan, adopted: list[JobResult], max_invoices: int | None = None) -> None:
+    """The preview: counts, each draft, held jobs; `adopted` are the (shown) invoices found in Xero."""
     console.print(
         f"Jobs found: {plan.jobs_seen}   to create: {len(plan.drafts)}   "
-        f"already invoiced: {report.count(Outcome.SKIPPED) + report.count(Outcome.ADOPTED)}   "
+        f"already invoiced: {len(plan.skipped) + len(adopted)}   "
         f"held: {len(plan.held)}"
     )
+    if max_invoices is not None and len(plan.drafts) > max_invoices:
+        console.print(
+            f"[yellow]`jobsync run` would stop here: {len(plan.drafts)} invoices is more than "
+            f"xero.max_invoices_per_run ({max_invoices}). Check them, then run with --force.[/yellow]"
+        )
     for draft in plan.drafts:
         console.print(_draft_panel(draft))
     if plan.held:
