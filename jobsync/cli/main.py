@@ -145,14 +145,21 @@ def status(
     config: ConfigOpt = None,
     check: Annotated[bool, typer.Option("--check", help="Exit 1 unless a run succeeded within --max-age.")] = False,
     max_age: Annotated[str, typer.Option("--max-age", help="For --check: e.g. 26h, 90m, 2d.")] = "26h",
+    as_json: JsonOpt = False,
 ) -> None:
     """Watermark, last runs and held jobs; with --check, a dead-man check for monitoring."""
     settings = load_settings(config)
     if check:
         ok, message = service.freshness(settings, history.parse_age(max_age))
-        (out if ok else err).print(message, markup=False, highlight=False)
+        if as_json:
+            print(json.dumps({"ok": ok, "message": message}))
+        else:
+            (out if ok else err).print(message, markup=False, highlight=False)
         raise typer.Exit(int(ExitCode.OK if ok else ExitCode.HELD_OR_FAILED))
     view = service.status(settings)
+    if as_json:
+        print(json.dumps(render.status_doc(view.source, view.watermark, view.runs, view.holds), default=render.iso))
+        return
     render.status_view(out, view.source, view.watermark, view.runs, view.holds)
 
 

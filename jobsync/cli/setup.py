@@ -6,6 +6,7 @@ init_config / doctor / schedule / state_copies, and renders; decisions live in t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import UTC, date, datetime
@@ -17,7 +18,7 @@ import typer
 from jobsync import __version__
 from jobsync.app import doctor, schedule, state_copies
 from jobsync.app.init_config import AUTH_MODES, SOURCES, Answers, env_names, settings_schema, write_config
-from jobsync.cli.support import ConfigOpt, err, guarded, out
+from jobsync.cli.support import ConfigOpt, JsonOpt, err, guarded, out
 from jobsync.config.settings import load_settings, resolve_config_path
 from jobsync.core.errors import ConfigError
 
@@ -163,9 +164,14 @@ def _show_check(check: doctor.Check) -> None:
 def doctor_command(
     config: ConfigOpt = None,
     send_test: Annotated[bool, typer.Option("--send-test", help="Send one test notification.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check everything a scheduled run needs; each ✗ says how to fix it. Exit 1 on any ✗."""
-    report = doctor.run_checks(config, send_test=send_test, on_check=_show_check)
+    report = doctor.run_checks(config, send_test=send_test, on_check=None if as_json else _show_check)
+    if as_json:
+        checks = [dataclasses.asdict(c) for c in report.checks]
+        print(json.dumps({"ok": report.ok, "checks": checks}))
+        raise typer.Exit(0 if report.ok else 1)
     failed = sum(1 for c in report.checks if c.status == doctor.FAIL)
     _say("all checks passed" if report.ok else f"[red]{failed} check(s) failed[/red]")
     raise typer.Exit(0 if report.ok else 1)

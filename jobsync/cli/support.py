@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -37,14 +38,24 @@ WaitOpt = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def json_error(code: int, message: str, fix: list[str]) -> str:
+    """What a `--json` command prints on stdout when it fails, besides its exit code and its stderr line:
+    {"error": {"code", "kind", "message", "fix"}}, so a script never parses an empty stdout."""
+    kind = ExitCode(code).name.lower() if code in ExitCode._value2member_map_ else "error"
+    return json.dumps({"error": {"code": code, "kind": kind, "message": message, "fix": fix}})
+
+
 def guarded(fn: F) -> F:
     """The one place errors become a message and an exit code (never a traceback)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = kwargs.get("as_json") is True
         try:
             return fn(*args, **kwargs)
         except JobsyncError as exc:
+            if as_json:
+                print(json_error(int(exc.exit_code), exc.message, list(exc.problems)))
             if len(exc.problems) == 1:  # one problem, one line: what cron mails and grep see
                 err.print(f"jobsync: {exc.message}: {exc.problems[0]}", highlight=False, markup=False, style="red")
             else:
@@ -58,7 +69,10 @@ def guarded(fn: F) -> F:
         except (typer.Exit, typer.Abort, TyperException):
             raise
         except Exception as exc:  # the last resort: never a traceback on the terminal
-            raise typer.Exit(report_internal_error(exc)) from None
+            code = report_internal_error(exc)
+            if as_json:
+                print(json_error(code, f"internal error: {type(exc).__name__}", ["see the error log named on stderr"]))
+            raise typer.Exit(code) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -175,6 +178,21 @@ def status_view(console: Console, source: str, mark: object, runs: list[RunRow],
         for h in holds:
             table.add_row(h.job_number, h.kind, str(h.since), h.reason)
         console.print(table)
+
+
+def iso(value: object) -> str:
+    """JSON's form of a value json cannot encode: a time as ISO 8601, anything else as its text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def status_doc(source: str, mark: datetime | None, runs: list[RunRow], holds: list[HoldRow]) -> dict[str, Any]:
+    """`status --json`: times in ISO 8601 UTC."""
+    return {
+        "source": source,
+        "watermark": mark.isoformat() if mark else None,
+        "runs": [dataclasses.asdict(r) for r in runs],
+        "holds": [dataclasses.asdict(h) for h in holds],
+    }
 
 
 def explain_view(console: Console, job: str, lines: list | None) -> None:  # type: ignore[type-arg]
