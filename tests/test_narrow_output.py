@@ -51,7 +51,7 @@ def test_preview_and_run_keep_every_amount_whole(tmp_path: Path, columns: int) -
         assert preview.returncode == 0, preview.stderr
         text = preview.stdout
         assert max(len(line) for line in text.splitlines()) <= columns
-        assert "…" not in text
+        assert "…" not in text and text.count("(labour)") == 2  # the rule of each line, whole
         for amount in _amounts("1092.50", "3") + _amounts("4353.20", "1"):
             assert amount in text, (amount, text)
         run = _cli(tmp_path, columns, "run")

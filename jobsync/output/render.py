@@ -120,32 +120,29 @@ def _draft_panel(d: InvoiceDraft) -> Panel:
         who = f"{c.name} (existing contact {c.contact_id}, matched by {c.matched_by})"
     else:
         who = f"{c.name} (new contact, ContactNumber {c.client_key})"
+    discounts = any(ln.discount_rate for ln in d.lines)
     table = Table(show_header=True, box=None)
-    _text_column(table, "description", min_width=12)
+    # The rule sits under each description rather than in a column of its own, and the discount column
+    # appears only when a line has one: at 80 columns every number column keeps its full width.
+    _text_column(table, "description (rule)", min_width=12)
     _number_column(table, "qty", [str(ln.quantity) for ln in d.lines])
     _number_column(table, "unit", [str(ln.unit_amount) for ln in d.lines])
-    _number_column(table, "disc %", [str(ln.discount_rate or "") for ln in d.lines])
+    if discounts:
+        _number_column(table, "disc %", [str(ln.discount_rate or "") for ln in d.lines])
     for col in ("account", "tax"):
         _text_column(table, col)
     amounts = [money(x) for x in (d.subtotal, d.total_tax, d.total)] + [money(ln.line_amount) for ln in d.lines]
     _number_column(table, "amount", amounts)
     _number_column(table, "tax amt", [money(ln.tax_amount) for ln in d.lines])
-    _text_column(table, "rule")
     for ln in d.lines:
-        table.add_row(
-            ln.description,
-            str(ln.quantity),
-            str(ln.unit_amount),
-            str(ln.discount_rate or ""),
-            ln.account_code,
-            ln.tax_type,
-            money(ln.line_amount),
-            money(ln.tax_amount),
-            ln.rule,
-        )
-    table.add_row("", "", "", "", "", "Subtotal", money(d.subtotal), "", "")
-    table.add_row("", "", "", "", "", "Tax", money(d.total_tax), "", "")
-    table.add_row("", "", "", "", "", "Total", money(d.total), "", "")
+        disc = [str(ln.discount_rate or "")] if discounts else []
+        cells = [str(ln.quantity), str(ln.unit_amount), *disc, ln.account_code, ln.tax_type]
+        described = Text(ln.description)
+        described.append(f"\n({ln.rule})", style="dim")
+        table.add_row(described, *cells, money(ln.line_amount), money(ln.tax_amount))
+    blank = [""] * (4 if discounts else 3)
+    for label, value in (("Subtotal", d.subtotal), ("Tax", d.total_tax), ("Total", d.total)):
+        table.add_row(label, *blank, "", money(value), "")
     # Inside the panel, not its title: a title is cut to the width, and the client's name must be whole.
     heading = Text(f"{d.reference} → {who}", style="bold", overflow="fold")
     terms = Text(f"{d.status}  date {d.date.isoformat()}  due {d.due_date.isoformat()}  {d.line_amount_types}")
