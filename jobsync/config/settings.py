@@ -242,6 +242,8 @@ def _billing_problems(raw: Any) -> list[tuple[KeyPath, str]]:
     return []
 
 
+MESSAGE_LIMIT = 300  # characters in one config problem's line
+
 _PATH_PART = re.compile(r"([A-Za-z_][\w-]*)|\[(\d+)\]")
 
 
@@ -265,7 +267,10 @@ def _line_of(lines: Mapping[KeyPath, int], path: KeyPath) -> int | None:
 def _format(label: str, lines: Mapping[KeyPath, int], path: KeyPath, message: str) -> str:
     line = _line_of(lines, path)
     where = f"{label} line {line}" if line is not None else label
-    return f"{where}: {dotted(path)}: {message}" if path else f"{where}: {message}"
+    text = f"{where}: {dotted(path)}: {message}" if path else f"{where}: {message}"
+    # The last guard of a class of fault: a message that quotes a value nobody cut still prints as one
+    # readable line. Each quoting site uses `echo`; this catches the one that forgot.
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 
 def dotted(path: KeyPath) -> str:

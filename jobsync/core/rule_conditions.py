@@ -128,7 +128,7 @@ def load_when(data: object, path: str, problems: Problems) -> Match:
     kinds = strs(data["kind"], f"{path}.kind", problems) if "kind" in data else ()
     for k in kinds:
         if k not in _KINDS:
-            problems.append(f"{path}.kind: {k!r} is not one of {', '.join(_KINDS)}")
+            problems.append(f"{path}.kind: {echo(k)} is not one of {', '.join(_KINDS)}")
     pattern = None
     if "description" in data:
         raw = data["description"]
@@ -138,7 +138,7 @@ def load_when(data: object, path: str, problems: Problems) -> Match:
             try:
                 pattern = re.compile(raw, re.IGNORECASE)
             except re.error as exc:
-                problems.append(f"{path}.description: bad regex {raw!r}: {exc}")
+                problems.append(f"{path}.description: bad regex {echo(raw)}: {echo(str(exc))}")
     sign = data.get("sign")
     if sign is not None and sign not in ("positive", "negative"):
         problems.append(f"{path}.sign: expected positive or negative, got {echo(sign)}")

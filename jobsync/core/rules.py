@@ -304,7 +304,7 @@ def load_rules(data: object, path: str = "rules") -> RuleSet:
         if rule is None:
             continue
         if rule.name in seen or rule.name in (DEFAULT_RULE, SUBCONTRACTOR_RULE):
-            problems.append(f"{path}.lines[{i}].name: {rule.name!r} is already used")
+            problems.append(f"{path}.lines[{i}].name: {echo(rule.name)} is already used")
         seen.add(rule.name)
     default = _load_default(data.get("default"), f"{path}.default", problems)
     subs = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
+from jobsync.core.errors import echo
 from jobsync.core.models import Job, JobLine
 
 _JOB_NAMES = (
@@ -49,7 +50,7 @@ def check_template(template: str, line: bool) -> list[str]:
     try:
         names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
-        return [f"bad template {template!r}: {exc}"]
+        return [f"bad template {echo(template)}: {echo(str(exc))}"]
     return [
         f"unknown name {{{n}}} (allowed: {', '.join(sorted(allowed))}, job.fields.<name>)"
         for n in names
@@ -75,7 +76,7 @@ def check_reference_template(template: str) -> list[str]:
     names = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     if not names & {"job.number", "job.id"}:
         why = "the Reference tells one job's invoice from another's"
-        return [f"{template!r} must include {{job.number}} or {{job.id}}: {why}"]
+        return [f"{echo(template)} must include {{job.number}} or {{job.id}}: {why}"]
     return []
 
 
@@ -87,7 +88,7 @@ def check_date_format(fmt: str) -> list[str]:
     try:
         parsed = datetime.strptime(sample.strftime(fmt), fmt)
     except ValueError as exc:
-        return [f"{fmt!r} is not a date format strptime can read back ({exc}); e.g. %d/%m/%Y"]
+        return [f"{echo(fmt)} is not a date format strptime can read back ({echo(str(exc))}); e.g. %d/%m/%Y"]
     if parsed.date() != sample.date():
-        return [f"{fmt!r} does not include day, month and year; e.g. %d/%m/%Y or %Y-%m-%d %H:%M"]
+        return [f"{echo(fmt)} does not include day, month and year; e.g. %d/%m/%Y or %Y-%m-%d %H:%M"]
     return []
