@@ -66,7 +66,7 @@ def gather(
     unchanged: list[JobResult] = []
     if settled_under is not None:
         same = settled_jobs.unchanged(state, jobs, ledger, settled_under)
-        unchanged = [r for j in jobs if j.id in same for r in settled_jobs.results_for(j, ledger)]
+        unchanged = settled_jobs.results_for([j for j in jobs if j.id in same], ledger)
         if not revisit_held:
             waiting = settled_jobs.unchanged(state, jobs, ledger, settled_under, kind="held")
             unchanged += _still_held(state, source.name, [j for j in jobs if j.id in waiting])

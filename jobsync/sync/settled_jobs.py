@@ -47,9 +47,14 @@ def unchanged(
     }
 
 
-def results_for(job: Job, ledger: dict[tuple[str, str, str], LedgerEntry]) -> list[JobResult]:
-    """The report's lines for a job left unplanned: one per invoiced stage, so every invoice is still listed."""
-    rows = _by_job(ledger).get(job.id) or []
+def results_for(jobs: list[Job], ledger: dict[tuple[str, str, str], LedgerEntry]) -> list[JobResult]:
+    """The report's lines for the jobs left unplanned (the ledger grouped once, not once per job)."""
+    by_job = _by_job(ledger)
+    return [result for job in jobs for result in _results_of(job, by_job.get(job.id, []))]
+
+
+def _results_of(job: Job, rows: list[LedgerEntry]) -> list[JobResult]:
+    """One line per invoiced stage, so every invoice is still listed."""
     why = "already invoiced; unchanged since the last run"
     name = job.client.name if job.client else None
     if not rows:
