@@ -45,12 +45,12 @@ STAGED = PlanSettings(
     billing=load_billing(
         {
             "stages": [
-                {"name": "deposit", "status": "Work Order", "percent": 30, "account_code": "800", "tax_type": "OUTPUT"},
+                {"name": "deposit", "status": "Work Order", "percent": 30, "account_code": "835", "tax_type": "OUTPUT"},
                 {
                     "name": "progress",
                     "status": "In Progress",
                     "amount": "123.45",
-                    "account_code": "800",
+                    "account_code": "835",
                     "tax_type": "OUTPUT",
                 },
                 {"name": "final", "status": "Completed", "remainder": True},

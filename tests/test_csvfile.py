@@ -392,7 +392,7 @@ WORKFLOWMAX_SOURCE = {
 
 def built_source(tmp_path: Path, source_section: dict[str, object]) -> CsvJobSource:
     """A CsvJobSource built the way `jobsync run` builds it: YAML config -> settings -> wiring."""
-    from jobsync.app.wiring import build_source
+    from jobsync.app.wiring import build_connector
     from jobsync.config.settings import load_settings
 
     config = tmp_path / "jobsync.yaml"
@@ -402,7 +402,7 @@ def built_source(tmp_path: Path, source_section: dict[str, object]) -> CsvJobSou
         "source": source_section,
     }
     config.write_text(yaml.safe_dump(doc))
-    source = build_source(load_settings(config, {}))
+    source = build_connector(load_settings(config, {}))
     assert isinstance(source, CsvJobSource)
     return source
 

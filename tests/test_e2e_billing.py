@@ -1,8 +1,8 @@
 """End to end: one job billed in three stages across three runs, the CSV's status moving between runs.
 
-Deposit 30 % at "Work Order" and progress 40 % at "In Progress" go to the liability account 800
+Deposit 30 % at "Work Order" and progress 40 % at "In Progress" go to the liability account 835
 (the seed's only CURRLIAB account); "Completed" bills the full job lines less one negative line per
-earlier stage on 800, so the liability clears and the client pays exactly the remainder.
+earlier stage on 835, so the liability clears and the client pays exactly the remainder.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ BILLING = {
             "name": "deposit",
             "status": "Work Order",
             "percent": 30,
-            "account_code": "800",
+            "account_code": "835",
             "tax_type": "OUTPUT",
             "reference_suffix": "-DEP",
         },
@@ -29,7 +29,7 @@ BILLING = {
             "name": "progress",
             "status": "In Progress",
             "percent": 40,
-            "account_code": "800",
+            "account_code": "835",
             "tax_type": "OUTPUT",
             "reference_suffix": "-PROG",
         },
@@ -81,7 +81,7 @@ def test_three_stage_job_billed_across_three_runs(tmp_path: Path) -> None:
         # 30 % of 1234.48 = 370.344 -> 370.34; GST 37.034 -> 37.03
         assert _amounts(dep) == (D("370.34"), D("37.03"), D("407.37"))
         [line] = dep.line_items
-        assert (line.account_code, line.tax_type) == ("800", "OUTPUT")
+        assert (line.account_code, line.tax_type) == ("835", "OUTPUT")
         assert str(dep.date) == "2026-11-02"
 
         assert work.cli("run").exit_code == 0  # same status again: nothing new
@@ -103,14 +103,14 @@ def test_three_stage_job_billed_across_three_runs(tmp_path: Path) -> None:
             ("205", D("760.00"), D("76.00")),
             ("210", D("370.35"), D("37.04")),
             ("210", D("104.13"), D("10.41")),
-            ("800", D("-370.34"), D("-37.03")),
-            ("800", D("-493.79"), D("-49.38")),
+            ("835", D("-370.34"), D("-37.03")),
+            ("835", D("-493.79"), D("-49.38")),
         ]
         # 1234.48 − 370.34 − 493.79 = 370.35; GST 76.00 + 37.04 + 10.41 − 37.03 − 49.38 = 37.04
         assert _amounts(final) == (D("370.35"), D("37.04"), D("407.39"))
         # The client pays the one-invoice total exactly, and the liability account nets to zero.
         assert dep.total + prog.total + final.total == D("1357.93")
-        liability = [li.line_amount for inv in (dep, prog, final) for li in inv.line_items if li.account_code == "800"]
+        liability = [li.line_amount for inv in (dep, prog, final) for li in inv.line_items if li.account_code == "835"]
         assert sum(liability, D("0")) == D("0")
         assert final.line_items[3].description == f"Less deposit invoiced {dep.invoice_number}"
         assert final.line_items[4].description == f"Less progress invoiced {prog.invoice_number}"

@@ -50,7 +50,8 @@ def test_page_is_self_contained_and_shows_every_decision(previewed: tuple[Plan, 
     assert f"Existing contact {j1.contact.contact_id} (matched by {j1.contact.matched_by})" in html
     assert "New contact, ContactNumber csv:C2" in html
     for line in j1.lines:
-        assert f"<td>{line.rule}</td>" in html and f"<td>{line.account_code}</td>" in html
+        assert f"<td>{line.rule}</td>" in html and f"<td>{line.account_code} {line.account_name}</td>" in html
+        assert line.account_name and line.tax_name and f"<td>{line.tax_name}</td>" in html
     held = {h.job_number: h for h in plan.held}
     assert set(held) == {"1004", "1005"} and 'data-status="held"' in html
     assert all(h.reason.split("'")[0] in html for h in held.values())

@@ -513,7 +513,7 @@ def test_config_example_rest_sources_load_and_build(tmp_path: Any) -> None:
     """Both commented REST examples in config.example.yaml, uncommented, load and build a RestJobSource."""
     from pathlib import Path
 
-    from jobsync.app.wiring import build_source
+    from jobsync.app.wiring import build_connector
     from jobsync.config.settings import load_settings
 
     text = (Path(__file__).resolve().parents[1] / "config.example.yaml").read_text()
@@ -532,7 +532,7 @@ def test_config_example_rest_sources_load_and_build(tmp_path: Any) -> None:
             "rules: {default: {account_code: '200'}}\nsource:\n" + "\n".join(body)
         )
         env = {"JOBS_API_TOKEN": "t", "FIELDJOBS_CLIENT_ID": "id", "FIELDJOBS_CLIENT_SECRET": "s"}
-        built.append(build_source(load_settings(config, env)))
+        built.append(build_connector(load_settings(config, env)))
     assert all(isinstance(source, RestJobSource) for source in built)
     oauth = built[1]
     assert (oauth.auth.mode, oauth.auth.client_secret, oauth.paging.style) == (

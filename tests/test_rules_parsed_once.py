@@ -31,7 +31,7 @@ rules:
     labour_rate: "95.00"
 billing:
   stages:
-    - {name: deposit, status: booked, percent: "30", account_code: "800"}
+    - {name: deposit, status: booked, percent: "30", account_code: "835"}
     - {name: final, status: completed, remainder: true}
 """
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Protocol
 
 from jobsync.core.errors import ConfigError, JobsyncError
 from jobsync.core.models import LedgerEntry
-from jobsync.state.store import State
+from jobsync.state.store import HoldRow, State
 from jobsync.sync import held_recheck
 from jobsync.xero.gateway import XeroInvoiceRef
 
@@ -54,6 +54,11 @@ class JobView:
     reason: str = ""
     since: datetime | None = None
     invoice_number: str | None = None
+    # A held or failed job's card, as last read: its client, an amount and its lines.
+    client: str | None = None
+    amount: str | None = None
+    lines: list[list[str]] = field(default_factory=list)  # [description, quantity, unit price]
+    line_count: int = 0
 
 
 def who() -> str:
@@ -97,15 +102,30 @@ def _require(state: State, source: str, job: str) -> JobRef:
 # ---------------------------------------------------------------------------
 
 
+def _hold_view(h: HoldRow) -> JobView:
+    view = JobView(h.source, h.job_id, h.job_number, h.kind, h.reason, h.since)
+    try:
+        card = json.loads(h.card) if h.card else {}
+    except ValueError:  # a card that cannot be read costs the card, never the listing
+        card = {}
+    if not isinstance(card, dict):
+        return view
+    return replace(
+        view,
+        client=card.get("client"),
+        amount=card.get("amount"),
+        lines=[[str(x) for x in line] for line in card.get("lines") or []],
+        line_count=int(card.get("line_count") or 0),
+    )
+
+
 def list_jobs(state: State, source: str, kind: str | None = None, report_limit: int = 50) -> list[JobView]:
     """Held/failed/ignored jobs from the holds table; invoiced ones from the ledger."""
     if kind is not None and kind not in LIST_KINDS:
         raise ConfigError(f"unknown job list {kind!r}", [f"choose one of {', '.join(LIST_KINDS)}"])
     views: list[JobView] = []
     if kind != "invoiced":
-        views += [
-            JobView(h.source, h.job_id, h.job_number, h.kind, h.reason, h.since) for h in state.holds(source, kind)
-        ]
+        views += [_hold_view(h) for h in state.holds(source, kind)]
     if kind in (None, "invoiced"):
         views += _invoiced(state, source, report_limit)
     return views

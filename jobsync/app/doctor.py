@@ -13,47 +13,26 @@ import socket
 import stat
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+# Re-exported: the CLI and tests read check results through this module.
+from jobsync.app.doctor_checks import FAIL as FAIL
+from jobsync.app.doctor_checks import OK as OK
+from jobsync.app.doctor_checks import SKIP as SKIP
+from jobsync.app.doctor_checks import WARN as WARN
+from jobsync.app.doctor_checks import Check as Check
+from jobsync.app.doctor_checks import Report as Report
+from jobsync.app.doctor_rules import check_account_purpose, check_line_kinds, check_references, check_tracking
 from jobsync.app.wiring import build_gateway, xero_login
 from jobsync.config.settings import Settings, env_references, load_settings, resolve_config_path
 from jobsync.core.errors import ConfigError, JobsyncError
 from jobsync.core.models import XeroRefs
-from jobsync.core.rule_refs import reference_problems, rule_references, tracking_problems
 from jobsync.net.http import make_session
 from jobsync.output import notify
 from jobsync.state.store import State
 from jobsync.xero.token_store import token_status, utc_now
-
-OK, FAIL, WARN, SKIP = "ok", "fail", "warn", "skip"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: str  # OK / FAIL / WARN (worth knowing, not fatal) / SKIP (a prerequisite failed)
-    detail: str = ""
-    fix: str = ""
-
-
-@dataclass
-class Report:
-    checks: list[Check] = field(default_factory=list)
-    # Called with each check as it completes, so a terminal shows progress on slow network checks.
-    listener: Callable[[Check], None] | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not any(c.status == FAIL for c in self.checks)
-
-    def add(self, check: Check) -> None:
-        self.checks.append(check)
-        if self.listener is not None:
-            self.listener(check)
-
 
 # ---------------------------------------------------------------------------
 # Config and secrets
@@ -206,34 +185,6 @@ def check_token_lapse(settings: Settings, now: datetime, warn_days: float = 14) 
     return Check(name, OK, f"{days:.0f} days left (every run renews it)")
 
 
-def check_tracking(settings: Settings, refs: XeroRefs) -> Check:
-    name = "rule tracking categories and options exist and are active"
-    if refs.tracking is None:
-        return Check(name, SKIP, "this Xero server offers no TrackingCategories to check against")
-    problems = tracking_problems(settings.ruleset, refs)
-    if problems:
-        return Check(
-            name,
-            FAIL,
-            "; ".join(problems),
-            "add or restore it in Xero (Accounting › Advanced › Tracking categories), or change the rule",
-        )
-    return Check(name, OK, f"{len(refs.tracking)} active categories in the organisation")
-
-
-def check_references(settings: Settings, refs: XeroRefs) -> Check:
-    name = "rule accounts and tax types active"
-    problems = reference_problems(settings.ruleset, refs)
-    if problems:
-        return Check(
-            name,
-            FAIL,
-            "; ".join(problems),
-            "point the rule at an active account/tax type (Xero: Accounting › Chart of accounts)",
-        )
-    return Check(name, OK, f"{len(rule_references(settings.ruleset))} rules checked against the organisation")
-
-
 # ---------------------------------------------------------------------------
 # Local files
 # ---------------------------------------------------------------------------
@@ -373,7 +324,9 @@ def run_checks(
         report.add(Check("Xero tenant reachable, token accepted", SKIP, needs_secrets))
     if refs is not None:
         report.add(check_references(settings, refs))
+        report.add(check_account_purpose(settings, refs))
         report.add(check_tracking(settings, refs))
+    report.add(check_line_kinds(settings))
     warn_days = settings.notify.token_expiry_days if settings.notify is not None else 14
     lapse = check_token_lapse(settings, utc_now(), warn_days)
     if lapse is not None:

@@ -6,6 +6,7 @@ returns values for the CLI to render. No printing here.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from jobsync.app import display_zone as org_zone
 from jobsync.app import history
 from jobsync.app.wiring import build_gateway, build_source, xero_login
 from jobsync.config.settings import Settings, config_hash
@@ -23,6 +25,7 @@ from jobsync.output import notify
 from jobsync.output.report import write_report
 from jobsync.runtime import stop_request
 from jobsync.sources.base import JobSource
+from jobsync.sources.kind_mapped import KindMappedSource
 from jobsync.state.store import HoldRow, RunRow, State
 from jobsync.sync.gather import Gathered
 from jobsync.sync.runner import RunOptions, RunResult, execute
@@ -44,6 +47,7 @@ class SyncOutcome:
 
 @dataclass
 class StatusView:
+    zone: str  # the zone its times are shown in
     source: str
     watermark: datetime | None
     runs: list[RunRow]
@@ -64,6 +68,8 @@ def sync(
     ruleset = settings.ruleset
     billing = settings.billing_policy
     source = source or build_source(settings)
+    if not isinstance(source, KindMappedSource):  # a source handed in (tests, rehearse) maps kinds too
+        source = KindMappedSource(source, settings.source.kind_map)
     gateway = gateway or build_gateway(settings)
     tolerance = settings.xero.total_tolerance
     options = RunOptions(
@@ -100,6 +106,8 @@ def sync(
         if not apply:
             result = execute(source, gateway, state, plan_for, options, now, "preview")
             result.report.config_hash = config_hash(settings)
+            _note_unmapped(source, result, state)
+            _note_zone(settings, result, state)
             return SyncOutcome(result, None)
         with state.lock(), stop_request.handled():
             try:
@@ -109,8 +117,33 @@ def sync(
                 # A run that stops before its report (Xero down, bad token) still alerts someone.
                 exc.problems.extend(notify.notify_error(settings.notify, exc, state, now()))
                 raise
+            _note_unmapped(source, result, state)
+            _note_zone(settings, result, state)
             paths = _finish_run(settings, result, state, now)
     return SyncOutcome(result, paths)
+
+
+def _note_zone(settings: Settings, result: RunResult, state: State) -> None:
+    """The organisation's zone, as this run read it (or as last read): the zone every human time is shown in."""
+    refs = result.gathered.refs if result.gathered else None
+    if refs is not None and refs.org.name:  # NOTHING_READ has no name: an idle run read no Organisation
+        state.cache_put(org_zone.ORG_ZONE_KEY, refs.org.timezone)
+    result.report.timezone = org_zone.display_zone(settings, state)
+
+
+def _note_unmapped(source: KindMappedSource, result: RunResult, state: State) -> None:
+    """Line types no kind maps: into the report, and kept for `doctor` (which reads no jobs itself)."""
+    seen = dict(sorted(source.unmapped.items()))
+    if seen:
+        result.report.extra["unmapped_kinds"] = seen
+    if seen or result.report.results:
+        state.cache_put(f"unmapped_kinds:{source.name}", json.dumps(seen))
+
+
+def unmapped_kinds(state: State, source_name: str) -> dict[str, int]:
+    """What the last run or preview recorded by `_note_unmapped`."""
+    raw = state.cache_get(f"unmapped_kinds:{source_name}")
+    return {str(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
 
 
 def _terms(settings: Settings) -> tuple[int, str] | None:
@@ -162,6 +195,7 @@ def status(settings: Settings) -> StatusView:
     with State.open(settings.state.path) as state:
         name = settings.source.name
         return StatusView(
+            zone=org_zone.display_zone(settings, state),
             source=name,
             watermark=state.get_watermark(name),
             runs=state.recent_runs(10),

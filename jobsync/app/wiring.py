@@ -12,13 +12,20 @@ from pathlib import Path
 from jobsync.config.settings import Settings, SourceSettings
 from jobsync.core.errors import ConfigError
 from jobsync.sources.base import JobSource
+from jobsync.sources.kind_mapped import KindMappedSource
 from jobsync.xero.auth import client_credentials_provider, static_token_provider
 from jobsync.xero.client import XeroClient
 from jobsync.xero.limiter import CallLimiter, Limits
 from jobsync.xero.token_store import XeroLogin, oauth_provider, stored_tenant
 
 
-def build_source(settings: Settings) -> JobSource:
+def build_source(settings: Settings) -> KindMappedSource:
+    """The configured job source, its line types mapped by `source.kind_map` as every pass reads them."""
+    return KindMappedSource(build_connector(settings), settings.source.kind_map)
+
+
+def build_connector(settings: Settings) -> JobSource:
+    """The configured platform's connector alone, as it reads the job system."""
     src = settings.source
     if src.type == "csv":
         from jobsync.sources.csvfile import CsvJobSource

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from jobsync.app import history
 from jobsync.cli.support import ConfigOpt, JsonOpt, guarded, out
 from jobsync.config.settings import load_settings
+from jobsync.output import render
 from jobsync.output.preview_html import render_report_html
 from jobsync.runtime.private_files import write_private
 
@@ -47,22 +47,8 @@ def history_cmd(
     if not runs:
         out.print("No runs yet.")
         return
-    table = Table(show_header=True)
-    for col in ("run", "command", "started", "created", "adopted", "skipped", "held", "failed", "exit"):
-        table.add_column(col)
-    for r in runs:
-        table.add_row(
-            r.run_id,
-            r.command,
-            r.started_at.isoformat(timespec="seconds"),
-            str(r.created),
-            str(r.adopted),
-            str(r.skipped),
-            str(r.held),
-            str(r.failed),
-            str(r.exit_code),
-        )
-    out.print(table)
+    zone = history.display_zone(settings)
+    out.print(render.runs_table(runs, zone))
 
 
 @guarded

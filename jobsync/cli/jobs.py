@@ -12,6 +12,9 @@ from rich.table import Table
 from jobsync.app import job_commands
 from jobsync.cli.support import DEFAULT_WAIT, ConfigOpt, JsonOpt, WaitOpt, guarded, out
 from jobsync.config.settings import load_settings
+from jobsync.core.held_card import card_summary
+from jobsync.output import render
+from jobsync.output.times import shown
 
 jobs_app = typer.Typer(help="List and fix held, failed and invoiced jobs.", no_args_is_help=True)
 
@@ -34,6 +37,7 @@ def list_cmd(
         raise typer.BadParameter("choose at most one of --held, --failed, --ignored, --invoiced")
     settings = load_settings(config)
     views = job_commands.list_jobs(settings, chosen[0] if chosen else None)
+    zone = job_commands.display_zone(settings)
     if as_json:
         print(json.dumps([dataclasses.asdict(v) for v in views], indent=2, default=str))
         return
@@ -41,11 +45,18 @@ def list_cmd(
         out.print("No jobs to show.")
         return
     table = Table(show_header=True)
-    for col in ("job", "status", "since", "invoice", "reason"):
-        table.add_column(col)
+    for col in ("job", "status"):
+        table.add_column(col, overflow="fold")
+    render.whole_column(table, "since", [shown(v.since, zone) for v in views])
+    render.whole_column(table, "invoice", [v.invoice_number or "" for v in views])
+    table.add_column("what / why", overflow="fold", min_width=16)
     for v in views:
-        since = v.since.isoformat(timespec="minutes") if v.since else ""
-        table.add_row(v.job_number, v.status, since, v.invoice_number or "", v.reason)
+        since = shown(v.since, zone)
+        what = v.reason
+        if v.status in ("held", "failed") and (v.client or v.line_count):
+            lines = "; ".join(f"{d} {q} × {p}" for d, q, p in v.lines[:3])
+            what = f"{card_summary(v.client, v.amount, v.line_count)}\n{lines}\n{v.reason}".replace("\n\n", "\n")
+        table.add_row(v.job_number, v.status, since, v.invoice_number or "", what)
     out.print(table)
 
 

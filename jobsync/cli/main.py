@@ -126,9 +126,11 @@ def preview(
     elif not html:  # the page is the view asked for: the terminal is not filled as well
         shown = selector(jobs, job, client)
         adopted = [r for r in result.report.results if r.outcome is Outcome.ADOPTED and shown(r.job_number, r.job_id)]
-        render.plan_view(out, plan, adopted, settings.xero.max_invoices_per_run)
+        unmapped = result.report.extra.get("unmapped_kinds")
+        render.plan_view(out, plan, adopted, settings.xero.max_invoices_per_run, unmapped)
     if explain and not as_json:
-        render.explain_view(out, explain, explain_job(settings.ruleset, jobs, explain))
+        refs = result.gathered.refs if result.gathered else None
+        render.explain_view(out, explain, explain_job(settings.ruleset, jobs, explain, refs))
     raise typer.Exit(int(ExitCode.HELD_OR_FAILED if plan.held else ExitCode.OK))
 
 
@@ -160,7 +162,7 @@ def status(
     if as_json:
         print(json.dumps(render.status_doc(view.source, view.watermark, view.runs, view.holds), default=render.iso))
         return
-    render.status_view(out, view.source, view.watermark, view.runs, view.holds)
+    render.status_view(out, view.source, view.watermark, view.runs, view.holds, view.zone)
 
 
 app.add_typer(jobs_app, name="jobs")

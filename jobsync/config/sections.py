@@ -27,6 +27,9 @@ from jobsync.core.errors import ConfigError
 from jobsync.core.rules import RuleSet, load_rules
 from jobsync.core.templates import check_date_format, check_reference_template
 
+# jobsync's line kinds (core.models.LINE_KINDS), spelled out so the schema lists them.
+LineKind = Literal["labour", "material", "subcontractor", "fee", "discount", "other"]
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -202,6 +205,8 @@ class SourceSettings(_Frozen):
     # strptime format for the date columns, or one per logical column ({completed_at: "%m/%d/%Y"}).
     date_format: Annotated[str | dict[str, str] | None, AfterValidator(_date_formats_ok)] = None
     prices_include_tax: bool = False  # the export's unit prices include GST/VAT
+    # The platform's own line types, by name, onto jobsync's kinds: {"Sub-contractor": subcontractor}.
+    kind_map: dict[str, LineKind] = {}
 
     @model_validator(mode="before")
     @classmethod

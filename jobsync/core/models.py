@@ -16,7 +16,7 @@ from typing import Any
 # What the job system gives us
 # ---------------------------------------------------------------------------
 
-LINE_KINDS = ("labour", "material", "subcontractor", "fee", "other")
+LINE_KINDS = ("labour", "material", "subcontractor", "fee", "discount", "other")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class JobLine:
     hours: Decimal | None = None  # labour: time entry hours (quantity mirrors it)
     rate: Decimal | None = None  # labour: hourly rate (unit_price mirrors it)
     tax_inclusive: bool = False  # unit_price includes tax
+    source_kind: str | None = None  # the platform's own name for the line's type, as read ("Sub-contractor")
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,9 @@ class XeroAccount:
     name: str
     status: str = "ACTIVE"
     tax_type: str | None = None  # the account's default tax type
+    type: str = ""  # Xero's account Type: REVENUE, SALES, BANK, EXPENSE… ("" when not read)
+    account_class: str = ""  # Xero's Class: REVENUE, EXPENSE, ASSET, LIABILITY, EQUITY
+    system_account: str = ""  # DEBTORS, CREDITORS, GST…: Xero keeps these for its own postings
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,17 @@ class DraftLine:
     discount_rate: Decimal | None = None
     discount_amount: Decimal | None = None
     tracking: tuple[tuple[str, str], ...] = ()  # (category name, option name), at most 2
+    # The names a person reads beside the codes ("200 Sales", "GST on Income"); never sent to Xero.
+    account_name: str = ""
+    tax_name: str = ""
+
+    @property
+    def account_label(self) -> str:
+        return f"{self.account_code} {self.account_name}".strip()
+
+    @property
+    def tax_label(self) -> str:
+        return self.tax_name or self.tax_type
 
 
 @dataclass(frozen=True)
@@ -226,6 +241,11 @@ class Hold:
     fix: str = ""
     candidates: tuple[XeroContact, ...] = ()
     client_key: str | None = None  # the job's client, so `contacts map JOB` can find it
+    # The card a person reads (core.held_card): as far as the job could be read.
+    client_name: str | None = None
+    amount: Decimal | None = None  # the lines as read, quantity × price: a guide, not an invoice total
+    lines: tuple[tuple[str, Decimal, Decimal], ...] = ()  # (description, quantity, unit price), the first 20
+    line_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -318,6 +338,7 @@ class RunReport:
     api_calls: dict[str, int] = field(default_factory=dict)  # "GET /Invoices" -> n
     errors: list[str] = field(default_factory=list)  # run-level problems
     extra: dict[str, Any] = field(default_factory=dict)
+    timezone: str = "UTC"  # the organisation's zone (IANA): the one its people read times in
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for r in self.results if r.outcome is outcome)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from jobsync.core.billing import BillingPolicy, Stage, StageRule, stages_for
 from jobsync.core.contact_holds import NewContacts, contact_hold
 from jobsync.core.contact_match import client_key, decide, indexed
+from jobsync.core.held_card import hold_for
 from jobsync.core.models import (
     ContactDecision,
     ContactSnapshot,
@@ -90,14 +91,14 @@ def build_plan(
         try:
             out = _plan_job(job, ledger, rules, refs, snapshot, settings, now, new_contacts)
         except HoldJob as h:
-            held.append(Hold(job.source, job.id, job.number, h.reason, h.fix, h.candidates, key))
+            held.append(hold_for(job, h.reason, h.fix, h.candidates, key))
             continue
         except (ArithmeticError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             # A value no check foresaw must cost this job only: hold it, plan the rest of the batch.
             log.warning("job %s could not be planned: %r", job.number, exc, exc_info=log.isEnabledFor(logging.DEBUG))
             reason = f"job data could not be planned ({type(exc).__name__}: {str(exc)[:120]})"
             fix = f"check the job's values in {job.source}"
-            held.append(Hold(job.source, job.id, job.number, reason, fix, (), key))
+            held.append(hold_for(job, reason, fix, (), key))
             continue
         for item in out:
             (drafts if isinstance(item, InvoiceDraft) else skipped).append(item)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from jobsync.core import source_tax
+from jobsync.core.account_purpose import refusal
 from jobsync.core.billing import StageRule
 from jobsync.core.models import DraftLine, Job, LedgerEntry, XeroRefs
 from jobsync.core.money import line_amount, line_tax, net_from_total, round2, unit_amount_for
@@ -82,6 +83,9 @@ def tax_for(
     if account.status != "ACTIVE":
         problems.append(f"account code {account_code!r} is {account.status}, not ACTIVE")
         return None, None
+    if why := refusal(account):
+        problems.append(why)
+        return None, None
     chosen = tax_type or account.tax_type
     if not chosen:
         problems.append(f"no tax type: the rule gives none and account {account_code!r} has no default")
@@ -127,6 +131,8 @@ def _draft_line(
         discount_rate=m.discount_rate,
         discount_amount=m.discount_amount,
         tracking=m.tracking,
+        account_name=account_name(m.account_code, refs),
+        tax_name=tax_name(tax_type, refs),
     )
 
 
@@ -160,4 +166,17 @@ def single_line(description: str, amount: Decimal, rule: StageRule, refs: XeroRe
         line_amount=amount,
         tax_amount=line_tax(amount, rate, lat),
         rule=f"billing:{rule.name}",
+        account_name=account_name(rule.account_code or "", refs),
+        tax_name=tax_name(tax_type, refs),
     )
+
+
+# The organisation's names for a line's account and tax type, for people to read beside the codes.
+def account_name(code: str, refs: XeroRefs) -> str:
+    account = refs.accounts.get(code)
+    return account.name if account else ""
+
+
+def tax_name(tax_type: str, refs: XeroRefs) -> str:
+    rate = refs.tax_rates.get(tax_type)
+    return rate.name if rate else ""

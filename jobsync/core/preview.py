@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from jobsync.core.models import Job, Plan
-from jobsync.core.rules import RuleSet, explain
+from jobsync.core.models import Job, Plan, XeroRefs
+from jobsync.core.rules import Excluded, RuleSet, explain, map_line
 
 
 @dataclass(frozen=True)
 class LineExplanation:
     description: str
     tried: tuple[tuple[str, bool, str], ...]  # (rule name, matched, why), in the order tried
+    kind: str = ""  # the line's kind as the rules saw it
+    account: str = ""  # where the line goes: "200 Sales", or "excluded"
 
 
 def selector(jobs: list[Job], job: str | None = None, client: str | None = None) -> Callable[[str, str], bool]:
@@ -40,9 +42,21 @@ def filter_plan(plan: Plan, jobs: list[Job], job: str | None = None, client: str
     return replace(plan, drafts=drafts, held=held, skipped=skipped, jobs_seen=len(seen))
 
 
-def explain_job(ruleset: RuleSet, jobs: list[Job], wanted: str) -> list[LineExplanation] | None:
+def explain_job(
+    ruleset: RuleSet, jobs: list[Job], wanted: str, refs: XeroRefs | None = None
+) -> list[LineExplanation] | None:
     """Every rule tried for each line of one job, and why it matched or not; None when the job is unknown."""
     job = next((j for j in jobs if wanted in (j.number, j.id)), None)
     if job is None:
         return None
-    return [LineExplanation(line.description, tuple(explain(ruleset, job, line))) for line in job.lines]
+    out = []
+    for line in job.lines:
+        mapped = map_line(ruleset, job, line)
+        if isinstance(mapped, Excluded):
+            account = "excluded"
+        else:
+            known = refs.accounts.get(mapped.account_code) if refs else None
+            account = f"{mapped.account_code} {known.name}" if known else mapped.account_code
+        tried = tuple(explain(ruleset, job, line))
+        out.append(LineExplanation(line.description, tried, line.kind, account))
+    return out

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from jobsync.core.errors import echo
-from jobsync.core.models import Job, JobLine
+from jobsync.core.models import LINE_KINDS, Job, JobLine
 from jobsync.core.source_tax import tax_key
 
 
@@ -87,7 +87,7 @@ def matches(m: Match, job: Job, line: JobLine) -> bool:
 
 
 _WHEN_KEYS = {"kind", "item_code", "description", "job_type", "client", "sign", "tax", "all", "any"}
-_KINDS = ("labour", "material", "subcontractor", "fee", "other")
+_KINDS = LINE_KINDS
 
 
 class Problems(list[str]):

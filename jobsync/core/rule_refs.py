@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobsync.core.account_purpose import doubt, refusal
 from jobsync.core.models import XeroRefs
 from jobsync.core.rules import RuleSet
 
@@ -40,9 +41,21 @@ def reference_problems(ruleset: RuleSet, refs: XeroRefs) -> list[str]:
             problems.append(f"rule {rule!r}: account {code} does not exist")
         elif account is not None and account.status != "ACTIVE":
             problems.append(f"rule {rule!r}: account {code} is {account.status}")
+        elif account is not None and (why := refusal(account)):
+            problems.append(f"rule {rule!r}: {why}")
         rate = refs.tax_rates.get(tax) if tax else None
         if tax and rate is None:
             problems.append(f"rule {rule!r}: tax type {tax} does not exist")
         elif rate is not None and rate.status != "ACTIVE":
             problems.append(f"rule {rule!r}: tax type {tax} is {rate.status}")
     return list(dict.fromkeys(problems))
+
+
+def purpose_doubts(ruleset: RuleSet, refs: XeroRefs) -> list[str]:
+    """Rules whose account takes a sales line but is most likely the wrong kind of account for one."""
+    doubts = []
+    for rule, code, _ in rule_references(ruleset):
+        account = refs.accounts.get(code) if code else None
+        if account is not None and (why := doubt(account)):
+            doubts.append(f"rule {rule!r}: {why}")
+    return list(dict.fromkeys(doubts))

@@ -13,7 +13,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
-from jobsync.core.models import InvoiceDraft, Outcome, Plan, RunReport
+from jobsync.core.models import Hold, InvoiceDraft, Outcome, Plan, RunReport
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;background:#eef0f3;color:#1d2329}
@@ -97,7 +97,7 @@ def _draft_card(d: InvoiceDraft) -> str:
         tracking = "; ".join(f"{_e(k)}: {_e(v)}" for k, v in ln.tracking)
         rows.append(
             f"<tr><td>{_e(ln.description)}</td><td class=n>{_e(ln.quantity)}</td><td class=n>{_e(ln.unit_amount)}</td>"
-            f"<td class=n>{_e(ln.discount_rate or '')}</td><td>{_e(ln.account_code)}</td><td>{_e(ln.tax_type)}</td>"
+            f"<td class=n>{_e(ln.discount_rate or '')}</td><td>{_e(ln.account_label)}</td><td>{_e(ln.tax_label)}</td>"
             f"<td>{tracking}</td><td class=n>{_m(ln.line_amount)}</td><td class=n>{_m(ln.tax_amount)}</td>"
             f"<td>{_e(ln.rule)}</td></tr>"
         )
@@ -124,14 +124,31 @@ def _draft_card(d: InvoiceDraft) -> str:
     )
 
 
-def _held_card(source_job: tuple[str, str], reason: str, fix: str, status: str, client: str) -> str:
+def _held_card(
+    source_job: tuple[str, str], reason: str, fix: str, status: str, client: str, hold: Hold | None = None
+) -> str:
     number, job_id = source_job
     fix_html = f'<p class="fix">Fix: {_e(fix)}</p>' if fix else ""
     return (
         f'<section class="card {status}" data-client="{_e(client)}" data-status="{status}" data-total="0">'
-        f'<h2>Job {_e(number)} <span class="badge {status}">{status}</span></h2>'
-        f'<p class="meta">job id {_e(job_id)}</p><p class="reason">{_e(reason)}</p>{fix_html}</section>'
+        f'<h2>{_e(client + " · ") if client else ""}Job {_e(number)} <span class="badge {status}">{status}</span></h2>'
+        f'<p class="meta">job id {_e(job_id)}</p><p class="reason">{_e(reason)}</p>{fix_html}'
+        f"{_held_lines(hold) if hold is not None else ''}</section>"
     )
+
+
+def _held_lines(hold: Hold) -> str:
+    """What could be read of a held job: its lines and their sum, so the card says what the job is."""
+    if not hold.lines:
+        return '<p class="meta">No lines could be read.</p>'
+    rows = "".join(
+        f"<tr><td>{_e(d)}</td><td class=n>{_e(q)}</td><td class=n>{_e(p)}</td></tr>" for d, q, p in hold.lines
+    )
+    more = hold.line_count - len(hold.lines)
+    extra = f"<tr><td colspan=3>… and {more} more</td></tr>" if more > 0 else ""
+    amount = f'<p class="meta">About {_m(hold.amount)} ex tax, as read</p>' if hold.amount is not None else ""
+    head = "<tr><th>Description</th><th class=n>Qty</th><th class=n>Unit</th></tr>"
+    return f"{amount}<table>{head}{rows}{extra}</table>"
 
 
 def _summary(plan: Plan, report: RunReport) -> str:
@@ -139,8 +156,8 @@ def _summary(plan: Plan, report: RunReport) -> str:
     by_client: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for d in plan.drafts:
         for ln in d.lines:
-            by_account[ln.account_code][0] += ln.line_amount
-            by_account[ln.account_code][1] += ln.tax_amount
+            by_account[ln.account_label][0] += ln.line_amount
+            by_account[ln.account_label][1] += ln.tax_amount
         by_client[d.contact.name][0] += d.subtotal
         by_client[d.contact.name][1] += d.total_tax
     already = report.count(Outcome.SKIPPED) + report.count(Outcome.ADOPTED)
@@ -166,7 +183,7 @@ def _group(label: str, groups: dict[str, list[Decimal]]) -> str:
 
 def render_plan_html(plan: Plan, report: RunReport) -> str:
     cards = [_draft_card(d) for d in plan.drafts]
-    cards += [_held_card((h.job_number, h.job_id), h.reason, h.fix, "held", "") for h in plan.held]
+    cards += [_held_card((h.job_number, h.job_id), h.reason, h.fix, "held", h.client_name or "", h) for h in plan.held]
     for r in report.results:
         if r.outcome in (Outcome.SKIPPED, Outcome.ADOPTED):
             cards.append(

@@ -12,7 +12,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from jobsync.core.models import InvoiceDraft, JobResult, Outcome, Plan, RunReport
+from jobsync.core import line_kinds
+from jobsync.core.held_card import card_summary
+from jobsync.core.models import Hold, InvoiceDraft, JobResult, Outcome, Plan, RunReport
+from jobsync.output.times import shown
 from jobsync.state.store import HoldRow, RunRow
 
 
@@ -31,6 +34,12 @@ def _number_column(table: Table, header: str, values: list[str]) -> None:
     table.add_column(header, justify="right", no_wrap=True, min_width=width)
 
 
+def whole_column(table: Table, header: str, values: list[str]) -> None:
+    """A column of values read as one (a time, an invoice number): never folded, never cut."""
+    width = max([len(header), *(len(v) for v in values)])
+    table.add_column(header, no_wrap=True, min_width=width)
+
+
 def run_summary(console: Console, report: RunReport, paths: tuple[object, object] | None) -> None:
     table = Table(title=f"jobsync {report.command} {report.run_id}", show_header=True)
     for col in ("created", "adopted", "skipped", "held", "failed"):
@@ -46,7 +55,7 @@ def run_summary(console: Console, report: RunReport, paths: tuple[object, object
     calls = ", ".join(f"{k} ×{v}" for k, v in sorted(report.api_calls.items()))
     console.print(f"API calls: {calls or 'none'}")
     if report.watermark_after:
-        console.print(f"Watermark: {report.watermark_after.isoformat()}")
+        console.print(f"Watermark: {shown(report.watermark_after, report.timezone)}")
     if paths:
         console.print(f"Report: {paths[0]}  ({paths[1]})")
 
@@ -80,7 +89,13 @@ def _results(console: Console, report: RunReport) -> None:
     console.print(table)
 
 
-def plan_view(console: Console, plan: Plan, adopted: list[JobResult], max_invoices: int | None = None) -> None:
+def plan_view(
+    console: Console,
+    plan: Plan,
+    adopted: list[JobResult],
+    max_invoices: int | None = None,
+    unmapped: dict[str, int] | None = None,
+) -> None:
     """The preview: counts, each draft, held jobs; `adopted` are the (shown) invoices found in Xero."""
     console.print(
         f"Jobs found: {plan.jobs_seen}   to create: {len(plan.drafts)}   "
@@ -92,15 +107,16 @@ def plan_view(console: Console, plan: Plan, adopted: list[JobResult], max_invoic
             f"[yellow]`jobsync run` would stop here: {len(plan.drafts)} invoices is more than "
             f"xero.max_invoices_per_run ({max_invoices}). Check them, then run with --force.[/yellow]"
         )
+    if unmapped:
+        listed = ", ".join(f"{name!r} ({n})" for name, n in sorted(unmapped.items()))
+        console.print(
+            f"[yellow]Line types that map to no kind (no kind rule matches them): {listed}.[/yellow]",
+            Text(line_kinds.add_hint(unmapped), style="yellow"),
+        )
     for draft in plan.drafts:
         console.print(_draft_panel(draft))
-    if plan.held:
-        table = Table(title="Held jobs (not invoiced until fixed)")
-        for col in ("job", "reason", "fix"):
-            _text_column(table, col)
-        for h in plan.held:
-            table.add_row(h.job_number, h.reason, h.fix)
-        console.print(table)
+    for h in plan.held:
+        console.print(held_panel(h))
     changed = [s for s in plan.skipped if s.changed_total is not None]
     if changed:
         table = Table(title="Changed since invoiced (the invoice is not changed unless xero.update_drafts)")
@@ -112,6 +128,25 @@ def plan_view(console: Console, plan: Plan, adopted: list[JobResult], max_invoic
             was, now = s.changed_total  # type: ignore[misc]
             table.add_row(s.job_number, s.invoice_number or s.reference, money(was), money(now))
         console.print(table)
+
+
+def held_panel(h: Hold) -> Panel:
+    """A held job as a card: what it is (client, amount, lines as read), why it is held and the fix."""
+    heading = Text(f"{h.job_number} HELD → {card_summary(h.client_name, h.amount, h.line_count)}", overflow="fold")
+    heading.stylize("bold yellow")
+    parts: list[Any] = [heading]
+    if h.lines:
+        table = Table(show_header=True, box=None)
+        _text_column(table, "description", min_width=12)
+        _number_column(table, "qty", [str(q) for _, q, _ in h.lines])
+        _number_column(table, "unit", [str(p) for _, _, p in h.lines])
+        for description, quantity, unit in h.lines:
+            table.add_row(description, str(quantity), str(unit))
+        parts.append(table)
+    parts.append(Text(f"Why: {h.reason}", overflow="fold"))
+    if h.fix:
+        parts.append(Text(f"Fix: {h.fix}", overflow="fold"))
+    return Panel(Group(*parts), border_style="yellow")
 
 
 def _draft_panel(d: InvoiceDraft) -> Panel:
@@ -136,7 +171,7 @@ def _draft_panel(d: InvoiceDraft) -> Panel:
     _number_column(table, "tax amt", [money(ln.tax_amount) for ln in d.lines])
     for ln in d.lines:
         disc = [str(ln.discount_rate or "")] if discounts else []
-        cells = [str(ln.quantity), str(ln.unit_amount), *disc, ln.account_code, ln.tax_type]
+        cells = [str(ln.quantity), str(ln.unit_amount), *disc, ln.account_label, ln.tax_label]
         described = Text(ln.description)
         described.append(f"\n({ln.rule})", style="dim")
         table.add_row(described, *cells, money(ln.line_amount), money(ln.tax_amount))
@@ -149,31 +184,36 @@ def _draft_panel(d: InvoiceDraft) -> Panel:
     return Panel(Group(heading, table, terms))
 
 
-def status_view(console: Console, source: str, mark: object, runs: list[RunRow], holds: list[HoldRow]) -> None:
-    console.print(f"Source {source}: watermark {mark.isoformat() if mark else 'not set (first run pending)'}")  # type: ignore[attr-defined]
+def runs_table(runs: list[RunRow], zone: str, title: str | None = None) -> Table:
+    """Past runs, newest first: the counts as short headers so the table fits 80 columns whole."""
+    table = Table(title=title, show_header=True)
+    for col in ("run", "command"):
+        _text_column(table, col)
+    whole_column(table, "started", [shown(r.started_at, zone) for r in runs])
+    for col, pick in (("new", "created"), ("adopt", "adopted"), ("skip", "skipped"), ("held", "held")):
+        _number_column(table, col, [str(getattr(r, pick)) for r in runs])
+    _number_column(table, "fail", [str(r.failed) for r in runs])
+    _number_column(table, "exit", [str(r.exit_code) for r in runs])
+    for r in runs:
+        counts = (r.created, r.adopted, r.skipped, r.held, r.failed, r.exit_code)
+        table.add_row(r.run_id, r.command, shown(r.started_at, zone), *(str(n) for n in counts))
+    return table
+
+
+def status_view(
+    console: Console, source: str, mark: datetime | None, runs: list[RunRow], holds: list[HoldRow], zone: str
+) -> None:
+    console.print(f"Source {source}: watermark {shown(mark, zone, 'not set (first run pending)')}")
     if runs:
-        table = Table(title="Recent runs")
-        for col in ("run", "command", "started", "created", "adopted", "skipped", "held", "failed", "exit"):
-            table.add_column(col)
-        for r in runs:
-            table.add_row(
-                r.run_id,
-                r.command,
-                str(r.started_at),
-                str(r.created),
-                str(r.adopted),
-                str(r.skipped),
-                str(r.held),
-                str(r.failed),
-                str(r.exit_code),
-            )
-        console.print(table)
+        console.print(runs_table(runs, zone, "Recent runs"))
     if holds:
         table = Table(title="Held and failed jobs")
-        for col in ("job", "kind", "since", "reason"):
-            table.add_column(col)
+        for col in ("job", "kind"):
+            _text_column(table, col)
+        whole_column(table, "since", [shown(h.since, zone) for h in holds])
+        _text_column(table, "reason")
         for h in holds:
-            table.add_row(h.job_number, h.kind, str(h.since), h.reason)
+            table.add_row(h.job_number, h.kind, shown(h.since, zone), h.reason)
         console.print(table)
 
 
@@ -198,6 +238,7 @@ def explain_view(console: Console, job: str, lines: list | None) -> None:  # typ
         return
     for line in lines:
         table = Table(title=f"{job}: {line.description}", show_header=True)
+        table.caption = f"kind {line.kind or '?'} → account {line.account or '?'}"
         for col in ("rule", "matched", "why"):
             table.add_column(col)
         for name, matched, why in line.tried:

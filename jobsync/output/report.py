@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jobsync.core.models import JobResult, Outcome, RunReport
+from jobsync.output.times import shown
 from jobsync.runtime.private_files import write_private
 
 CENT = Decimal("0.01")
@@ -88,6 +89,7 @@ def report_to_dict(report: RunReport) -> dict[str, Any]:
         "api_calls_total": sum(report.api_calls.values()),
         "errors": list(report.errors),
         "extra": _json_safe(report.extra),
+        "timezone": report.timezone,
     }
 
 
@@ -113,12 +115,12 @@ def _header(report: RunReport) -> list[str]:
     facts = [
         ("Command", report.command),
         ("Source", report.source),
-        ("Started", _iso(report.started_at)),
-        ("Finished", _iso(report.finished_at) or "(did not finish)"),
+        ("Started", shown(report.started_at, report.timezone)),
+        ("Finished", shown(report.finished_at, report.timezone, "(did not finish)")),
         ("Duration", f"{duration:.1f} s" if duration is not None else "-"),
         ("Config hash", report.config_hash or "-"),
-        ("Watermark before", _iso(report.watermark_before) or "(none: first run)"),
-        ("Watermark after", _iso(report.watermark_after) or "(unchanged)"),
+        ("Watermark before", shown(report.watermark_before, report.timezone, "(none: first run)")),
+        ("Watermark after", shown(report.watermark_after, report.timezone, "(unchanged)")),
     ]
     return [f"# jobsync {report.command} {report.run_id}", ""] + [f"- **{k}:** {v}" for k, v in facts] + [""]
 

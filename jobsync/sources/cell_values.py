@@ -29,6 +29,7 @@ _KIND_ALIASES = {
     "callout": "fee",
     "call-out": "fee",
     "call out": "fee",
+    "discount": "discount",
 }
 
 # A number as exports write it: optional sign, optional currency symbol, digits

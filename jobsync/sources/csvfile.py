@@ -212,6 +212,7 @@ class JobBuilder:
             hours=quantity if labour else None,
             rate=unit_price if labour else None,
             tax_inclusive=self.tax_inclusive,
+            source_kind=cells.get("line_kind") or None,
         )
 
     def _number(self, row: Row, key: str, problems: list[str], optional: bool = False) -> Decimal | None:

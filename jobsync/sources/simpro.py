@@ -309,6 +309,7 @@ def _line(kind: str, item: Raw, problems: list[str]) -> JobLine | None:
         tax_rate=parse_rate(str((tax or {}).get("Rate"))) if isinstance(tax, dict) and "Rate" in tax else None,
         hours=quantity if labour else None,
         rate=unit if labour else None,
+        source_kind=str(item.get("Type") or kind) if kind == "oneOffs" else kind,
     )
 
 

@@ -24,6 +24,7 @@ class HoldRow:
     since: datetime
     updated_at: datetime
     client_key: str | None = None  # the client the hold is about, when the job has one
+    card: str | None = None  # JSON from core.held_card: client, amount and lines as last read
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,10 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE holds ADD COLUMN client_key TEXT
     """,
+    # 2 -> 3: the card a held job shows (client, amount, lines as read), as JSON.
+    """
+    ALTER TABLE holds ADD COLUMN card TEXT
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -302,7 +302,14 @@ class State:
     # -- holds -------------------------------------------------------------
 
     def set_hold(
-        self, source: str, job_id: str, job_number: str, kind: str, reason: str, client_key: str | None = None
+        self,
+        source: str,
+        job_id: str,
+        job_number: str,
+        kind: str,
+        reason: str,
+        client_key: str | None = None,
+        card: str | None = None,
     ) -> None:
         if kind not in HOLD_KINDS:
             raise ValueError(f"hold kind must be one of {HOLD_KINDS}, got {kind!r}")
@@ -310,13 +317,14 @@ class State:
         with self._tx() as db:
             # `since` survives re-holding for the same kind, so "held for 12 days" stays true.
             db.execute(
-                "INSERT INTO holds (source, job_id, job_number, kind, reason, since, updated_at, client_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                "INSERT INTO holds (source, job_id, job_number, kind, reason, since, updated_at, client_key, card)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(source, job_id) DO UPDATE SET job_number = excluded.job_number,"
                 " since = CASE WHEN holds.kind = excluded.kind THEN holds.since ELSE excluded.since END,"
                 " kind = excluded.kind, reason = excluded.reason, updated_at = excluded.updated_at,"
-                " client_key = COALESCE(excluded.client_key, holds.client_key)",
-                (source, job_id, job_number, kind, reason, now, now, client_key),
+                " client_key = COALESCE(excluded.client_key, holds.client_key),"
+                " card = COALESCE(excluded.card, holds.card)",
+                (source, job_id, job_number, kind, reason, now, now, client_key, card),
             )
 
     def clear_hold(self, source: str, job_id: str) -> None:

@@ -31,7 +31,17 @@ def split_adopted(plan: Plan, gathered: Gathered, tolerance: Decimal) -> tuple[P
         if conflict:
             held.append(
                 Hold(
-                    draft.source, draft.job_id, draft.job_number, conflict, REFERENCE_FIX, (), draft.contact.client_key
+                    draft.source,
+                    draft.job_id,
+                    draft.job_number,
+                    conflict,
+                    REFERENCE_FIX,
+                    (),
+                    draft.contact.client_key,
+                    client_name=draft.contact.name,
+                    amount=draft.total,
+                    lines=tuple((ln.description, ln.quantity, ln.unit_amount) for ln in draft.lines),
+                    line_count=len(draft.lines),
                 )
             )
             continue

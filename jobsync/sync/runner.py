@@ -19,6 +19,7 @@ from jobsync.core.errors import (
     StoppedError,
     UnreachableError,
 )
+from jobsync.core.held_card import card_json
 from jobsync.core.models import (
     JobResult,
     Outcome,
@@ -184,7 +185,7 @@ def _record_adopted(state: State, adopted: list[JobResult], gathered: Gathered) 
 def _record_holds(state: State, plan: Plan, report: RunReport, keep: set[str]) -> None:
     """Holds follow this run's outcomes, except the ones a bookkeeper set (`keep`: ignored jobs)."""
     for h in plan.held:
-        state.set_hold(h.source, h.job_id, h.job_number, "held", h.reason, h.client_key)
+        state.set_hold(h.source, h.job_id, h.job_number, "held", h.reason, h.client_key, card_json(h))
     for r in report.results:
         if r.outcome is Outcome.FAILED:
             state.set_hold(r.source, r.job_id, r.job_number, "failed", r.reason)

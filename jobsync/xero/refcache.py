@@ -76,11 +76,13 @@ def _mark_of(text: Any) -> datetime | None:
 class CachedAccounts:
     """The chart of accounts as last read, merged with what changed since (by AccountID)."""
 
-    FIELDS = ("AccountID", "Code", "Name", "Status", "TaxType", "UpdatedDateUTC")
+    FIELDS = ("AccountID", "Code", "Name", "Status", "TaxType", "Type", "Class", "SystemAccount", "UpdatedDateUTC")
+    # Bumped whenever FIELDS grows: a copy kept without the new fields is read afresh once, whole.
+    VERSION = 2
 
     def __init__(self, cache: KeyValueCache, tenant_id: str) -> None:
         self._cache = cache
-        self._key = f"xero:{tenant_id}:accounts"
+        self._key = f"xero:{tenant_id}:accounts:v{self.VERSION}"
         self.mark: datetime | None = None
         self.rows: dict[str, dict[str, Any]] = {}
         self.loaded = False

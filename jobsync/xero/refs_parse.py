@@ -43,6 +43,9 @@ def accounts_by_code(raw: Sequence[Mapping[str, Any]]) -> dict[str, XeroAccount]
             name=a.get("Name") or "",
             status=a.get("Status") or "ACTIVE",
             tax_type=a.get("TaxType"),
+            type=str(a.get("Type") or ""),
+            account_class=str(a.get("Class") or ""),
+            system_account=str(a.get("SystemAccount") or ""),
         )
         for a in raw
         if a.get("Code")

@@ -46,7 +46,9 @@ def _account(state: OrgState, line: dict[str, Any], required: bool, problems: li
             problems.append("Account code '' is not a valid code for this document.")
         return None
     account = state.account(str(code))
-    if account is None or account.get("Status") != "ACTIVE" or account.get("Type") == "BANK":
+    # Xero keeps bank and system accounts (Accounts Receivable, Payable, GST…) for its own postings.
+    refused = account is not None and (account.get("Type") == "BANK" or account.get("SystemAccount"))
+    if account is None or account.get("Status") != "ACTIVE" or refused:
         problems.append(f"Account code '{code}' is not a valid code for this document.")
         return None
     return account
