@@ -76,7 +76,8 @@ def test_failure_reaches_slack_webhook_and_email_with_counts_jobs_report_and_fix
         assert "created 1" in text and "held 1" in text and "failed 1" in text
         # The failed job comes first, with its reason; then the held one.
         assert text.index("job 1007 failed: Xero refused") < text.index("job 1004 held: 2 contacts share")
-        assert "Report: /r/x.json" in text and "jobsync jobs list --held" in text
+        # the alert carries the content, never a path on the server its reader cannot open
+        assert "/r/x.json" not in text and "report_path" not in hook[0] and "jobsync jobs list --held" in text
         assert hook[0]["event"] == "jobsync.alert" and hook[0]["status"] == "failure"
         assert hook[0]["counts"]["failed"] == 1 and hook[0]["jobs"][0]["job_number"] == "1007"
         mail = smtp.messages[0]
@@ -194,7 +195,11 @@ def test_go_live_check_disconnected_xero_raises_an_alert_end_to_end(tmp_path: Pa
         with State.open(settings.state.path) as state:
             notify_run(notify, outcome.result.report, outcome.report_paths[0], state, NOW + timedelta(hours=1))
         assert http.posts[-1][1]["event"] == "jobsync.recovered"
-        assert str(outcome.report_paths[0]) in http.posts[-1][1]["text"]
+        recovered = http.posts[-1][1]
+        assert str(outcome.report_paths[0]) not in recovered["text"]
+        [invoice] = recovered["invoices"]  # what the run made, with its link into the organisation
+        assert invoice["link"].startswith("https://go.xero.com/organisationlogin/default.aspx?shortcode=%21dTc0s&")
+        assert invoice["link"] in recovered["text"] and invoice["invoice_number"] in recovered["text"]
 
 
 def test_refresh_token_near_its_lapse_alerts_once_per_token_and_only_when_asked(state: State) -> None:

@@ -90,6 +90,7 @@ def test_json_round_trips_exact_cents(tmp_path: Path) -> None:
         "invoice_number": "INV-0001",
         "total": "87.74",
         "contact": "Acme Plumbing",
+        "link": None,
     }
     assert Decimal(first["total"]) == Decimal("87.74")
     assert data["results"][1]["total"] == "100.00" and data["results"][3]["total"] is None

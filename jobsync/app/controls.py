@@ -20,6 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
+from jobsync.app.org_facts import SHORT_CODE_KEY
+from jobsync.core.deep_links import invoice_link
 from jobsync.core.errors import ConfigError, JobsyncError
 from jobsync.core.models import LedgerEntry
 from jobsync.state.store import HoldRow, State
@@ -59,6 +61,7 @@ class JobView:
     amount: str | None = None
     lines: list[list[str]] = field(default_factory=list)  # [description, quantity, unit price]
     line_count: int = 0
+    link: str | None = None  # an invoiced job's invoice in Xero
 
 
 def who() -> str:
@@ -143,6 +146,7 @@ def _invoiced(state: State, source: str, report_limit: int) -> list[JobView]:
         for r in _report_results(run.report_path)
         if r.get("source") == source and r.get("job_id") and r.get("job_number")
     }
+    code = state.cache_get(SHORT_CODE_KEY)
     return [
         JobView(
             source,
@@ -152,6 +156,7 @@ def _invoiced(state: State, source: str, report_limit: int) -> list[JobView]:
             f"stage {e.stage}",
             at,
             e.invoice_number or e.invoice_id,
+            link=invoice_link(code, e.invoice_id),
         )
         for e, at in state.confirmed_ledger(source)
     ]

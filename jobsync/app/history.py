@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jobsync.app.display_zone import display_zone as org_zone
+from jobsync.app.org_facts import display_zone as org_zone
 from jobsync.config.settings import Settings
 from jobsync.core.errors import ConfigError, ExitCode, echo
 from jobsync.core.models import Outcome, RunReport

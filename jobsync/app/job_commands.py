@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from jobsync.app import controls
 from jobsync.app.controls import Forgotten, JobRef, JobView
-from jobsync.app.display_zone import display_zone as org_zone
+from jobsync.app.org_facts import display_zone as org_zone
 from jobsync.app.wiring import build_gateway
 from jobsync.config.settings import Settings
 from jobsync.state.store import State

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from jobsync.app import display_zone as org_zone
-from jobsync.app import history
+from jobsync.app import history, org_facts
 from jobsync.app.wiring import build_gateway, build_source, xero_login
 from jobsync.config.settings import Settings, config_hash
+from jobsync.core.deep_links import invoice_link
 from jobsync.core.errors import JobsyncError
 from jobsync.core.models import Outcome, Plan
 from jobsync.core.plan import PlanSettings, build_plan
@@ -107,7 +107,7 @@ def sync(
             result = execute(source, gateway, state, plan_for, options, now, "preview")
             result.report.config_hash = config_hash(settings)
             _note_unmapped(source, result, state)
-            _note_zone(settings, result, state)
+            _note_org(settings, result, state)
             return SyncOutcome(result, None)
         with state.lock(), stop_request.handled():
             try:
@@ -118,17 +118,24 @@ def sync(
                 exc.problems.extend(notify.notify_error(settings.notify, exc, state, now()))
                 raise
             _note_unmapped(source, result, state)
-            _note_zone(settings, result, state)
+            _note_org(settings, result, state)
             paths = _finish_run(settings, result, state, now)
     return SyncOutcome(result, paths)
 
 
-def _note_zone(settings: Settings, result: RunResult, state: State) -> None:
+def _note_org(settings: Settings, result: RunResult, state: State) -> None:
     """The organisation's zone, as this run read it (or as last read): the zone every human time is shown in."""
     refs = result.gathered.refs if result.gathered else None
     if refs is not None and refs.org.name:  # NOTHING_READ has no name: an idle run read no Organisation
-        state.cache_put(org_zone.ORG_ZONE_KEY, refs.org.timezone)
-    result.report.timezone = org_zone.display_zone(settings, state)
+        state.cache_put(org_facts.ORG_ZONE_KEY, refs.org.timezone)
+        if refs.org.short_code:
+            state.cache_put(org_facts.SHORT_CODE_KEY, refs.org.short_code)
+    result.report.timezone = org_facts.display_zone(settings, state)
+    code = org_facts.short_code(state)
+    result.report.results = [
+        replace(r, link=invoice_link(code, r.invoice_id)) if r.invoice_id and not r.link else r
+        for r in result.report.results
+    ]
 
 
 def _note_unmapped(source: KindMappedSource, result: RunResult, state: State) -> None:
@@ -195,7 +202,7 @@ def status(settings: Settings) -> StatusView:
     with State.open(settings.state.path) as state:
         name = settings.source.name
         return StatusView(
-            zone=org_zone.display_zone(settings, state),
+            zone=org_facts.display_zone(settings, state),
             source=name,
             watermark=state.get_watermark(name),
             runs=state.recent_runs(10),

@@ -56,7 +56,7 @@ def list_cmd(
         if v.status in ("held", "failed") and (v.client or v.line_count):
             lines = "; ".join(f"{d} {q} × {p}" for d, q, p in v.lines[:3])
             what = f"{card_summary(v.client, v.amount, v.line_count)}\n{lines}\n{v.reason}".replace("\n\n", "\n")
-        table.add_row(v.job_number, v.status, since, v.invoice_number or "", what)
+        table.add_row(v.job_number, v.status, since, render.linked(v.invoice_number or "", v.link), what)
     out.print(table)
 
 

@@ -111,6 +111,7 @@ class XeroOrg:
     base_currency: str = "AUD"
     timezone: str = "UTC"  # IANA name (mapped from Xero's Windows zone name)
     period_lock_date: dt.date | None = None  # nothing may be dated on or before it
+    short_code: str = ""  # Xero's ShortCode: deep links open this organisation
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,7 @@ class JobResult:
     invoice_number: str | None = None
     total: Decimal | None = None
     contact_name: str | None = None
+    link: str | None = None  # the invoice in Xero (core.deep_links), when known
 
 
 @dataclass

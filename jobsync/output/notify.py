@@ -28,6 +28,7 @@ from jobsync.core.errors import JobsyncError
 from jobsync.core.models import JobResult, Outcome, RunReport
 from jobsync.net import http
 from jobsync.output.report import OUTCOME_ORDER
+from jobsync.output.report import money as report_money
 from jobsync.state.store import State
 
 CACHE_KEY = "notify:alert"
@@ -138,8 +139,16 @@ def build_message(kind: str, report: RunReport, report_path: Path | None) -> Mes
         lines.append(f"- job {r.job_number} {r.outcome.value}: {r.reason}")
     if len(attention) > FIRST_JOBS:
         lines.append(f"- and {len(attention) - FIRST_JOBS} more")
-    if report_path is not None:
-        lines.append(f"Report: {report_path}")
+    # The content that matters travels in the alert; a path on the server would mean nothing to its reader.
+    created = [r for r in report.results if r.outcome is Outcome.CREATED]
+    for r in created[:FIRST_JOBS]:
+        lines.append(
+            f"- job {r.job_number}: {r.invoice_number} {r.contact_name or ''} {report_money(r.total)}".rstrip()
+        )
+        if r.link:
+            lines.append(f"  {r.link}")
+    if len(created) > FIRST_JOBS:
+        lines.append(f"- and {len(created) - FIRST_JOBS} more invoices")
     fixes = _fix_commands(report, status)
     lines += [f"Fix: {f}" for f in fixes]
     payload = {
@@ -154,7 +163,16 @@ def build_message(kind: str, report: RunReport, report_path: Path | None) -> Mes
             for r in attention[:FIRST_JOBS]
         ],
         "more_jobs": max(0, len(attention) - FIRST_JOBS),
-        "report_path": None if report_path is None else str(report_path),
+        "invoices": [
+            {
+                "job_number": r.job_number,
+                "invoice_number": r.invoice_number,
+                "total": report_money(r.total),
+                "contact": r.contact_name,
+                "link": r.link,
+            }
+            for r in created[:FIRST_JOBS]
+        ],
         "fix": fixes,
         "text": "\n".join(lines),
     }

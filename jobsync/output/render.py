@@ -40,6 +40,11 @@ def whole_column(table: Table, header: str, values: list[str]) -> None:
     table.add_column(header, no_wrap=True, min_width=width)
 
 
+def linked(text: str, link: str | None) -> Text:
+    """`text` as an OSC 8 hyperlink to `link` where the terminal shows them; plain text elsewhere (pipes, cron)."""
+    return Text(text, style=f"link {link}") if link else Text(text)
+
+
 def run_summary(console: Console, report: RunReport, paths: tuple[object, object] | None) -> None:
     table = Table(title=f"jobsync {report.command} {report.run_id}", show_header=True)
     for col in ("created", "adopted", "skipped", "held", "failed"):
@@ -82,7 +87,7 @@ def _results(console: Console, report: RunReport) -> None:
             r.job_number,
             r.stage,
             f"[{style[r.outcome]}]{r.outcome.value}[/]",
-            r.invoice_number or "",
+            linked(r.invoice_number or "", r.link),
             money(r.total),
             detail or "",
         )

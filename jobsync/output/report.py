@@ -50,6 +50,7 @@ def _result_dict(result: JobResult) -> dict[str, Any]:
         "invoice_number": result.invoice_number,
         "total": money(result.total),
         "contact": result.contact_name,
+        "link": result.link,
     }
 
 
@@ -141,7 +142,7 @@ def _results_sections(report: RunReport) -> list[str]:
                 r.job_number,
                 r.stage,
                 r.outcome.value,
-                r.invoice_number,
+                f"[{r.invoice_number}]({r.link})" if r.link and r.invoice_number else r.invoice_number,
                 money(r.total),
                 r.contact_name,
                 r.reason,

@@ -20,6 +20,7 @@ def organisation(payload: Mapping[str, Any]) -> tuple[XeroOrg, str | None]:
         base_currency=raw.get("BaseCurrency") or "AUD",
         timezone=timezone,
         period_lock_date=wire.parse_date(raw.get("PeriodLockDate")),
+        short_code=str(raw.get("ShortCode") or ""),
     )
     return org, warning
 

@@ -6,6 +6,7 @@ from jobsync.config.settings import Settings
 from jobsync.state.store import State
 
 ORG_ZONE_KEY = "org_timezone"  # in the state's cache: written by each run that reads the Organisation
+SHORT_CODE_KEY = "org_short_code"  # likewise: the ShortCode deep links open the organisation by
 
 
 def display_zone(settings: Settings, state: State | None = None) -> str:
@@ -16,3 +17,7 @@ def display_zone(settings: Settings, state: State | None = None) -> str:
         with State.open(settings.state.path) as opened:
             return display_zone(settings, opened)
     return state.cache_get(ORG_ZONE_KEY) or settings.source.timezone
+
+
+def short_code(state: State) -> str | None:
+    return state.cache_get(SHORT_CODE_KEY)
