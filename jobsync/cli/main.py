@@ -27,7 +27,7 @@ from jobsync.config.settings import Settings, load_settings
 from jobsync.core.errors import ConfigError, ExitCode, echo
 from jobsync.core.models import Outcome
 from jobsync.core.preview import explain_job, filter_plan, selector
-from jobsync.output import render
+from jobsync.output import live_progress, render
 from jobsync.output.preview_html import render_plan_html
 from jobsync.output.report import report_to_dict
 from jobsync.runtime import logs
@@ -83,10 +83,14 @@ def run(
     since: SinceOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Go past the max_invoices_per_run brake.")] = False,
     as_json: JsonOpt = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Nothing when there was nothing to do; one line when there was.")
+    ] = False,
 ) -> None:
     """Invoice the jobs completed since the last run (cron runs this)."""
     settings = load_settings(config)
-    outcome = service.sync(settings, apply=True, since=_parse_since(since, settings), force=force)
+    with live_progress.live(err, quiet or as_json):
+        outcome = service.sync(settings, apply=True, since=_parse_since(since, settings), force=force)
     report = outcome.result.report
     if outcome.result.stop_code is not None:  # stopped part-way: one line on stderr, the report says the rest
         err.print(f"jobsync: {report.errors[-1]}", highlight=False, markup=False)
@@ -94,6 +98,10 @@ def run(
         doc = report_to_dict(report)
         doc["report_paths"] = [str(p) for p in outcome.report_paths or ()]
         print(json.dumps(doc, indent=2))
+    elif quiet:
+        line = render.one_line(report, outcome.report_paths)
+        if line:
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
     else:
         render.run_summary(out, report, outcome.report_paths)
     raise typer.Exit(int(outcome.result.exit_code))
@@ -112,7 +120,8 @@ def preview(
 ) -> None:
     """Show exactly what `run` would create; writes nothing. Exit 1 when anything is held."""
     settings = load_settings(config)
-    outcome = service.sync(settings, apply=False, since=_parse_since(since, settings))
+    with live_progress.live(err, as_json):
+        outcome = service.sync(settings, apply=False, since=_parse_since(since, settings))
     result = outcome.result
     jobs = result.gathered.jobs if result.gathered else []
     plan = filter_plan(result.plan, jobs, job, client)

@@ -30,6 +30,7 @@ from tenacity import (
 
 from jobsync import __version__ as _version
 from jobsync.core.errors import UnreachableError
+from jobsync.runtime import progress
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_TIMEOUT = 30.0  # seconds to connect and, separately, to read
@@ -75,7 +76,9 @@ class RateLimiter:
         while self._sent and now - self._sent[0] >= self.window:
             self._sent.popleft()
         if len(self._sent) >= self.limit:
-            self._sleep(self.window - (now - self._sent[0]))
+            pause = self.window - (now - self._sent[0])
+            progress.waiting(pause, "the job system's rate limit")
+            self._sleep(pause)
             self._sent.popleft()
             now = self._clock()
         self._sent.append(now)
@@ -201,7 +204,7 @@ def request_with_retries(
         wait=wait,
         retry=retry_if_exception_type((requests.ConnectionError, requests.Timeout))
         | retry_if_result(lambda r: method in IDEMPOTENT and r.status_code in RETRY_STATUSES),
-        sleep=sleep,
+        sleep=progress.announced(sleep, f"{who} is busy or rate-limited; retrying"),
     )
     try:
         return retrying(once)

@@ -45,6 +45,22 @@ def linked(text: str, link: str | None) -> Text:
     return Text(text, style=f"link {link}") if link else Text(text)
 
 
+def one_line(report: RunReport, paths: tuple[object, object] | None) -> str:
+    """`run -q`: nothing for a run that did nothing new; else one line to grep.
+
+    Jobs still held from earlier runs are not news every 15 minutes: the exit code (1) and the alerts
+    (sent once, then as reminders) say so. They are counted on the line when there is one.
+    """
+    news = (Outcome.CREATED, Outcome.ADOPTED, Outcome.FAILED)
+    if not any(report.count(o) for o in news) and not report.errors:
+        return ""
+    worked = [o for o in (*news, Outcome.HELD) if report.count(o)]
+    counts = ", ".join(f"{o.value} {report.count(o)}" for o in worked)
+    problem = f"; error: {report.errors[-1]}" if report.errors else ""
+    where = f" (report {paths[0]})" if paths else ""
+    return f"jobsync run {report.run_id}: {counts or 'nothing invoiced'}{problem}{where}"
+
+
 def run_summary(console: Console, report: RunReport, paths: tuple[object, object] | None) -> None:
     table = Table(title=f"jobsync {report.command} {report.run_id}", show_header=True)
     for col in ("created", "adopted", "skipped", "held", "failed"):

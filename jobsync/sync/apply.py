@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from jobsync.core.errors import JobsyncError, RetriableError, StoppedError, UnconfirmedError, UnreachableError
 from jobsync.core.models import DecisionKind, InvoiceDraft, JobResult, LedgerEntry, LedgerState, Outcome, Plan
-from jobsync.runtime import crashpoints, stop_request
+from jobsync.runtime import crashpoints, progress, stop_request
 from jobsync.state.store import State
 from jobsync.sync.run_values import RunOptions, RunResult
 from jobsync.xero.gateway import ElementResult, NewContact, XeroGateway
@@ -23,9 +23,11 @@ def apply_plan(plan: Plan, gateway: XeroGateway, state: State, result: RunResult
         stop_request.check()
         contact_ids = _create_contacts(drafts, gateway, state, result)
         ready = [d for d in drafts if d.contact.client_key in contact_ids]
+        progress.phase("creating invoices", len(ready))
         for start in range(0, len(ready), BATCH_SIZE):
             stop_request.check()  # between calls: the batch before this one is finished and recorded
             _create_batch(ready[start : start + BATCH_SIZE], contact_ids, gateway, state, result, options)
+            progress.advance(len(ready[start : start + BATCH_SIZE]))
     except (UnreachableError, StoppedError, RetriableError) as exc:
         _unfinished(drafts, result, exc)
         raise
@@ -66,6 +68,8 @@ def _create_contacts(
             wanted[c.client_key] = NewContact(name=c.name, contact_number=c.client_key, email=c.email, phone=c.phone)
     new = list(wanted.values())
     outcomes: list[ElementResult] = []
+    if new:
+        progress.phase("creating contacts", len(new))
     for start in range(0, len(new), BATCH_SIZE):
         stop_request.check()
         outcomes += gateway.create_contacts(new[start : start + BATCH_SIZE])

@@ -22,7 +22,7 @@ from jobsync.core.models import (
     XeroOrg,
     XeroRefs,
 )
-from jobsync.runtime import crashpoints
+from jobsync.runtime import crashpoints, progress
 from jobsync.sources.base import JobSource
 from jobsync.state.store import State
 from jobsync.sync import settled_jobs
@@ -150,6 +150,7 @@ def _read_refs(gateway: XeroGateway, state: State) -> XeroRefs:
     # file, so Accounts and contacts are read as deltas since the last sync.
     if isinstance(gateway, CacheUser):
         gateway.use_cache(state)
+    progress.phase("reading Xero's accounts, tax rates and contacts")
     return gateway.read_refs()
 
 

@@ -26,6 +26,7 @@ from jobsync.core.models import (
     Plan,
     RunReport,
 )
+from jobsync.runtime import progress
 from jobsync.sources.base import JobSource
 from jobsync.state.store import State
 from jobsync.sync import adoption, held_recheck, reading_window, settled_jobs
@@ -86,9 +87,13 @@ def _pass(
         state, source.name, options.held_recheck, report.started_at, options.config_fingerprint
     )
     settled_under = options.config_fingerprint if options.apply else None  # preview plans every job
+    progress.phase(f"reading {source.name}")
     gathered = gather(source, gateway, state, start, revisit_held=recheck, settled_under=settled_under)
     result.gathered = gathered
+    progress.phase("planning", len(gathered.jobs))
     plan = plan_inputs(gathered)
+    progress.advance(len(gathered.jobs))
+    progress.phase("checking Xero for invoices already made")
     find_existing(gateway, plan, gathered, everything=stored is None or options.since is not None)
     plan, adopted = adoption.split_adopted(plan, gathered, options.adopt_tolerance)
     result.plan = plan

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from jobsync.core.errors import StoppedError
+from jobsync.runtime import progress
 from jobsync.xero.refcache import KeyValueCache
 
 MIN_HEADER = "x-minlimit-remaining"
@@ -95,6 +96,7 @@ class CallLimiter:
                 self._count()
             if wait > 0:
                 self.waited += wait
+                progress.waiting(wait, "Xero's rate limit (60 calls a minute, 5 at once)")
                 self._sleep(wait)
             yield
 

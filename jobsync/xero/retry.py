@@ -32,6 +32,7 @@ from jobsync.core.errors import (
     UnreachableError,
 )
 from jobsync.net import http
+from jobsync.runtime import progress
 from jobsync.xero import wire
 
 T = TypeVar("T")
@@ -156,7 +157,7 @@ def run(
         stop=stop_after_attempt(policy.max_retries + 1),
         wait=wait,
         retry=retry_if_exception(_retriable),
-        sleep=policy.sleep,
+        sleep=progress.announced(policy.sleep, "Xero asked to wait (busy or rate-limited), then retrying"),
         reraise=True,
     )
     try:
