@@ -51,7 +51,8 @@ def test_list_shows_held_jobs_with_reasons_and_invoiced_jobs_with_numbers(ran: t
     held = _listed(work, "--held")
     assert set(held) == {"1004", "1005"} and "two" in held["1005"]["reason"]
     invoiced = _listed(work, "--invoiced")
-    numbers = {i["Reference"]: i["InvoiceNumber"] for i in sandbox.invoices()}
+    # job number -> invoice number; the Reference is the number, then the PO when the job has one
+    numbers = {i["Reference"].split(" / PO ")[0]: i["InvoiceNumber"] for i in sandbox.invoices()}
     assert {k: v["invoice_number"] for k, v in invoiced.items()} == numbers
     table = jobs(work, "list").output
     assert "1004" in table and "held" in table and numbers["1001"] in table
@@ -85,7 +86,7 @@ def test_forget_refuses_while_xero_has_the_invoice_then_the_next_run_invoices_ag
     ran: tuple[Workdir, XeroSandbox],
 ) -> None:
     work, sandbox = ran
-    first = next(i for i in sandbox.invoices() if i["Reference"] == "1001")
+    first = next(i for i in sandbox.invoices() if i["Reference"] == "1001 / PO PO-77")
     refused = jobs(work, "forget", "1001")
     assert refused.exit_code == 1 and first["InvoiceNumber"] in refused.output and "--force" in refused.output
     # The bookkeeper deletes the draft in Xero.
@@ -102,7 +103,7 @@ def test_forget_refuses_while_xero_has_the_invoice_then_the_next_run_invoices_ag
         assert state.ledger_for("csv", ["J1"]) == {}
         assert state.actions(job_id="J1")[0].action == "forget"
     assert work.cli("run").exit_code == 1
-    again = [i for i in sandbox.invoices() if i["Reference"] == "1001"]
+    again = [i for i in sandbox.invoices() if i["Reference"] == "1001 / PO PO-77"]
     assert sorted(i["Status"] for i in again) == ["DELETED", "DRAFT"]
 
 

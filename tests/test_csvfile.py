@@ -524,5 +524,5 @@ def test_the_same_export_synced_twice_invoices_each_job_once(tmp_path: Path) -> 
         assert len(xero.invoices()) == 2
         second = sync(settings, apply=True, since=datetime(2026, 3, 1, tzinfo=UTC))  # the whole file again
         invoices = xero.invoices()
-    assert sorted(i["Reference"] for i in invoices) == ["J0101", "J0102"]
+    assert sorted(i["Reference"] for i in invoices) == ["J0101 / PO PO-7781", "J0102"]
     assert first.result is not None and second.result is not None

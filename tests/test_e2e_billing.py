@@ -77,7 +77,7 @@ def test_three_stage_job_billed_across_three_runs(tmp_path: Path) -> None:
         _jobs(work, "Work Order", "02/11/2026 09:00")
         result = work.cli("run")
         assert result.exit_code == 0, result.output
-        dep = _invoice(sandbox, "2001-DEP")
+        dep = _invoice(sandbox, "2001-DEP / PO PO-9")
         # 30 % of 1234.48 = 370.344 -> 370.34; GST 37.034 -> 37.03
         assert _amounts(dep) == (D("370.34"), D("37.03"), D("407.37"))
         [line] = dep.line_items
@@ -90,14 +90,14 @@ def test_three_stage_job_billed_across_three_runs(tmp_path: Path) -> None:
         _jobs(work, "In Progress", "10/11/2026 09:00")
         result = work.cli("run")
         assert result.exit_code == 0, result.output
-        prog = _invoice(sandbox, "2001-PROG")
+        prog = _invoice(sandbox, "2001-PROG / PO PO-9")
         # 40 % of 1234.48 = 493.792 -> 493.79; GST 49.379 -> 49.38
         assert _amounts(prog) == (D("493.79"), D("49.38"), D("543.17"))
 
         _jobs(work, "Completed", "20/11/2026 09:00")
         result = work.cli("run")
         assert result.exit_code == 0, result.output
-        final = _invoice(sandbox, "2001")
+        final = _invoice(sandbox, "2001 / PO PO-9")
         by_account = [(li.account_code, li.line_amount, li.tax_amount) for li in final.line_items]
         assert by_account == [
             ("205", D("760.00"), D("76.00")),
@@ -138,7 +138,7 @@ def test_authorised_invoices_are_emailed_once_and_drafts_never(tmp_path: Path) -
         result = work.cli("run")
         assert result.exit_code == 0, result.output
         report = work.last_report()
-        dep = _invoice(sandbox, "2001-DEP")
+        dep = _invoice(sandbox, "2001-DEP / PO PO-9")
         assert dep.status == "AUTHORISED"
         assert report["extra"]["emailed"] == [dep.invoice_id]
         assert report["api_calls"].get("POST /Invoices/{InvoiceID}/Email") == 1

@@ -43,7 +43,7 @@ def _run(tmp_path: Path, sandbox: XeroSandbox) -> Workdir:
 def test_invoices_are_created_with_exact_lines_accounts_and_totals(tmp_path: Path) -> None:
     with XeroSandbox(port=0) as sandbox:
         _run(tmp_path, sandbox)
-        inv = _invoice(sandbox, "1001")
+        inv = _invoice(sandbox, "1001 / PO PO-77")
         assert inv.contact.name == "Harbour View Cafe Pty Ltd"
         assert inv.status == "DRAFT" and inv.type == "ACCREC"
         labour, pipe = inv.line_items
@@ -81,7 +81,7 @@ def test_ambiguous_and_malformed_jobs_are_held_with_reasons_while_others_sync(tm
         assert "two" in by_job["1005"]["reason"]
         assert {by_job[n]["outcome"] for n in ("1001", "1002", "1003")} == {"created"}
         references = {i.get("Reference") for i in sandbox.invoices()}
-        assert references == {"1001", "1002", "1003"}
+        assert references == {"1001 / PO PO-77", "1002", "1003"}  # the PO follows the number
 
 
 def test_second_run_creates_nothing_and_reports_overlap_jobs_as_already_invoiced(tmp_path: Path) -> None:
@@ -241,4 +241,8 @@ def test_jobs_list_invoiced_comes_from_the_ledger_even_after_reports_are_pruned(
         rows = json.loads(listed.output)
         numbers = {r["invoice_number"] for r in rows}
         assert numbers == {i["InvoiceNumber"] for i in sandbox.invoices()}
-        assert {r["job_number"] for r in rows} == {"1001", "1002", "1003"}  # the References, as no report is left
+        assert {r["job_number"] for r in rows} == {
+            "1001 / PO PO-77",
+            "1002",
+            "1003",
+        }  # the References, as no report is left

@@ -40,7 +40,7 @@ def test_servicem8_job_becomes_a_draft_invoice_with_the_right_client_lines_and_t
         result = work.cli("run")
         assert result.exit_code in (0, 1), result.output
         api = xero_api(xero)
-        found = api.get_invoices(xero.tenant_id, where='Reference=="1001"').invoices
+        found = api.get_invoices(xero.tenant_id, where='Reference=="1001 / PO PO-7781"').invoices
         assert len(found) == 1
         inv = api.get_invoice(xero.tenant_id, found[0].invoice_id).invoices[0]
         assert inv.contact.name == "Bondi Beach Cafe Pty Ltd"

@@ -45,7 +45,7 @@ def test_simpro_job_becomes_a_draft_invoice(tmp_path: Path) -> None:
         }
         result = _workdir(tmp_path, xero, source).cli("run")
         assert result.exit_code in (0, 1), result.output
-        inv = _invoice(xero, "2001")
+        inv = _invoice(xero, "2001 / PO PO-7781")
         assert inv.contact.name == "Bondi Cafe Pty Ltd"
         lines = [(li.account_code, li.line_amount) for li in inv.line_items]
         # labour 2.5 × 95; cable 12 × 3.40; GPO 4 × 18.50 less 10 %; call-out 80; the NonBillable one-off is left out
@@ -77,7 +77,7 @@ def test_aroflo_task_becomes_a_draft_invoice(tmp_path: Path) -> None:
         }
         result = _workdir(tmp_path, xero, source).cli("run")
         assert result.exit_code in (0, 1), result.output
-        inv = _invoice(xero, "1036")
+        inv = _invoice(xero, "1036 / PO W0151304/3")
         assert inv.contact.name == "Ringwood Bakery"
         lines = [(li.account_code, li.line_amount) for li in inv.line_items]
         # labour 1.5 h × 110.00; 2 × 14.50 elbows; camera inspection 120.00

@@ -84,7 +84,7 @@ def resolve(state: State, source: str, job: str) -> JobRef | None:
     entries = state.ledger_for(source, [job])
     if entries:
         return JobRef(source, job, next(iter(entries.values())).reference)
-    found = state.find_by_reference(job)  # the default Reference is the job number
+    found = state.find_by_job_number(job)  # the default Reference starts with the job number
     if found is not None and found.source == source:
         return JobRef(source, found.job_id, job)
     return None

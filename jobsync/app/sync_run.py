@@ -21,6 +21,7 @@ from jobsync.core.deep_links import invoice_link
 from jobsync.core.errors import JobsyncError
 from jobsync.core.models import Outcome, Plan
 from jobsync.core.plan import PlanSettings, build_plan
+from jobsync.core.templates import LEGACY_REFERENCES
 from jobsync.output import notify
 from jobsync.output.report import write_report
 from jobsync.runtime import stop_request
@@ -92,6 +93,7 @@ def sync(
             payment_terms_days=settings.xero.payment_terms_days,
             org_timezone=g.refs.org.timezone,
             reference_template=settings.xero.reference_template,
+            legacy_references=_legacy_references(settings),
             line_amount_types=settings.xero.line_amount_types,
             billing=billing,
             payment_terms=_terms(settings),
@@ -151,6 +153,11 @@ def unmapped_kinds(state: State, source_name: str) -> dict[str, int]:
     """What the last run or preview recorded by `_note_unmapped`."""
     raw = state.cache_get(f"unmapped_kinds:{source_name}")
     return {str(k): int(v) for k, v in json.loads(raw).items()} if raw else {}
+
+
+def _legacy_references(settings: Settings) -> tuple[str, ...]:
+    """A config on the default Reference also finds invoices made under the earlier default."""
+    return () if "reference_template" in settings.xero.model_fields_set else LEGACY_REFERENCES
 
 
 def _terms(settings: Settings) -> tuple[int, str] | None:

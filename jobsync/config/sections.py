@@ -25,7 +25,7 @@ from jobsync.config.fields import (
 from jobsync.core.billing import BillingPolicy, load_billing
 from jobsync.core.errors import ConfigError
 from jobsync.core.rules import RuleSet, load_rules
-from jobsync.core.templates import check_date_format, check_reference_template
+from jobsync.core.templates import DEFAULT_REFERENCE, check_date_format, check_reference_template
 
 # jobsync's line kinds (core.models.LINE_KINDS), spelled out so the schema lists them.
 LineKind = Literal["labour", "material", "subcontractor", "fee", "discount", "other"]
@@ -64,7 +64,7 @@ class XeroSettings(_Frozen):
     max_invoices_per_run: int = count(200)
     # Invoice Reference; a non-final billing stage's suffix is appended. Include {job.source} when
     # several job systems feed one organisation, so their job numbers cannot collide.
-    reference_template: Annotated[str, AfterValidator(_template_ok)] = "{job.number}"
+    reference_template: Annotated[str, AfterValidator(_template_ok)] = DEFAULT_REFERENCE
     line_amount_types: Literal["Exclusive", "Inclusive", "NoTax"] = "Exclusive"
     # Due-date terms by Xero's term types, used when the contact has none of its own in Xero;
     # unset: payment_terms_days after the invoice date.

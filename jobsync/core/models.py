@@ -229,6 +229,7 @@ class InvoiceDraft:
     unitdp: int = 2  # 4 when any unit amount has more than 2 decimals
     job_changed_at: datetime | None = None
     branding_theme_id: str | None = None
+    also_known_as: tuple[str, ...] = ()  # References an earlier default gave this invoice (looked up, never sent)
 
 
 @dataclass(frozen=True)

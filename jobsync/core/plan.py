@@ -45,7 +45,7 @@ from jobsync.core.plan_checks import (
 from jobsync.core.plan_lines import job_lines, single_line, stage_billed
 from jobsync.core.pricing import ClientPricing, client_pricing
 from jobsync.core.rules import RuleSet
-from jobsync.core.templates import render_template, template_values
+from jobsync.core.templates import DEFAULT_REFERENCE, reference_for, render_template, template_values
 from jobsync.core.terms import due_date
 
 LedgerKey = tuple[str, str, str]  # (source, job id, stage)
@@ -59,7 +59,9 @@ class PlanSettings:
     invoice_status: str = "DRAFT"  # or AUTHORISED
     payment_terms_days: int = 14
     org_timezone: str = "UTC"  # IANA name; the invoice date is the completion date there
-    reference_template: str = "{job.number}"  # a non-final stage's suffix is appended
+    reference_template: str = DEFAULT_REFERENCE  # a non-final stage's suffix is appended
+    # Templates an earlier default used: a job's invoice made then is found (and adopted) under them.
+    legacy_references: tuple[str, ...] = ()
     line_amount_types: str = "Exclusive"  # Exclusive / Inclusive / NoTax
     billing: BillingPolicy | None = None  # None: one "final" invoice per job
     currency: str | None = None  # None: the organisation's base currency
@@ -172,10 +174,17 @@ def _plan_job(
         stage_lines = _stage_lines(stage, lines, refs, lat, settings, base_ref, confirmed)
         entry = entries.get(stage.name)
         # An in-flight entry keeps its stored Reference so a retry finds (and adopts) the same invoice.
-        reference = entry.reference if entry is not None else base_ref + stage.reference_suffix
+        fresh = reference_for(settings.reference_template, job, stage.reference_suffix)
+        reference = entry.reference if entry is not None else fresh
         default = settings.payment_terms or (settings.payment_terms_days, "DAYSAFTERBILLDATE")
         terms = terms_for(contact, snapshot, cp, default)
-        out.append(_draft(job, stage, reference, contact, stage_lines, lat, settings, cp, terms))
+        draft = _draft(job, stage, reference, contact, stage_lines, lat, settings, cp, terms)
+        if entry is None:
+            olds = (
+                render_template(t, template_values(job)) + stage.reference_suffix for t in settings.legacy_references
+            )
+            draft = replace(draft, also_known_as=tuple(dict.fromkeys(r for r in olds if r and r != reference)))
+        out.append(draft)
     return out
 
 

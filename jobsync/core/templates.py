@@ -18,11 +18,18 @@ _JOB_NAMES = (
     "job.id",
     "job.status",
     "job.purchase_order",
+    "job.po_suffix",
     "job.job_type",
     "client.name",
     "client.id",
 )
 _LINE_NAMES = ("description", "kind", "item_code")
+
+
+# The default Reference: the job number, then the client's purchase order when there is one.
+DEFAULT_REFERENCE = "{job.number}{job.po_suffix}"
+# What the default Reference was before (0.1.0): invoices made then are still found under it.
+LEGACY_REFERENCES = ("{job.number}",)
 
 
 def template_values(job: Job, line: JobLine | None = None) -> dict[str, str]:
@@ -34,6 +41,8 @@ def template_values(job: Job, line: JobLine | None = None) -> dict[str, str]:
         "job.id": job.id,
         "job.status": job.status,
         "job.purchase_order": job.purchase_order or "",
+        # " / PO 7781" when the job has a purchase order, else nothing: the default Reference's tail.
+        "job.po_suffix": f" / PO {po}" if (po := (job.purchase_order or "").strip()) else "",
         "job.job_type": job.job_type or "",
         "client.name": c.name if c else "",
         "client.id": c.id if c else "",
@@ -42,6 +51,15 @@ def template_values(job: Job, line: JobLine | None = None) -> dict[str, str]:
     if line is not None:
         values.update(description=line.description, kind=line.kind, item_code=line.item_code or "")
     return values
+
+
+def reference_for(template: str, job: Job, suffix: str = "") -> str:
+    """A stage's Reference: the stage suffix follows the job number, before the PO ("2001-DEP / PO 55")."""
+    values = template_values(job)
+    tail = "{job.po_suffix}"
+    if suffix and template.endswith(tail):
+        return render_template(template[: -len(tail)], values) + suffix + values["job.po_suffix"]
+    return render_template(template, values) + suffix
 
 
 def check_template(template: str, line: bool) -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from jobsync.core.models import LedgerEntry, Outcome, RunReport
 from jobsync.runtime import crashpoints
+from jobsync.state import by_reference
 from jobsync.state.errors import StateError, guard_state_errors
 from jobsync.state.lock import run_lock
 from jobsync.state.rows import (
@@ -216,12 +217,11 @@ class State:
             return cur.rowcount
 
     def find_by_reference(self, reference: str) -> LedgerEntry | None:
-        # Prefer a confirmed row: it is the one that names a real invoice.
-        row = self._conn.execute(
-            "SELECT * FROM ledger WHERE reference = ? ORDER BY state = 'confirmed' DESC, updated_at DESC LIMIT 1",
-            (reference,),
-        ).fetchone()
-        return ledger_entry(row) if row else None
+        return by_reference.exact(self._conn, reference)
+
+    def find_by_job_number(self, number: str) -> LedgerEntry | None:
+        """The row whose Reference is the job number, alone or followed by its PO (the default form)."""
+        return by_reference.job_number(self._conn, number)
 
     def confirmed_ledger(self, source: str, limit: int = 500) -> list[tuple[LedgerEntry, datetime | None]]:
         """The newest confirmed invoices for a source, with when each was recorded (for `jobs list`)."""

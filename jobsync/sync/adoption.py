@@ -22,7 +22,14 @@ def split_adopted(plan: Plan, gathered: Gathered, tolerance: Decimal) -> tuple[P
     adopted: list[JobResult] = []
     held: list[Hold] = []
     for draft in plan.drafts:
-        found = gathered.existing_invoices.get(draft.reference)
+        found = next(
+            (
+                gathered.existing_invoices[ref]
+                for ref in (draft.reference, *draft.also_known_as)
+                if ref in gathered.existing_invoices
+            ),
+            None,
+        )
         if found is None:
             keep.append(draft)
             continue

@@ -92,7 +92,8 @@ def find_existing(gateway: XeroGateway, plan: Plan, gathered: Gathered, everythi
     adopted. A routine run skips that read: its ledger already knows.
     """
     in_flight = {k for k, e in gathered.ledger.items() if e.state is LedgerState.IN_FLIGHT}
-    references = sorted({d.reference for d in plan.drafts if everything or (d.source, d.job_id, d.stage) in in_flight})
+    wanted = [d for d in plan.drafts if everything or (d.source, d.job_id, d.stage) in in_flight]
+    references = sorted({ref for d in wanted for ref in (d.reference, *d.also_known_as)})
     if not references:
         return
     for inv in gateway.find_invoices_by_reference(references):

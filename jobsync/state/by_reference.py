@@ -1,0 +1,26 @@
+"""Finding a ledger row by the invoice Reference a person or Xero knows it by."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from jobsync.core.models import LedgerEntry
+from jobsync.state.rows import ledger_entry
+
+# Prefer a confirmed row: it is the one that names a real invoice.
+_PREFERRED = " ORDER BY state = 'confirmed' DESC, updated_at DESC LIMIT 1"
+
+
+def exact(conn: sqlite3.Connection, reference: str) -> LedgerEntry | None:
+    row = conn.execute("SELECT * FROM ledger WHERE reference = ?" + _PREFERRED, (reference,)).fetchone()
+    return ledger_entry(row) if row else None
+
+
+def job_number(conn: sqlite3.Connection, number: str) -> LedgerEntry | None:
+    """ "1042" finds "1042" (the 0.1.0 default) and "1042 / PO 7781" (today's); never "10421"."""
+    tail = f"{number} / PO "
+    row = conn.execute(
+        "SELECT * FROM ledger WHERE reference = ? OR substr(reference, 1, length(?)) = ?" + _PREFERRED,
+        (number, tail, tail),
+    ).fetchone()
+    return ledger_entry(row) if row else None
