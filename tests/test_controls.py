@@ -70,7 +70,8 @@ def test_ignore_needs_a_reason_is_recorded_and_survives_until_retry(ran: tuple[W
         action = state.actions(job_id="J5")[0]
         assert (action.action, action.who) == ("ignore", getpass.getuser())
         assert json.loads(action.detail or "")["reason"] == "billed in the old system"
-    assert jobs(work, "retry", "1005").exit_code == 0
+    retried = jobs(work, "retry", "1005")  # re-planned now: still held, and it says why
+    assert retried.exit_code == 1 and "Job 1005 (final): held: " in retried.output
     assert "1005" in _listed(work, "--held")
     with _state(work) as state:
         assert [a.action for a in state.actions(job_id="J5")] == ["retry", "ignore"]

@@ -64,7 +64,7 @@ def test_new_client_becomes_exactly_one_contact_and_existing_one_is_reused(tmp_p
         assert names.count("Harbour View Cafe Pty Ltd") == 1
         assert set(names) - before == {"Brand New Client"}
         new = next(c for c in sandbox.contacts() if c["Name"] == "Brand New Client")
-        assert new["ContactNumber"] == "csv:C2"
+        assert new["ContactNumber"] == "CSV-C2"  # tidy: the source, then the client id as a code
         sub = _invoice(sandbox, "1003").line_items[0]
         # subcontractor passed through on 215 with a 10 % markup: 200.00 -> 220.00
         assert (sub.account_code, sub.line_amount) == ("215", Decimal("220.00"))

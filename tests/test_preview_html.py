@@ -48,7 +48,7 @@ def test_page_is_self_contained_and_shows_every_decision(previewed: tuple[Plan, 
     j1 = next(d for d in plan.drafts if d.job_number == "1001")
     assert f'data-total="{j1.total}"' in html and "297.91" in html
     assert f"Existing contact {j1.contact.contact_id} (matched by {j1.contact.matched_by})" in html
-    assert "New contact, ContactNumber csv:C2" in html
+    assert "New contact, ContactNumber CSV-C2" in html
     for line in j1.lines:
         assert f"<td>{line.rule}</td>" in html and f"<td>{line.account_code} {line.account_name}</td>" in html
         assert line.account_name and line.tax_name and f"<td>{line.tax_name}</td>" in html

@@ -4,6 +4,7 @@ could change a settled job's plan (an edit, `jobs forget`) brings it back into t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from jobsync.sandbox.xero.server import XeroSandbox
@@ -48,12 +49,17 @@ def test_held_jobs_are_rechecked_hourly_or_at_once_on_retry(tmp_path: Path) -> N
         assert (code, calls) == (1, [])  # within the hour the unchanged held job is not re-planned...
         held = [r for r in work.last_report()["results"] if r["outcome"] == "held"]
         assert [r["job_number"] for r in held] == ["2"] and "lots" in held[0]["reason"]  # ...but still reported
-        assert work.cli("jobs", "retry", "2").exit_code == 0  # a person asks for it now
+        retried = work.cli("jobs", "retry", "2")  # a person asks for it now: re-planned at once
+        assert retried.exit_code == 1 and "Job 2 (final): held: " in retried.output and "lots" in retried.output
+        assert work.last_report()["api_calls"].get("GET /Organisation") == 1
+        assert len(sandbox.invoices()) == 1
+        work.write_jobs([_row(1), _row(2, quantity="3")])  # fixed in the job system
+        retried = work.cli("jobs", "retry", "2")
+        assert retried.exit_code == 0 and re.search(r"Job 2 \(final\): created INV-\d+", retried.output)
+        assert len(sandbox.invoices()) == 2
+        work.write_jobs([_row(1), _row(2), _row(3)])  # a new job: planned at once, no retry needed
         code, calls = _run(work, sandbox)
-        assert code == 1 and "GET /api.xro/2.0/Organisation" in calls  # re-planned (and still held)
-        work.write_jobs([_row(1), _row(2)])  # fixed in the job system: planned at once, no retry needed
-        code, calls = _run(work, sandbox)
-        assert code == 0 and "PUT /api.xro/2.0/Invoices" in calls and len(sandbox.invoices()) == 2
+        assert code == 0 and "PUT /api.xro/2.0/Invoices" in calls and len(sandbox.invoices()) == 3
 
 
 def test_an_edited_or_forgotten_job_is_planned_again(tmp_path: Path) -> None:

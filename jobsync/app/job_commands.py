@@ -7,11 +7,12 @@ across calls; these functions are the one-shot form a command needs.
 
 from __future__ import annotations
 
-from jobsync.app import controls
+from jobsync.app import controls, sync_run
 from jobsync.app.controls import Forgotten, JobRef, JobView
 from jobsync.app.org_facts import display_zone as org_zone
 from jobsync.app.wiring import build_gateway
 from jobsync.config.settings import Settings
+from jobsync.core.models import JobResult
 from jobsync.state.store import State
 
 __all__ = ["Forgotten", "JobRef", "JobView", "forget", "ignore", "list_jobs", "map_client", "mark_invoiced", "retry"]
@@ -26,9 +27,12 @@ def list_jobs(settings: Settings, kind: str | None) -> list[JobView]:
         return controls.list_jobs(state, settings.source.name, kind)
 
 
-def retry(settings: Settings, job: str, wait: float) -> JobRef:
+def retry(settings: Settings, job: str, wait: float) -> tuple[JobRef, list[JobResult]]:
+    """Put the job back in line, then re-read, re-plan and apply it now, under the run lock."""
     with State.open(settings.state.path) as state, state.lock(wait):
-        return controls.retry_job(state, settings.source.name, job)
+        ref = controls.retry_job(state, settings.source.name, job)
+    outcome = sync_run.sync(settings, apply=True, only_job=ref.job_id)
+    return ref, [r for r in outcome.result.report.results if r.job_id == ref.job_id]
 
 
 def ignore(settings: Settings, job: str, reason: str, wait: float) -> JobRef:

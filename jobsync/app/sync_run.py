@@ -64,6 +64,7 @@ def sync(
     now: Callable[[], datetime] = utc_now,
     source: JobSource | None = None,
     gateway: XeroGateway | None = None,
+    only_job: str | None = None,
 ) -> SyncOutcome:
     """`jobsync run` (apply=True) or `jobsync preview` (apply=False)."""
     ruleset = settings.ruleset
@@ -85,6 +86,7 @@ def sync(
         deep_reconcile=timedelta(hours=settings.source.deep_reconcile_hours),
         held_recheck=timedelta(minutes=settings.source.held_recheck_minutes),
         config_fingerprint=config_hash(settings),
+        only_job=only_job,
     )
 
     def plan_for(g: Gathered) -> Plan:

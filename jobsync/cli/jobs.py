@@ -12,6 +12,7 @@ from rich.table import Table
 from jobsync.app import job_commands
 from jobsync.cli.support import DEFAULT_WAIT, ConfigOpt, JsonOpt, WaitOpt, guarded, out
 from jobsync.config.settings import load_settings
+from jobsync.core.errors import ExitCode
 from jobsync.core.held_card import card_summary
 from jobsync.output import render
 from jobsync.output.times import shown
@@ -63,10 +64,18 @@ def list_cmd(
 @jobs_app.command()
 @guarded
 def retry(job: JobArg, config: ConfigOpt = None, wait: WaitOpt = DEFAULT_WAIT) -> None:
-    """Put a held, failed or ignored job back in line: the next run re-plans it (preview shows it now)."""
+    """Re-read, re-plan and apply a held, failed or ignored job now, and say what became of it."""
     settings = load_settings(config)
-    ref = job_commands.retry(settings, job, wait)
-    out.print(f"Job {ref.job_number} will be re-planned by the next run; see it now with: jobsync preview")
+    ref, results = job_commands.retry(settings, job, wait)
+    if not results:
+        out.print(f"Job {ref.job_number}: not read from {settings.source.name} (no longer in a billable status?)")
+        raise typer.Exit(int(ExitCode.HELD_OR_FAILED))
+    for r in results:
+        what = f"{r.outcome.value} {r.invoice_number or ''}".strip()
+        why = f": {r.reason}" if r.reason and r.outcome.value in ("held", "failed", "skipped") else ""
+        out.print(f"Job {ref.job_number} ({r.stage}): {what}{why}", markup=False, highlight=False)
+    stuck = any(r.outcome.value in ("held", "failed") for r in results)
+    raise typer.Exit(int(ExitCode.HELD_OR_FAILED if stuck else ExitCode.OK))
 
 
 @jobs_app.command()

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
+from jobsync.core.contact_numbers import forms
 from jobsync.core.models import Client, ContactDecision, ContactSnapshot, DecisionKind, XeroContact
 
 CONTACT_NUMBER_MAX = 50  # Xero's limit on ContactNumber
@@ -28,7 +29,7 @@ _COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|\s*-\s*\d+|\s+\d)$")
 
 
 def client_key(source: str, client: Client) -> str:
-    """The client's stable key, also the ContactNumber of contacts jobsync creates.
+    """The client's stable key (its ContactNumber is `contact_numbers.contact_number` of it).
 
     Longer than Xero's 50 characters: cut, and end with a hash of the whole key so two
     long keys sharing a prefix still differ, and the same key always gives the same result.
@@ -127,8 +128,9 @@ def decide(source: str, client: Client, snapshot: ContactSnapshot) -> ContactDec
         named = replace(base, name=_WS.sub(" ", chosen).strip())
         taken = index.by_name.get(normalise_name(chosen), [])
         return _ambiguous(named, taken, "new_name_taken") if taken else named
+    by_number = [c for number in dict.fromkeys(forms(key)) for c in index.by_number.get(number, [])]
     steps = (
-        ("contact_number", index.by_number.get(key, [])),
+        ("contact_number", list({c.contact_id: c for c in by_number}.values())),
         ("email", index.by_email.get(normalise_email(client.email) or "", [])),
         ("name", index.by_name.get(normalise_name(client.name), [])),
     )

@@ -13,6 +13,7 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from jobsync.core.contact_numbers import contact_number
 from jobsync.core.models import Hold, InvoiceDraft, Outcome, Plan, RunReport
 
 CSS = """
@@ -86,7 +87,7 @@ def _contact_line(d: InvoiceDraft) -> str:
     if c.kind.value == "existing":
         return f"Existing contact {_e(c.contact_id)} (matched by {_e(c.matched_by)})"
     if c.kind.value == "new":
-        return f"New contact, ContactNumber {_e(c.client_key)}"
+        return f"New contact, ContactNumber {_e(contact_number(c.client_key))}"
     names = ", ".join(_e(x.name) for x in c.candidates)
     return f"Ambiguous: {names}"
 

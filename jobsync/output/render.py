@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from jobsync.core import line_kinds
+from jobsync.core.contact_numbers import contact_number
 from jobsync.core.held_card import card_summary
 from jobsync.core.models import Hold, InvoiceDraft, JobResult, Outcome, Plan, RunReport
 from jobsync.output.times import shown
@@ -175,7 +176,7 @@ def _draft_panel(d: InvoiceDraft) -> Panel:
     if c.kind.value == "existing":
         who = f"{c.name} (existing contact {c.contact_id}, matched by {c.matched_by})"
     else:
-        who = f"{c.name} (new contact, ContactNumber {c.client_key})"
+        who = f"{c.name} (new contact, ContactNumber {contact_number(c.client_key)})"
     discounts = any(ln.discount_rate for ln in d.lines)
     table = Table(show_header=True, box=None)
     # The rule sits under each description rather than in a column of its own, and the discount column

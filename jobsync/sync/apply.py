@@ -6,6 +6,7 @@ words every unfinished draft truthfully: "not sent" only when it provably never 
 
 from __future__ import annotations
 
+from jobsync.core.contact_numbers import contact_number
 from jobsync.core.errors import JobsyncError, RetriableError, StoppedError, UnconfirmedError, UnreachableError
 from jobsync.core.models import DecisionKind, InvoiceDraft, JobResult, LedgerEntry, LedgerState, Outcome, Plan
 from jobsync.runtime import crashpoints, progress, stop_request
@@ -65,7 +66,9 @@ def _create_contacts(
     for d in drafts:
         c = d.contact
         if c.kind is DecisionKind.NEW and c.client_key not in wanted:
-            wanted[c.client_key] = NewContact(name=c.name, contact_number=c.client_key, email=c.email, phone=c.phone)
+            wanted[c.client_key] = NewContact(
+                name=c.name, contact_number=contact_number(c.client_key), email=c.email, phone=c.phone
+            )
     new = list(wanted.values())
     outcomes: list[ElementResult] = []
     if new:
@@ -74,14 +77,15 @@ def _create_contacts(
         stop_request.check()
         outcomes += gateway.create_contacts(new[start : start + BATCH_SIZE])
         crashpoints.reach(crashpoints.AFTER_CONTACT_BATCH)
-    for contact, outcome in zip(new, outcomes, strict=True):
+    # By client key, never by ContactNumber: the number is the key's tidy form, not the key.
+    for (key, contact), outcome in zip(wanted.items(), outcomes, strict=True):
         if outcome.ok and outcome.id:
-            ids[contact.contact_number] = outcome.id
-            state.map_client(contact.contact_number, outcome.id)
+            ids[key] = outcome.id
+            state.map_client(key, outcome.id)
             continue
         why = "; ".join(outcome.errors) or "no ContactID returned"
         for d in drafts:
-            if d.contact.client_key == contact.contact_number:
+            if d.contact.client_key == key:
                 result.report.results.append(_failed(d, f"Xero refused the new contact {contact.name!r}: {why}"))
     result.contact_ids = ids
     return ids

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from jobsync.core.contact_match import client_key
+from jobsync.core.contact_numbers import forms
 from jobsync.core.models import (
     ContactSnapshot,
     Job,
@@ -53,10 +54,18 @@ def gather(
     start: datetime,
     revisit_held: bool = True,
     settled_under: str | None = None,
+    only: str | None = None,
 ) -> Gathered:
-    """`settled_under` (a run's config fingerprint) leaves out jobs an earlier run settled, unchanged."""
-    fresh = _dedupe(source.changed_since(start))
-    jobs = fresh + _revisit(source, state, {j.id for j in fresh}, revisit_held)
+    """`settled_under` (a run's config fingerprint) leaves out jobs an earlier run settled, unchanged.
+
+    `only` reads that one job by id and nothing else (`jobs retry JOB`).
+    """
+    if only is not None:
+        fresh = _dedupe(source.get_jobs([only]))
+        jobs = list(fresh)
+    else:
+        fresh = _dedupe(source.changed_since(start))
+        jobs = fresh + _revisit(source, state, {j.id for j in fresh}, revisit_held)
     # A job a bookkeeper ignored is never invoiced, even when an edit brings it back.
     ignored_why = {h.job_id: h.reason for h in state.holds(source.name, kind="ignored")}
     ignored = [(j, ignored_why[j.id]) for j in jobs if j.id in ignored_why]
@@ -164,7 +173,10 @@ def _snapshot(source_name: str, jobs: list[Job], gateway: XeroGateway, state: St
     names = sorted({" ".join(c.name.split()) for c in clients} | set(state.client_names(keys).values()))
     contacts = (
         gateway.find_contacts(
-            contact_numbers=keys, emails=emails, names=names, contact_ids=sorted(set(client_map.values()))
+            contact_numbers=sorted({n for k in keys for n in forms(k)}),
+            emails=emails,
+            names=names,
+            contact_ids=sorted(set(client_map.values())),
         )
         if clients
         else []

@@ -29,6 +29,7 @@ class RunOptions:
     # How often a run re-plans held and failed jobs (`preview` always does).
     held_recheck: timedelta = timedelta(minutes=60)
     config_fingerprint: str = ""  # a changed config re-plans held jobs at once
+    only_job: str | None = None  # `jobs retry JOB`: re-read, re-plan and apply this job alone
 
 
 @dataclass

@@ -86,9 +86,12 @@ def _pass(
     recheck = not options.apply or held_recheck.due(
         state, source.name, options.held_recheck, report.started_at, options.config_fingerprint
     )
-    settled_under = options.config_fingerprint if options.apply else None  # preview plans every job
+    # Preview, and a retry of one job, plan every job they read: nothing is left out as settled.
+    settled_under = options.config_fingerprint if options.apply and options.only_job is None else None
     progress.phase(f"reading {source.name}")
-    gathered = gather(source, gateway, state, start, revisit_held=recheck, settled_under=settled_under)
+    gathered = gather(
+        source, gateway, state, start, revisit_held=recheck, settled_under=settled_under, only=options.only_job
+    )
     result.gathered = gathered
     progress.phase("planning", len(gathered.jobs))
     plan = plan_inputs(gathered)
@@ -111,9 +114,12 @@ def _pass(
     apply_plan(plan, gateway, state, result, options)
     update_drafts(plan, gateway, state, report)  # only jobs re-planned under xero.update_drafts
     _record_holds(state, plan, report, {j.id for j, _ in gathered.ignored})
+    settled_jobs.record(state, gathered.jobs, report.results, options.config_fingerprint)
+    if options.only_job is not None:  # one job re-read by id says nothing of the others: no mark moves
+        report.watermark_after = stored
+        return
     report.watermark_after = _advance_mark(state, source.name, stored, gathered, report)
     reading_window.record(state, source, start, normal_start, report.started_at)
-    settled_jobs.record(state, gathered.jobs, report.results, options.config_fingerprint)
     if recheck:
         held_recheck.record(state, source.name, report.started_at, options.config_fingerprint)
 
