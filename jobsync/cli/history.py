@@ -13,9 +13,11 @@ from typing import Annotated
 import typer
 
 from jobsync.app import history
+from jobsync.app.reconcile_month import reconcile_month
 from jobsync.cli.support import ConfigOpt, JsonOpt, guarded, out
 from jobsync.config.settings import load_settings
-from jobsync.output import render
+from jobsync.core.errors import ExitCode
+from jobsync.output import reconcile_view, render
 from jobsync.output.preview_html import render_report_html
 from jobsync.runtime.private_files import write_private
 
@@ -75,3 +77,25 @@ def report_cmd(
     )
     if html is not None:
         out.print(f"HTML: {html}")
+
+
+@guarded
+def reconcile_cmd(
+    month: Annotated[str, typer.Option("--month", help="The month to check, YYYY-MM.")],
+    config: ConfigOpt = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="Write the rows to this CSV file.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the rows to this HTML page.")] = None,
+) -> None:
+    """Month-end check: every billable job of the month, its invoices, or why it has none. Exit 1 on a gap."""
+    settings = load_settings(config)
+    report = reconcile_month(settings, month)
+    sums = (report.recorded, report.in_xero, report.paid)
+    if csv_file:
+        write_private(csv_file, reconcile_view.as_csv(report.rows))
+        out.print(f"CSV: {csv_file}", highlight=False, markup=False, soft_wrap=True)
+    if html:
+        write_private(html, reconcile_view.as_html(report.month, report.rows, sums))
+        out.print(f"HTML: {html}", highlight=False, markup=False, soft_wrap=True)
+    if not csv_file and not html:
+        reconcile_view.table(out, report.month, report.rows, sums)
+    raise typer.Exit(int(ExitCode.OK if report.ok else ExitCode.HELD_OR_FAILED))

@@ -179,6 +179,7 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(auth_app, name="auth")
 app.command("history")(cli_history.history_cmd)
 app.command("report")(cli_history.report_cmd)
+app.command("reconcile")(cli_history.reconcile_cmd)
 
 
 @sandbox_app.command("serve")

@@ -47,6 +47,7 @@ class XeroInvoiceRef:
     total: Decimal | None = None
     contact_id: str | None = None
     contact_name: str | None = None
+    amount_paid: Decimal | None = None
 
 
 class XeroGateway(Protocol):

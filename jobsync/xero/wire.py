@@ -234,6 +234,7 @@ def parse_invoice_ref(raw: Mapping[str, Any]) -> XeroInvoiceRef:
         total=to_decimal(raw.get("Total")),
         contact_id=(raw.get("Contact") or {}).get("ContactID"),
         contact_name=(raw.get("Contact") or {}).get("Name"),
+        amount_paid=to_decimal(raw.get("AmountPaid")),
     )
 
 
