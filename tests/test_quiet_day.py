@@ -51,7 +51,7 @@ def test_held_jobs_are_rechecked_hourly_or_at_once_on_retry(tmp_path: Path) -> N
         assert [r["job_number"] for r in held] == ["2"] and "lots" in held[0]["reason"]  # ...but still reported
         retried = work.cli("jobs", "retry", "2")  # a person asks for it now: re-planned at once
         assert retried.exit_code == 1 and "Job 2 (final): held: " in retried.output and "lots" in retried.output
-        assert work.last_report()["api_calls"].get("GET /Organisation") == 1
+        assert work.last_report()["api_calls"].get("GET /Contacts") == 1  # re-planned: its contact was read
         assert len(sandbox.invoices()) == 1
         work.write_jobs([_row(1), _row(2, quantity="3")])  # fixed in the job system
         retried = work.cli("jobs", "retry", "2")

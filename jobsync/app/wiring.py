@@ -7,6 +7,7 @@ Kept apart from the CLI so tests, the demo and benchmarks build exactly what
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from jobsync.config.settings import Settings, SourceSettings
@@ -188,4 +189,5 @@ def build_gateway(settings: Settings) -> XeroClient:
         token_provider(settings),
         max_retry_after=x.max_retry_after_seconds,
         limiter=CallLimiter(limits),
+        refs_max_age=timedelta(minutes=x.refs_cache_minutes),
     )

@@ -83,6 +83,8 @@ class XeroSettings(_Frozen):
     daily_call_budget: int | None = count(None)
     # A 429 asking to wait longer than this stops the run (exit 5) instead of parking it.
     max_retry_after_seconds: float = Field(default=120.0, ge=0, le=MAX_MINUTES * 60)
+    # Organisation, TaxRates and TrackingCategories are reused this long (0: read every run).
+    refs_cache_minutes: int = minutes(60)
 
 
 def _template_ok(value: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ from xero_python.exceptions import HTTPStatusException
 
 from jobsync.core.errors import RejectedError
 from jobsync.core.models import InvoiceDraft, XeroContact, XeroOrg, XeroRefs
-from jobsync.xero import keys, retry, wire
+from jobsync.xero import keys, refs_store, retry, wire
 from jobsync.xero.contact_snapshot import ContactSnapshot
 from jobsync.xero.gateway import ElementResult, NewContact, XeroInvoiceRef
 from jobsync.xero.limiter import CallLimiter
@@ -50,6 +51,8 @@ class XeroClient:
         max_retry_after: float = 120.0,
         cache: KeyValueCache | None = None,
         limiter: CallLimiter | None = None,
+        refs_max_age: timedelta = timedelta(0),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._tenant_id = tenant_id
@@ -69,6 +72,8 @@ class XeroClient:
         # With a cache: Accounts are read as a delta, TrackingCategories are read too, and contacts
         # come from a snapshot kept fresh by one paged If-Modified-Since read per run.
         self._cache = cache
+        # Organisation, TaxRates and TrackingCategories are reused from the cache while younger than this.
+        self.refs_max_age, self._clock = refs_max_age, clock
 
     def use_cache(self, cache: KeyValueCache) -> None:
         """Keep reference data and the contact snapshot in `cache` (the run's state file)."""
@@ -126,19 +131,23 @@ class XeroClient:
 
     def read_refs(self) -> XeroRefs:
         t, opts = self._tenant_id, self._opts()
-        org_payload = self._send(
-            "GET /Organisation", self.api_url, lambda: self.accounting.get_organisations(t, **opts)
-        )
-        accounts = self._read_accounts()
-        rates = self._send("GET /TaxRates", self.api_url, lambda: self.accounting.get_tax_rates(t, **opts))
-        tracking = self._read_tracking() if self._cache is not None else None
+        kept = None if self._cache is None else refs_store.load(self._cache, t, self._clock(), self.refs_max_age)
+        if kept is None:
+            org = self._org(
+                self._send("GET /Organisation", self.api_url, lambda: self.accounting.get_organisations(t, **opts))
+            )
+        accounts = self._read_accounts()  # always: its If-Modified-Since read costs one call and no data
+        if kept is None:
+            rates = self._send("GET /TaxRates", self.api_url, lambda: self.accounting.get_tax_rates(t, **opts))
+            tax_rates = tax_rates_by_type(rates.get("TaxRates") or [])
+            tracking = self._read_tracking() if self._cache is not None else None
+            if self._cache is not None and self.refs_max_age > timedelta(0):
+                refs_store.save(self._cache, t, self._clock(), org, tax_rates, tracking)
+        else:
+            org, tax_rates, tracking = kept
         self.tracking_categories = tracking or {}
-        return XeroRefs(
-            org=self._org(org_payload),
-            accounts=accounts_by_code(accounts),
-            tax_rates=tax_rates_by_type(rates.get("TaxRates") or []),
-            tracking=tracking,  # None: not read, so the planner does not check tracking
-        )
+        # tracking None: not read, so the planner does not check tracking
+        return XeroRefs(org=org, accounts=accounts_by_code(accounts), tax_rates=tax_rates, tracking=tracking)
 
     def _read_accounts(self) -> list[dict[str, Any]]:
         """All accounts; with a cache, only those changed since the cached copy, merged into it."""
@@ -305,7 +314,10 @@ class XeroClient:
             ),
             create=True,
         )
-        return wire.element_results(payload.get("Invoices") or [], len(drafts), "InvoiceID")
+        results = wire.element_results(payload.get("Invoices") or [], len(drafts), "InvoiceID")
+        if self._cache is not None and not all(r.ok for r in results):
+            refs_store.forget(self._cache, self._tenant_id)  # a refusal may be a tax rate or category gone
+        return results
 
     def update_invoice(self, invoice_id: str, draft: InvoiceDraft, contact_id: str) -> ElementResult:
         body = self.invoice_body([draft], [contact_id])
