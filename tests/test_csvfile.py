@@ -13,6 +13,7 @@ import pytest
 import yaml
 from source_contract import BILLABLE_STATUSES, SYDNEY, JobSourceContract, SeedJob, SourceFactory
 
+from jobsync.core.csv_layouts import PRESETS, Layout
 from jobsync.core.errors import ConfigError
 from jobsync.sources.csvfile import CsvJobSource, normalise_kind, parse_datetime, parse_decimal
 
@@ -349,45 +350,23 @@ SAMPLES = Path(__file__).resolve().parents[1] / "jobsync" / "samples"
 # Illustrative layouts: Tradify has no public API and documents no export schema, and WorkflowMax's
 # columns follow its API's field names (Job No., Client, Client Order Number, State); neither is a
 # verbatim copy of a real export, so map the headers your own export has.
-TRADIFY_SOURCE = {
-    "type": "csv",
-    "path": str(SAMPLES / "tradify_export.csv"),
-    "timezone": "Pacific/Auckland",
-    "date_format": "%d/%m/%Y",
-    "prices_include_tax": False,
-    "columns": {
-        "job_number": "Job Number",
-        "status": "Job Status",
-        "client_name": "Customer Name",
-        "client_email": "Customer Email",
-        "client_phone": "Customer Phone",
-        "completed_at": "Completed Date",
-        "purchase_order": "Order Number",
-        "line_kind": "Item Type",
-        "item_code": "Item Code",
-        "description": "Description",
-        "quantity": "Quantity",
-        "unit_price": "Unit Price",
-    },
-}
-WORKFLOWMAX_SOURCE = {
-    "type": "csv",
-    "path": str(SAMPLES / "workflowmax_export.csv"),
-    "timezone": "Pacific/Auckland",
-    "date_format": "%d %b %Y",
-    "prices_include_tax": True,
-    "columns": {
-        "job_number": "Job No.",
-        "client_name": "Client",
-        "purchase_order": "Client Order Number",
-        "status": "State",
-        "completed_at": "Completed Date",
-        "line_kind": "Cost Type",
-        "description": "Description",
-        "quantity": "Quantity",
-        "unit_price": "Unit Price",
-    },
-}
+# The presets `jobsync init` recognises are the mappings these samples load with.
+TRADIFY, WORKFLOWMAX = (next(p for p in PRESETS if p.name == name) for name in ("Tradify", "WorkflowMax"))
+
+
+def _preset_source(layout: Layout, sample: str) -> dict[str, object]:
+    return {
+        "type": "csv",
+        "path": str(SAMPLES / sample),
+        "timezone": "Pacific/Auckland",
+        "date_format": layout.date_format,
+        "prices_include_tax": layout.prices_include_tax,
+        "columns": dict(layout.columns),
+    }
+
+
+TRADIFY_SOURCE = _preset_source(TRADIFY, "tradify_export.csv")
+WORKFLOWMAX_SOURCE = _preset_source(WORKFLOWMAX, "workflowmax_export.csv")
 
 
 def built_source(tmp_path: Path, source_section: dict[str, object]) -> CsvJobSource:

@@ -68,6 +68,7 @@ def test_prompts_are_answered_in_order(tmp_path: Path) -> None:
     answers = [
         "servicem8",  # job system
         "SM8_KEY",  # env var with the ServiceM8 key
+        "n",  # not the sandbox
         "client_credentials",  # Xero auth
         "XCID",
         "XSECRET",  # client id / secret env names
@@ -80,6 +81,7 @@ def test_prompts_are_answered_in_order(tmp_path: Path) -> None:
         "30",
         "2026-12-01",
         "Pacific/Auckland",
+        "n",  # doctor: not now
     ]
     result = CliRunner().invoke(_app(), ["init", "--config", str(path)], input="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
@@ -153,3 +155,21 @@ def test_version() -> None:
     result = CliRunner().invoke(_app(), ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == "jobsync 0.1.0"
+
+
+def test_the_header_row_proposes_the_mapping_with_tradify_and_workflowmax_presets() -> None:
+    from jobsync.app.init_config import header_of
+    from jobsync.core.csv_layouts import propose
+
+    samples = Path(__file__).resolve().parents[1] / "jobsync" / "samples"
+    tradify = propose(header_of(samples / "tradify_export.csv"))
+    assert (tradify.layout, tradify.date_format, tradify.missing) == ("Tradify", "%d/%m/%Y", ())
+    wfm = propose(header_of(samples / "workflowmax_export.csv"))  # ';'-separated, with a BOM
+    assert (wfm.layout, wfm.prices_include_tax, wfm.columns["job_number"]) == ("WorkflowMax", True, "Job No.")
+    odd = propose(["Work Order", "Customer", "E-mail", "Details", "QTY", "Bill Amount"])
+    assert odd.layout is None and odd.missing == ("unit_price",)
+    assert (odd.columns["job_number"], odd.columns["client_name"], odd.columns["quantity"]) == (
+        "Work Order",
+        "Customer",
+        "QTY",
+    )

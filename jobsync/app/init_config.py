@@ -16,9 +16,11 @@ from datetime import date
 from pathlib import Path
 
 from jobsync.config.settings import Settings, load_settings
+from jobsync.core.csv_layouts import Proposal, propose
 from jobsync.core.errors import ConfigError
 from jobsync.runtime.private_files import PRIVATE, write_atomic
 from jobsync.samples import STANDARD_COLUMNS
+from jobsync.sources.csv_reading import read_table
 
 SOURCES = ("csv", "servicem8")
 AUTH_MODES = ("static_token", "oauth", "client_credentials")
@@ -52,6 +54,10 @@ class Answers:
     timezone: str = "Australia/Sydney"
     state_path: str = "jobsync-state.db"
     reports_dir: str = "reports"
+    # From the export's own header row (core.csv_layouts); None: the standard layout.
+    columns: dict[str, str] | None = None
+    date_format: str | None = None
+    prices_include_tax: bool = False
 
 
 def answer_problems(a: Answers) -> list[str]:
@@ -134,8 +140,13 @@ def _source_block(a: Answers) -> list[str]:
         f"  timezone: {a.timezone}",
     ]
     if a.source == "csv":
+        if a.date_format:
+            lines += [f"  date_format: {_q(a.date_format)}"]
+        if a.prices_include_tax:
+            lines += ["  prices_include_tax: true"]
         lines += ["  # Logical field: the export's header. Edit the right-hand side to match your file."]
-        lines += ["  columns:"] + [f"    {key}: {_q(header)}" for key, header in DEFAULT_COLUMNS.items()]
+        columns = a.columns or DEFAULT_COLUMNS
+        lines += ["  columns:"] + [f"    {key}: {_q(header)}" for key, header in columns.items()]
     return lines
 
 
@@ -209,3 +220,18 @@ def write_config(path: Path, a: Answers, *, force: bool = False, env: Mapping[st
     # The loader checks the very text written: a config it would refuse never replaces anything.
     write_atomic(path, render(a), PRIVATE, check=lambda tmp: loaded.append(load_settings(tmp, env=placeholders)))
     return loaded[0].model_copy(update={"config_path": path.resolve()})
+
+
+def header_of(path: Path) -> list[str]:
+    """The export's header row, read as the CSV source reads it (encoding and delimiter detected)."""
+    try:
+        table = read_table(path)
+    except (OSError, UnicodeError, ValueError) as exc:
+        raise ConfigError(f"cannot read {path}: {type(exc).__name__}", ["check the path and the file"]) from None
+    if not table or not any(cell.strip() for cell in table[0]):
+        raise ConfigError(f"{path} has no header row", ["export the file with its column headers"])
+    return table[0]
+
+
+def proposed_columns(path: Path) -> Proposal:
+    return propose(header_of(path))

@@ -11,13 +11,14 @@ import json
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from jobsync import __version__
 from jobsync.app import doctor, schedule, state_copies
-from jobsync.app.init_config import AUTH_MODES, SOURCES, Answers, env_names, settings_schema, write_config
+from jobsync.app.init_config import Answers, env_names, settings_schema, write_config
+from jobsync.cli import init_questions
 from jobsync.cli.support import ConfigOpt, JsonOpt, err, guarded, out
 from jobsync.config.settings import load_settings, resolve_config_path
 from jobsync.core.errors import ConfigError
@@ -50,38 +51,6 @@ VersionOpt = Annotated[
 # ---------------------------------------------------------------------------
 # init
 # ---------------------------------------------------------------------------
-
-
-def _ask(a: Answers) -> Answers:
-    """The interactive questions; each default is the flag's value, so flags pre-answer them."""
-    source = typer.prompt(f"Job system ({'/'.join(SOURCES)})", default=a.source)
-    updates: dict[str, Any] = {"source": source}
-    if source == "csv":
-        updates["csv_path"] = typer.prompt("CSV export path (relative to the config)", default=a.csv_path)
-    else:
-        updates["servicem8_key_env"] = typer.prompt(
-            "Env variable holding the ServiceM8 API key", default=a.servicem8_key_env
-        )
-    mode = typer.prompt(f"Xero auth ({'/'.join(AUTH_MODES)})", default=a.auth_mode)
-    updates["auth_mode"] = mode
-    if mode == "static_token":
-        updates["token_env"] = typer.prompt("Env variable holding the Xero access token", default=a.token_env)
-    else:
-        updates["client_id_env"] = typer.prompt("Env variable holding the Xero client id", default=a.client_id_env)
-    if mode == "client_credentials":
-        updates["client_secret_env"] = typer.prompt(
-            "Env variable holding the Xero client secret", default=a.client_secret_env
-        )
-    updates["tenant_env"] = typer.prompt("Env variable holding the Xero tenant id", default=a.tenant_env)
-    updates["labour_account"] = typer.prompt("Account code for labour", default=a.labour_account)
-    updates["materials_account"] = typer.prompt("Account code for materials", default=a.materials_account)
-    updates["default_account"] = typer.prompt("Account code for everything else", default=a.default_account)
-    updates["tax_type"] = typer.prompt("Tax type", default=a.tax_type)
-    updates["invoice_status"] = typer.prompt("Create invoices as (DRAFT/AUTHORISED)", default=a.invoice_status)
-    updates["payment_terms_days"] = typer.prompt("Payment terms (days)", default=a.payment_terms_days, type=int)
-    updates["start_from"] = _date(typer.prompt("Bill jobs completed from (YYYY-MM-DD)", default=str(a.start_from)))
-    updates["timezone"] = typer.prompt("Timezone of the job system", default=a.timezone)
-    return Answers(**{**a.__dict__, **updates})
 
 
 def _date(text: str) -> date:
@@ -134,12 +103,17 @@ def init(
         start_from=_date(start_from) if start_from else date.today(),
         timezone=timezone,
     )
-    if not non_interactive:
-        answers = _ask(answers)
     path = resolve_config_path(config, os.environ)
+    if not non_interactive:
+        answers = init_questions.ask(answers, path.parent)
     write_config(path, answers, force=force)
     _say(f"[green]✓[/green] wrote {path}")
-    _say(f"  export {' '.join(env_names(answers).values())}, then run `jobsync doctor --config {path}`")
+    missing = [name for name in env_names(answers).values() if name not in os.environ]
+    if missing:
+        _say(f"  export {' '.join(missing)}, then run `jobsync doctor --config {path}`")
+    if not non_interactive and typer.confirm("Run `jobsync doctor` now?", default=not missing):
+        report = doctor.run_checks(path, on_check=_show_check)
+        _say("all checks passed" if report.ok else "[red]doctor found problems: see the ✗ lines[/red]")
 
 
 # ---------------------------------------------------------------------------
