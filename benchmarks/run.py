@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from benchmarks import quiet_day
+from benchmarks import quiet_day, simpro_calls
 from benchmarks.harness import Measure, Servers, SimClock, run_baseline, run_jobsync, write_config
 from benchmarks.scenario import MARK, build, minimum_calls, seed_servicem8, seed_xero, write_csv
 from jobsync.app.wiring import build_source
@@ -260,6 +260,8 @@ def main() -> int:
     # room for hourly held re-checks and the hourly payments pass to come.
     targets.append(("no work: 0 Xero calls a day", idle == 0))
     targets.append(("guide's business: <= 1.1 x its jobs' calls + 24 + 24 a day", guide <= 1.1 * 3 * created + 48))
+    simpro_per_job = simpro_calls.print_figure()
+    targets.append((f"simPRO: <= {simpro_calls.GOAL_PER_JOB} calls a job", simpro_per_job <= simpro_calls.GOAL_PER_JOB))
     print("\nTargets (issue 9)")
     for label, met in targets:
         print(f"  {'met   ' if met else 'MISSED'}  {label}")

@@ -11,6 +11,7 @@ import pytest
 import requests
 from source_contract import BILLABLE_STATUSES, MARK, FakeClock, JobSourceContract, SeedJob, SourceFactory
 
+from benchmarks.simpro_calls import seed
 from jobsync.core.errors import UnreachableError
 from jobsync.sandbox.simpro import SimproSandbox
 from jobsync.sources.simpro import SimproSource
@@ -153,22 +154,17 @@ def test_get_jobs_rereads_by_id_and_drops_non_billable(seeded: SimproSandbox, cl
 
 
 def test_calls_per_100_jobs(sandbox: SimproSandbox, clock: FakeClock) -> None:
-    for n in range(100):
-        cid = sandbox.add_company(f"Client {n}", Email=f"c{n}@example.com")
-        jid = sandbox.add_job(cid, DateModified="2026-03-05T10:00:00+11:00")
-        sid = sandbox.add_section(jid)
-        cc = sandbox.add_cost_center(jid, sid)
-        sandbox.add_item(jid, sid, cc, "labor", LaborType={"ID": 1, "Name": "Labour"}, qty=1, price=90)
-        sandbox.add_item(jid, sid, cc, "catalogs", Catalog={"ID": 2, "Name": "Part"}, qty=2, price=10)
+    seed(sandbox, 100)
     source = make_source(sandbox, clock)
     jobs = source.changed_since(MARK)
     assert len(jobs) == 100 and all(len(j.lines) == 2 and j.client and j.client.email for j in jobs)
-    total = sum(source.calls.values())
-    print(f"\nsimPRO calls per 100 jobs (1 section, 1 cost centre, distinct customers): {total}")
-    # 1 job page (250 per page) + per job: sections 1, cost centres 1, item kinds 6, customer 1
-    assert total == 1 + 100 * 9, source.calls
+    assert [ln.description for ln in jobs[0].lines] == ["Labour", "Part"]  # labour first, as before
+    calls = source.calls
+    # 1 job page; cost centres and customers 50 jobs a call (2 + 2); then the six item lists a job
+    assert sum(calls.values()) == 1 + 2 + 2 + 100 * 6, calls
+    assert calls["GET /api/v1.0/companies/0/jobCostCenters/"] == 2
     assert all(e["status"] == 200 for e in sandbox.request_log)  # 10/s kept without meeting a 429
-    assert sum(clock.slept) >= total / 10 - 1  # the pace the build allows
+    assert sum(clock.slept) >= sum(calls.values()) / 10 - 1  # the pace the build allows
 
 
 def test_paging_follows_result_pages(sandbox: SimproSandbox, clock: FakeClock) -> None:

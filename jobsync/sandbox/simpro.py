@@ -251,9 +251,14 @@ class SimproSandbox(LoopbackServer):
         if not path.startswith(prefix):
             return _error(404, "Not found")
         parts = [p for p in path[len(prefix) :].split("/") if p]
+        if parts[:1] == ["customers"] and len(parts) == 2 and parts[1] in self.customers:
+            rows = list(self.customers[parts[1]].values())
+            return self._list(parts[1], self._filter(rows, params, parts[1]), params)
         if parts[:1] == ["customers"] and len(parts) == 3 and parts[1] in self.customers:
             record = self.customers[parts[1]].get(_int(parts[2]))
             return self._one(parts[1], record, params)
+        if parts == ["jobCostCenters"]:
+            return self._list("jobCostCenters", self._by_job(self._all_centres(), params), params)
         if parts[:1] != ["jobs"]:
             return _error(404, "Not found")
         if len(parts) == 1:
@@ -295,11 +300,36 @@ class SimproSandbox(LoopbackServer):
         columns = self._columns(resource, params) if "columns" in params else tuple(record)
         return json_reply({k: record.get(k) for k in columns})
 
-    def _filter(self, rows: list[dict[str, Any]], params: dict[str, str]) -> list[dict[str, Any]]:
+    def _all_centres(self) -> list[dict[str, Any]]:
+        rows = []
+        base = f"/api/v1.0/companies/{self.company_id}/jobs"
+        for jid, sections in self.tree.items():
+            job = self.jobs.get(jid, {})
+            brief = {"ID": jid, "Type": job.get("Type"), "Name": job.get("Name"), "Stage": job.get("Stage")}
+            for sid, section in sections.items():
+                for ccid, centre in section["costCenters"].items():
+                    cc = centre["cc"]
+                    href = f"{base}/{jid}/sections/{sid}/costCenters/{ccid}"
+                    rows.append(
+                        {**cc, "Job": brief, "Section": {"ID": sid, "Name": section["section"]["Name"]}, "_href": href}
+                    )
+        return rows
+
+    def _by_job(self, rows: list[dict[str, Any]], params: dict[str, str]) -> list[dict[str, Any]]:
+        # [UNVERIFIED] simPRO's filter on a nested field, written `Job.ID=1,2,3` (any of), as its flat filters.
+        wanted = params.get("Job.ID")
+        if wanted is None:
+            return rows
+        ids = {w.strip() for w in wanted.split(",")}
+        return [r for r in rows if str(r["Job"]["ID"]) in ids]
+
+    def _filter(
+        self, rows: list[dict[str, Any]], params: dict[str, str], resource: str = "jobs"
+    ) -> list[dict[str, Any]]:
         for key, value in params.items():
             if key in ("columns", "page", "pageSize", "orderby", "limit", "search"):
                 continue
-            if key not in COLUMNS["jobs"]:
+            if key not in COLUMNS[resource]:
                 raise _Refused(_error(422, f"Invalid filter column: {key}"))
             rows = [r for r in rows if _matches(r.get(key), value, self.tz)]
         return rows

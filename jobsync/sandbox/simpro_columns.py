@@ -37,6 +37,8 @@ COLUMNS: dict[str, set[str]] = {
         "ConvertedFromQuote",
     },
     "sections": {"ID", "Name", "Description", "DisplayOrder", "DateModified"},
+    # GET /jobCostCenters/: every cost centre of every job, each naming its job and section.
+    "jobCostCenters": {"ID", "CostCenter", "Name", "Job", "Section", "DateModified", "_href"},
     "costCenters": {"ID", "Name", "CostCenter", "DisplayOrder", "Total", "DateModified"},
     "catalogs": _ITEM_COMMON | {"Catalog", "BillableItem", "BasePrice", "Markup", "DisplayOrder", "IncomeAccount"},
     "labor": _ITEM_COMMON | {"LaborType", "LaborRate", "ProjectedTime", "Ticked", "IncomeAccount"},
@@ -62,6 +64,7 @@ THIN = {
     "jobs": ("ID", "Description", "Total"),
     "sections": ("ID", "Name"),
     "costCenters": ("ID", "Name"),
+    "jobCostCenters": ("ID", "Name", "Job", "Section", "_href"),
     "catalogs": ("ID", "Catalog"),
     "labor": ("ID", "LaborType"),
     "oneOffs": ("ID", "Description"),

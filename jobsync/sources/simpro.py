@@ -1,10 +1,10 @@
 """simPRO (REST v1.0, bearer token) as a JobSource.
 
 `base_url` is the company root, `https://{build}.simprosuite.com/api/v1.0/companies/{companyID}`.
-Jobs come from one paged list per billable stage filtered by `DateModified`; their lines from the
-nested walk sections → cost centres → six item kinds. Calls per job are therefore
-1 (sections) + S (cost centres per section) + 6 x C (item kinds per cost centre) + 1 per new customer:
-9 for the common one-section, one-centre job. `calls` shows the real count.
+Jobs come from one paged list per billable stage filtered by `DateModified`; where their items are,
+from `GET /jobCostCenters/` for the whole batch (`simpro_centres`); their lines from six item lists per
+cost centre. Calls per job are therefore 6 x C (item kinds per cost centre) + 1 per new customer, plus
+a page of cost centres per 50 jobs: about 7 for the common one-centre job. `calls` shows the real count.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from jobsync.core.models import Client, Job, JobLine
 from jobsync.core.source_tax import parse_rate
 from jobsync.net.http import CallCounter, RateLimiter, make_session, platform_message, request_with_retries
 from jobsync.sources.base import read_or_hold
+from jobsync.sources.simpro_centres import centres_by_job
 
 PAGE_SIZE = 250  # the largest page simPRO is known to serve [UNVERIFIED beyond third-party use]
 PAGE_LIMIT = 1000
@@ -90,6 +91,7 @@ class SimproSource:
         # Per rolling second: simPRO's 10/s is shared by the whole build.
         self._limiter = RateLimiter(rate_per_second, clock=clock, sleep=sleep, window=1)
         self._customers: dict[str, Client | None] = {}  # per run: a source object lives for one run
+        self._centres: dict[str, list[tuple[str, str]]] = {}  # job id -> (section, cost centre), per batch
 
     @property
     def calls(self) -> dict[str, int]:
@@ -170,6 +172,9 @@ class SimproSource:
     # -- mapping -------------------------------------------------------------------------------------
 
     def _build(self, raws: list[Raw]) -> list[Job]:
+        ids = [str(r.get("ID")) for r in raws if str(r.get("ID")).isdigit()]
+        self._centres = centres_by_job(self._list, ids) if ids else {}
+        self._prefetch_customers(raws)
         jobs = [read_or_hold(self.name, r.get("ID"), r.get("ID"), partial(self._job, r)) for r in raws]
         return sorted(jobs, key=lambda j: (j.changed_at, j.id))
 
@@ -216,14 +221,12 @@ class SimproSource:
 
     def _lines(self, jid: str, problems: list[str]) -> list[JobLine]:
         lines: list[JobLine] = []
-        base = f"jobs/{jid}/sections/"
-        for section in self._list(base, [], ("ID", "Name", "DisplayOrder")):
-            cc_path = f"{base}{section.get('ID')}/costCenters/"
-            for centre in self._list(cc_path, [], ("ID", "Name", "DisplayOrder")):
-                for kind, columns in ITEM_COLUMNS.items():
-                    items = self._list(f"{cc_path}{centre.get('ID')}/{kind}/", [], columns)
-                    items.sort(key=lambda i: (_int(i.get("DisplayOrder")), _int(i.get("ID"))))
-                    lines.extend(line for i in items if (line := _line(kind, i, problems)) is not None)
+        for section, centre in self._centres.get(jid, []):
+            cc_path = f"jobs/{jid}/sections/{section}/costCenters/{centre}/"
+            for kind, columns in ITEM_COLUMNS.items():
+                items = self._list(f"{cc_path}{kind}/", [], columns)
+                items.sort(key=lambda i: (_int(i.get("DisplayOrder")), _int(i.get("ID"))))
+                lines.extend(line for i in items if (line := _line(kind, i, problems)) is not None)
         return lines
 
     def _client(self, ref: Any, problems: list[str]) -> Client | None:
@@ -240,24 +243,54 @@ class SimproSource:
 
     def _fetch_customer(self, cid: str, ref: Raw) -> Client | None:
         # The job's Customer ref names a company or a person; ask the matching endpoint first.
-        kinds = ["companies", "individuals"] if ref.get("CompanyName") else ["individuals", "companies"]
-        for kind in kinds:
+        for kind in _kinds(ref):
             response = self._get(f"customers/{kind}/{cid}", [("columns", ",".join(CUSTOMER_COLUMNS))])
             if response.status_code == 404:
                 continue
-            data = self._json(response, f"customers/{kind}/{{id}}")
-            person = " ".join(str(ref.get(k) or "").strip() for k in ("GivenName", "FamilyName")).strip()
-            name = str(ref.get("CompanyName") or "").strip() or person
-            address = data.get("BillingAddress") or data.get("Address") or {}
-            parts = ("Address", "City", "State", "PostalCode", "Country")
-            return Client(
-                id=cid,
-                name=name or f"Customer {cid}",
-                email=str(data.get("Email") or "").strip() or None,
-                phone=str(data.get("Phone") or data.get("AltPhone") or "").strip() or None,
-                address=", ".join(str(address[p]) for p in parts if address.get(p)) or None,
-            )
+            return _client_of(cid, ref, self._json(response, f"customers/{kind}/{{id}}"))
         return None
+
+    def _prefetch_customers(self, raws: list[Raw]) -> None:
+        """The batch's customers in a few list calls (`ID=1,2,3`), not one call each."""
+        refs = {str(r["Customer"]["ID"]): r["Customer"] for r in raws if _customer_ref(r)}
+        wanted = {cid: ref for cid, ref in refs.items() if cid.isdigit() and cid not in self._customers}
+        for attempt in (0, 1):  # the kind the ref suggests, then the other one for those not found
+            by_kind: dict[str, list[str]] = {}
+            for cid, ref in wanted.items():
+                by_kind.setdefault(_kinds(ref)[attempt], []).append(cid)
+            for kind, ids in by_kind.items():
+                for start in range(0, len(ids), 50):
+                    params = [("ID", ",".join(ids[start : start + 50]))]
+                    for data in self._list(f"customers/{kind}/", params, CUSTOMER_COLUMNS):
+                        cid = str(data.get("ID"))
+                        if cid in wanted:
+                            self._customers[cid] = _client_of(cid, wanted.pop(cid), data)
+        for cid in wanted:  # in neither list: the job is held with "customer not found"
+            self._customers[cid] = None
+
+
+def _customer_ref(raw: Raw) -> bool:
+    ref = raw.get("Customer")
+    return isinstance(ref, dict) and bool(ref.get("ID"))
+
+
+def _kinds(ref: Raw) -> tuple[str, str]:
+    return ("companies", "individuals") if ref.get("CompanyName") else ("individuals", "companies")
+
+
+def _client_of(cid: str, ref: Raw, data: Any) -> Client:
+    data = data if isinstance(data, dict) else {}
+    person = " ".join(str(ref.get(k) or "").strip() for k in ("GivenName", "FamilyName")).strip()
+    name = str(ref.get("CompanyName") or "").strip() or person
+    address = data.get("BillingAddress") or data.get("Address") or {}
+    parts = ("Address", "City", "State", "PostalCode", "Country")
+    return Client(
+        id=cid,
+        name=name or f"Customer {cid}",
+        email=str(data.get("Email") or "").strip() or None,
+        phone=str(data.get("Phone") or data.get("AltPhone") or "").strip() or None,
+        address=", ".join(str(address[p]) for p in parts if isinstance(address, dict) and address.get(p)) or None,
+    )
 
 
 def _line(kind: str, item: Raw, problems: list[str]) -> JobLine | None:
