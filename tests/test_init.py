@@ -67,7 +67,8 @@ def test_prompts_are_answered_in_order(tmp_path: Path) -> None:
     path = tmp_path / "jobsync.yaml"
     answers = [
         "servicem8",  # job system
-        "SM8_KEY",  # env var with the ServiceM8 key
+        "",  # the ServiceM8 API URL: the real one
+        "SM8_KEY",  # env var with the ServiceM8 key (not set in the test's shell: doctor checks it later)
         "n",  # not the sandbox
         "client_credentials",  # Xero auth
         "XCID",
@@ -173,3 +174,40 @@ def test_the_header_row_proposes_the_mapping_with_tradify_and_workflowmax_preset
         "Customer",
         "QTY",
     )
+
+
+def test_init_tries_the_servicem8_key_at_once_and_asks_again_when_it_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobsync.sandbox.servicem8 import ServiceM8Sandbox
+
+    with ServiceM8Sandbox() as sm8:
+        monkeypatch.setenv("OLD_KEY", "not-the-key")
+        monkeypatch.setenv("SM8_KEY", sm8.api_key)
+        path = tmp_path / "jobsync.yaml"
+        answers = [
+            "servicem8",
+            sm8.url,
+            "OLD_KEY",
+            "y",
+            "SM8_KEY",
+            "n",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "n",
+        ]
+        result = CliRunner().invoke(_app(), ["init", "--config", str(path)], input="\n".join(answers) + "\n")
+        assert result.exit_code == 0, result.output
+        assert "ServiceM8 refused the API key" in result.output and "Try another variable?" in result.output
+        assert f"ServiceM8 at {sm8.url} accepted the API key" in result.output
+        settings = load_settings(path, env={"SM8_KEY": sm8.api_key, "XERO_ACCESS_TOKEN": "t", "XERO_TENANT_ID": "t"})
+        assert str(settings.source.base_url).rstrip("/") == sm8.url and settings.source.api_key == sm8.api_key

@@ -98,10 +98,17 @@ def check_csv(settings: Settings) -> Check:
 
 
 def check_servicem8(settings: Settings, timeout: float = 10) -> Check:
-    # One cheap GET: vendor.json is a single record and proves both reachability and the key.
-    base = (settings.source.base_url or "https://api.servicem8.com/api_1.0").rstrip("/")
+    base = (settings.source.base_url or SERVICEM8_URL).rstrip("/")
+    return servicem8_key_check(base, settings.source.api_key or "", timeout)
+
+
+SERVICEM8_URL = "https://api.servicem8.com/api_1.0"
+
+
+def servicem8_key_check(base: str, key: str, timeout: float = 10) -> Check:
+    """One cheap GET: vendor.json is a single record and proves both reachability and the key."""
     session = make_session()
-    session.headers["X-API-Key"] = settings.source.api_key or ""
+    session.headers["X-API-Key"] = key
     name = "job system reachable"
     try:
         response = session.get(f"{base}/vendor.json", timeout=timeout)

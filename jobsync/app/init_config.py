@@ -37,6 +37,7 @@ class Answers:
     source: str = "csv"
     csv_path: str = "jobs.csv"
     servicem8_key_env: str = "SERVICEM8_API_KEY"
+    servicem8_url: str = "https://api.servicem8.com/api_1.0"
     auth_mode: str = "static_token"
     token_env: str = "XERO_ACCESS_TOKEN"
     client_id_env: str = "XERO_CLIENT_ID"
@@ -131,6 +132,11 @@ def _source_block(a: Answers) -> list[str]:
         lines += ["  # The export file, relative to this config file.", f"  path: {_q(a.csv_path)}"]
     else:
         lines += ["  # The ServiceM8 API key, from the environment.", f"  api_key: ${{{a.servicem8_key_env}}}"]
+        if a.servicem8_url.rstrip("/") != Answers.servicem8_url:
+            lines += [
+                "  # Where ServiceM8 answers (here: its emulator, `jobsync sandbox serve`).",
+                f"  base_url: {a.servicem8_url}",
+            ]
     lines += [
         "  # First run only: bill jobs completed on or after this date (later runs continue from the last).",
         f"  start_from: {a.start_from.isoformat()}",

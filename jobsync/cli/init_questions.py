@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
+from jobsync.app import doctor
 from jobsync.app.init_config import AUTH_MODES, SOURCES, Answers, header_of, proposed_columns
 from jobsync.cli.support import out
 from jobsync.core.errors import ConfigError
@@ -67,6 +69,23 @@ def _csv(a: Answers, base: Path) -> dict[str, Any]:
     return found | {"date_format": proposal.date_format}
 
 
+def _servicem8_key(a: Answers, url: str) -> str:
+    """The variable holding the API key; when it is set here, the key is tried on ServiceM8 at once."""
+    while True:
+        name = typer.prompt("Env variable holding the ServiceM8 API key", default=a.servicem8_key_env)
+        key = os.environ.get(name, "")
+        if not key:
+            out.print(f"{name} is not set in this shell: `jobsync doctor` checks the key once it is.")
+            return str(name)
+        check = doctor.servicem8_key_check(url, key)
+        if check.status == doctor.OK:
+            out.print(f"[green]✓[/green] {check.detail}")
+            return str(name)
+        out.print(f"[yellow]{check.detail}: {check.fix}[/yellow]")
+        if not typer.confirm("Try another variable?", default=True):
+            return str(name)
+
+
 def ask(a: Answers, base: Path) -> Answers:
     """The interactive questions; each default is the flag's value, so flags pre-answer them."""
     source = choose("Job system", SOURCES, a.source)
@@ -74,9 +93,8 @@ def ask(a: Answers, base: Path) -> Answers:
     if source == "csv":
         updates |= _csv(a, base)
     else:
-        updates["servicem8_key_env"] = typer.prompt(
-            "Env variable holding the ServiceM8 API key", default=a.servicem8_key_env
-        )
+        updates["servicem8_url"] = typer.prompt("ServiceM8 API URL", default=a.servicem8_url).rstrip("/")
+        updates["servicem8_key_env"] = _servicem8_key(a, updates["servicem8_url"])
     if typer.confirm("Try it first against the built-in Xero sandbox (`jobsync sandbox serve`)?", default=False):
         url = typer.prompt("Sandbox URL", default=SANDBOX_URL).rstrip("/")
         updates |= {"api_url": f"{url}/api.xro/2.0", "identity_url": url, "auth_mode": "static_token"}
