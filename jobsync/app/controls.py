@@ -14,7 +14,7 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Protocol
 from jobsync.app.org_facts import SHORT_CODE_KEY
 from jobsync.core.deep_links import invoice_link
 from jobsync.core.errors import ConfigError, JobsyncError
+from jobsync.core.held_card import card_of
 from jobsync.core.models import LedgerEntry
 from jobsync.state.store import HoldRow, State
 from jobsync.sync import held_recheck
@@ -106,20 +107,7 @@ def _require(state: State, source: str, job: str) -> JobRef:
 
 
 def _hold_view(h: HoldRow) -> JobView:
-    view = JobView(h.source, h.job_id, h.job_number, h.kind, h.reason, h.since)
-    try:
-        card = json.loads(h.card) if h.card else {}
-    except ValueError:  # a card that cannot be read costs the card, never the listing
-        card = {}
-    if not isinstance(card, dict):
-        return view
-    return replace(
-        view,
-        client=card.get("client"),
-        amount=card.get("amount"),
-        lines=[[str(x) for x in line] for line in card.get("lines") or []],
-        line_count=int(card.get("line_count") or 0),
-    )
+    return JobView(h.source, h.job_id, h.job_number, h.kind, h.reason, h.since, **card_of(h.card))
 
 
 def list_jobs(state: State, source: str, kind: str | None = None, report_limit: int = 50) -> list[JobView]:

@@ -17,7 +17,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from jobsync.app.org_facts import display_zone as org_zone
 from jobsync.config.settings import Settings
 from jobsync.core.errors import ConfigError, ExitCode, echo
 from jobsync.core.models import Outcome, RunReport
@@ -208,8 +207,3 @@ def report_extras(report: RunReport, minutes_per_invoice: int = DEFAULT_MINUTES_
 def enrich(report: RunReport, minutes_per_invoice: int = DEFAULT_MINUTES_PER_INVOICE) -> RunReport:
     report.extra.update(report_extras(report, minutes_per_invoice))
     return report
-
-
-def display_zone(settings: Settings) -> str:
-    """The zone `history` shows its times in."""
-    return org_zone(settings)

@@ -9,17 +9,12 @@ from __future__ import annotations
 
 from jobsync.app import controls, sync_run
 from jobsync.app.controls import Forgotten, JobRef, JobView
-from jobsync.app.org_facts import display_zone as org_zone
 from jobsync.app.wiring import build_gateway
 from jobsync.config.settings import Settings
 from jobsync.core.models import JobResult
 from jobsync.state.store import State
 
 __all__ = ["Forgotten", "JobRef", "JobView", "forget", "ignore", "list_jobs", "map_client", "mark_invoiced", "retry"]
-
-
-def display_zone(settings: Settings) -> str:
-    return org_zone(settings)
 
 
 def list_jobs(settings: Settings, kind: str | None) -> list[JobView]:

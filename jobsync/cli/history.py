@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from jobsync.app import history
+from jobsync.app import history, org_facts
 from jobsync.app.reconcile_month import reconcile_month
 from jobsync.cli.support import ConfigOpt, JsonOpt, guarded, out
 from jobsync.config.settings import load_settings
@@ -49,7 +49,7 @@ def history_cmd(
     if not runs:
         out.print("No runs yet.")
         return
-    zone = history.display_zone(settings)
+    zone = org_facts.display_zone(settings)
     out.print(render.runs_table(runs, zone))
 
 

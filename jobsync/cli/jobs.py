@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jobsync.app import job_commands
+from jobsync.app import job_commands, org_facts
 from jobsync.cli.support import DEFAULT_WAIT, ConfigOpt, JsonOpt, WaitOpt, guarded, out
 from jobsync.config.settings import load_settings
 from jobsync.core.errors import ExitCode
@@ -38,7 +38,7 @@ def list_cmd(
         raise typer.BadParameter("choose at most one of --held, --failed, --ignored, --invoiced")
     settings = load_settings(config)
     views = job_commands.list_jobs(settings, chosen[0] if chosen else None)
-    zone = job_commands.display_zone(settings)
+    zone = org_facts.display_zone(settings)
     if as_json:
         print(json.dumps([dataclasses.asdict(v) for v in views], indent=2, default=str))
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from jobsync.core.models import Hold, Job, XeroContact
 
@@ -55,6 +56,22 @@ def card_json(hold: Hold) -> str:
             "line_count": hold.line_count,
         }
     )
+
+
+def card_of(text: str | None) -> dict[str, Any]:
+    """`card_json`'s document read back: client, amount, lines and line_count; {} for none or a damaged one."""
+    try:
+        card = json.loads(text) if text else {}
+    except ValueError:  # a card that cannot be read costs the card, never the listing
+        return {}
+    if not isinstance(card, dict):
+        return {}
+    return {
+        "client": card.get("client"),
+        "amount": card.get("amount"),
+        "lines": [[str(x) for x in line] for line in card.get("lines") or []],
+        "line_count": int(card.get("line_count") or 0),
+    }
 
 
 def card_summary(client: str | None, amount: Decimal | str | None, line_count: int) -> str:
