@@ -10,6 +10,7 @@ Used by tests/test_crash.py (a sample) and scripts/crash.py (the long run).
 
 from __future__ import annotations
 
+import csv
 import os
 import random
 import signal
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from jobsync.runtime import crashpoints
 from jobsync.samples import csv_header, csv_source, sandbox_config
+from jobsync.sandbox.xero import payments as xero_payments
 from jobsync.sandbox.xero.server import XeroSandbox
 from jobsync.xero import token_store
 
@@ -124,7 +126,13 @@ def scenario(point: str, seed: int) -> Scenario:
     if not any(c in fresh_new for c in clients[warm:]):
         clients[rng.randint(warm, count - 1)] = rng.choice(fresh_new)
     jobs = [_job(rng, i + 1, 2 + i * 2, clients[i]) for i in range(count)]
+    if point == crashpoints.AFTER_PAYMENT_WRITE and not warm:
+        warm = rng.randint(1, 3)  # payments need invoices made before the crash run
     occurrence = rng.randint(1, count - warm) if point == crashpoints.AFTER_INVOICE_CONFIRM else 1
+    if point == crashpoints.AFTER_PAYMENT_WRITE:
+        occurrence = rng.randint(1, warm)  # one payment per warm-up invoice
+    if point == crashpoints.AFTER_ATTACHMENT_UPLOAD:
+        occurrence = rng.randint(1, min(count - warm, 10))  # one job sheet per new invoice, 10 a run
     second = None
     if rng.random() < 0.3:
         other = rng.choice(crashpoints.POINTS)
@@ -146,6 +154,8 @@ class Workdir:
                 SOURCE,
                 RULES,
                 auth=OAUTH_AUTH if oauth else None,
+                xero={"invoice_status": "AUTHORISED"},  # payable, so payments can come back
+                follow_up={"payments_poll_minutes": 0},
             )
         )
         self.log = path / "crash.log"
@@ -208,6 +218,32 @@ def _expired_login(sandbox: XeroSandbox, store: Path) -> None:
     )
 
 
+def pay_every_invoice(sandbox: XeroSandbox) -> list[str]:
+    """A part payment on each invoice, as a bookkeeper would record it; returns the PaymentIDs."""
+    made = []
+    with sandbox.lock:
+        for invoice in list(sandbox.state.invoices.values()):
+            element = {"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Account": {"Code": "090"}}
+            element |= {"Amount": "5.00", "Date": "2026-11-20"}
+            payment, problems = xero_payments.write(sandbox.state, element, sandbox.now())
+            assert not problems, problems
+            made.append(payment["PaymentID"])
+    return made
+
+
+def follow_up_problems(sandbox: XeroSandbox, work: Workdir, paid: list[str]) -> list[str]:
+    """Each payment written back once; no file attached twice to one invoice."""
+    path = work.path / "payments.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8"))) if path.exists() else []
+    written = Counter(r["payment_id"] for r in rows if r["kind"] == "payment")
+    problems = [f"payment {p} written {written[p]} times" for p in paid if written[p] != 1]
+    kept = sandbox.state.extra.get("attachments", {})
+    for invoice_id, attached in kept.items():
+        names = Counter(a["FileName"] for a in attached)
+        problems += [f"{name} attached {n} times to {invoice_id}" for name, n in names.items() if n > 1]
+    return problems
+
+
 def check(sandbox: XeroSandbox, work: Workdir, jobs: tuple[Job, ...]) -> tuple[list[str], list[str], list[str]]:
     """(duplicates, missing, problems): exactly-once, no duplicate contacts, ledger equals sandbox."""
     invoices = [i for i in sandbox.invoices() if i.get("Status") not in ("DELETED", "VOIDED")]
@@ -238,6 +274,7 @@ def run_pair(point: str, seed: int, base: Path) -> Outcome:
             assert work.run()[0] == 0, "warm-up run failed"
             if oauth:  # the warm-up refreshed the token; let it expire again so the crash run refreshes
                 _expired_login(sandbox, work.path / "state.tokens.toml")
+        paid = pay_every_invoice(sandbox) if plan.warmup else []
         work.write_jobs(plan.all_jobs)
         code, seen = work.run((point, plan.occurrence))
         fired = code == -signal.SIGKILL and seen[-1:] == [point] and seen.count(point) == plan.occurrence
@@ -248,7 +285,7 @@ def run_pair(point: str, seed: int, base: Path) -> Outcome:
             second_fired = code == -signal.SIGKILL
         code, _ = work.run()
         duplicates, missing, broken = check(sandbox, work, plan.all_jobs)
-        problems += broken
+        problems += broken + follow_up_problems(sandbox, work, paid)
         if code != 0:
             problems.append(f"the final run exited {code}")
     return Outcome(point, seed, fired, second_fired, duplicates, missing, problems)

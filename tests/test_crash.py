@@ -17,7 +17,7 @@ import pytest
 from jobsync.runtime import crashpoints
 from tests.crash_harness import ROOT, run_pair, scenario
 
-SEEDS = range(5)  # 8 points x 5 seeds = 40 pairs
+SEEDS = range(5)  # 10 points x 5 seeds = 50 pairs
 PAIRS = [(point, seed) for point in crashpoints.POINTS for seed in SEEDS]
 
 

@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from jobsync.app import history, org_facts
+from jobsync.app import follow_up, history, org_facts
 from jobsync.app.wiring import build_gateway, build_source, xero_login
 from jobsync.config.settings import Settings, config_hash
 from jobsync.core.deep_links import invoice_link
 from jobsync.core.errors import JobsyncError
+from jobsync.core.follow_up import void_message
 from jobsync.core.models import Outcome, Plan
 from jobsync.core.plan import PlanSettings, build_plan
 from jobsync.core.templates import LEGACY_REFERENCES
@@ -30,6 +31,7 @@ from jobsync.sources.kind_mapped import KindMappedSource
 from jobsync.state.store import HoldRow, RunRow, State
 from jobsync.sync.gather import Gathered
 from jobsync.sync.runner import RunOptions, RunResult, execute
+from jobsync.xero.follow_up_client import FollowUpClient
 from jobsync.xero.gateway import XeroGateway
 from jobsync.xero.token_store import renew_if_lapsing, token_status
 
@@ -110,6 +112,7 @@ def sync(
         if not apply:
             result = execute(source, gateway, state, plan_for, options, now, "preview")
             result.report.config_hash = config_hash(settings)
+            _note_voids(settings, result, state)
             _note_unmapped(source, result, state)
             _note_org(settings, result, state)
             return SyncOutcome(result, None)
@@ -117,14 +120,38 @@ def sync(
             try:
                 _keep_login_alive(settings)
                 result = execute(source, gateway, state, plan_for, options, now, "run")
+                _pass_back(settings, state, gateway, result, now)
             except JobsyncError as exc:
                 # A run that stops before its report (Xero down, bad token) still alerts someone.
                 exc.problems.extend(notify.notify_error(settings.notify, exc, state, now()))
                 raise
+            _note_voids(settings, result, state)
             _note_unmapped(source, result, state)
             _note_org(settings, result, state)
             paths = _finish_run(settings, result, state, now)
     return SyncOutcome(result, paths)
+
+
+def _pass_back(
+    settings: Settings, state: State, gateway: XeroGateway, result: RunResult, now: Callable[[], datetime]
+) -> None:
+    """Payments, voids, documents and links back, when the run reached its end and Xero is ours to ask."""
+    if result.stop_code is not None or not isinstance(gateway, FollowUpClient):
+        return
+    summary = follow_up.after_run(settings, state, gateway, result, now)
+    result.report.extra["follow_up"] = summary.to_dict()
+    for name, n in summary.calls.items():
+        result.report.api_calls[name] = result.report.api_calls.get(name, 0) + n
+    result.report.extra["rate_limits"] = dict(gateway.limits)  # the headroom after the pass back's calls too
+
+
+def _note_voids(settings: Settings, result: RunResult, state: State) -> None:
+    """Invoices voided or deleted in Xero whose jobs stay uninvoiced until forgotten: shown every time."""
+    cancelled = state.cancelled_invoices(settings.source.name)
+    if cancelled:
+        result.report.extra["voided_in_xero"] = [
+            void_message(c.invoice_number, c.reference, c.status, c.noticed_at.date()) for c in cancelled
+        ]
 
 
 def _note_org(settings: Settings, result: RunResult, state: State) -> None:

@@ -14,8 +14,9 @@ from jobsync.config.settings import Settings, SourceSettings
 from jobsync.core.errors import ConfigError
 from jobsync.sources.base import JobSource
 from jobsync.sources.kind_mapped import KindMappedSource
+from jobsync.sources.rest_transport import RestAuth
 from jobsync.xero.auth import client_credentials_provider, static_token_provider
-from jobsync.xero.client import XeroClient
+from jobsync.xero.follow_up_client import FollowUpClient
 from jobsync.xero.limiter import CallLimiter, Limits
 from jobsync.xero.token_store import XeroLogin, oauth_provider, stored_tenant
 
@@ -68,7 +69,7 @@ def build_connector(settings: Settings) -> JobSource:
 
 def _rest(src: SourceSettings) -> JobSource:
     from jobsync.sources.rest import RestJobSource
-    from jobsync.sources.rest_transport import Paging, RestAuth
+    from jobsync.sources.rest_transport import Paging
 
     if not src.base_url or src.rest is None:
         raise ConfigError(
@@ -76,17 +77,7 @@ def _rest(src: SourceSettings) -> JobSource:
             ["set source.base_url and source.rest.fields (see config.example.yaml)"],
         )
     r = src.rest
-    auth = RestAuth(
-        r.auth,
-        token=src.api_key,
-        header=r.api_key_header,
-        username=r.username,
-        password=r.password,
-        token_url=r.token_url,
-        client_id=r.client_id,
-        client_secret=r.client_secret,
-        scope=r.scope,
-    )
+    auth = rest_auth(src)
     return RestJobSource(
         src.base_url,
         r.fields,
@@ -101,6 +92,23 @@ def _rest(src: SourceSettings) -> JobSource:
         paging=Paging(**r.paging.model_dump()),
         lines_url=r.lines_url,
         client_url=r.client_url,
+    )
+
+
+def rest_auth(src: SourceSettings) -> RestAuth:
+    """The REST source's credentials: the same for reading jobs and for writing payments back."""
+    r = src.rest
+    assert r is not None  # callers check the rest: section first
+    return RestAuth(
+        r.auth,
+        token=src.api_key,
+        header=r.api_key_header,
+        username=r.username,
+        password=r.password,
+        token_url=str(r.token_url) if r.token_url else None,
+        client_id=r.client_id,
+        client_secret=r.client_secret,
+        scope=r.scope,
     )
 
 
@@ -178,12 +186,12 @@ def tenant_id(settings: Settings) -> str:
     )
 
 
-def build_gateway(settings: Settings) -> XeroClient:
+def build_gateway(settings: Settings) -> FollowUpClient:
     x = settings.xero
     limits = Limits(
         per_minute=x.max_calls_per_minute, concurrent=x.max_calls_in_flight, daily_budget=x.daily_call_budget
     )
-    return XeroClient(
+    return FollowUpClient(
         x.api_url,
         tenant_id(settings),
         token_provider(settings),

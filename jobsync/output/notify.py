@@ -27,6 +27,7 @@ from jobsync.config.settings import EmailSettings, NotifySettings
 from jobsync.core.errors import JobsyncError
 from jobsync.core.models import JobResult, Outcome, RunReport
 from jobsync.net import http
+from jobsync.output import follow_up_view
 from jobsync.output.report import OUTCOME_ORDER
 from jobsync.output.report import money as report_money
 from jobsync.state.store import State
@@ -65,7 +66,7 @@ class Message:
 def run_status(report: RunReport) -> str:
     if report.count(Outcome.FAILED) or report.errors:
         return "failure"
-    if report.count(Outcome.HELD):
+    if report.count(Outcome.HELD) or follow_up_view.needs_a_person(follow_up_view.of(report.extra)):
         return "hold"
     return "ok"
 
@@ -75,7 +76,8 @@ def fingerprint(report: RunReport) -> str:
     jobs = sorted(f"{r.outcome.value}:{r.source}:{r.job_id}" for r in _attention(report))
     # Digits vary run to run (times, counts, request ids) without the problem changing.
     errors = sorted(re.sub(r"\d+", "#", e) for e in report.errors)
-    raw = json.dumps([run_status(report), jobs, errors])
+    back = follow_up_view.attention_keys(follow_up_view.of(report.extra))
+    raw = json.dumps([run_status(report), jobs, errors] + ([back] if back else []))
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -149,6 +151,7 @@ def build_message(kind: str, report: RunReport, report_path: Path | None) -> Mes
             lines.append(f"  {r.link}")
     if len(created) > FIRST_JOBS:
         lines.append(f"- and {len(created) - FIRST_JOBS} more invoices")
+    lines += follow_up_view.alert_lines(follow_up_view.of(report.extra))
     fixes = _fix_commands(report, status)
     lines += [f"Fix: {f}" for f in fixes]
     payload = {

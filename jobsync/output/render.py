@@ -16,6 +16,7 @@ from jobsync.core import line_kinds
 from jobsync.core.contact_numbers import contact_number
 from jobsync.core.held_card import card_summary
 from jobsync.core.models import Hold, InvoiceDraft, JobResult, Outcome, Plan, RunReport
+from jobsync.output import follow_up_view
 from jobsync.output.times import shown
 from jobsync.state.store import HoldRow, RunRow
 
@@ -71,6 +72,8 @@ def run_summary(console: Console, report: RunReport, paths: tuple[object, object
     _results(console, report)
     for err in report.errors:
         console.print(f"[red]error:[/red] {err}")
+    for line in follow_up_view.alert_lines(follow_up_view.of(report.extra)):
+        console.print(Text(line))
     late = report.extra.get("outside_window") or []
     if late:
         console.print(f"[yellow]found outside the normal read window (backdated or late):[/yellow] {', '.join(late)}")
@@ -117,6 +120,7 @@ def plan_view(
     adopted: list[JobResult],
     max_invoices: int | None = None,
     unmapped: dict[str, int] | None = None,
+    voided: list[str] | None = None,
 ) -> None:
     """The preview: counts, each draft, held jobs; `adopted` are the (shown) invoices found in Xero."""
     console.print(
@@ -129,6 +133,8 @@ def plan_view(
             f"[yellow]`jobsync run` would stop here: {len(plan.drafts)} invoices is more than "
             f"xero.max_invoices_per_run ({max_invoices}). Check them, then run with --force.[/yellow]"
         )
+    for message in voided or []:
+        console.print(Text(f"Voided in Xero: {message}", style="yellow"))
     if unmapped:
         listed = ", ".join(f"{name!r} ({n})" for name, n in sorted(unmapped.items()))
         console.print(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jobsync.core.models import JobResult, Outcome, RunReport
+from jobsync.output import follow_up_view
 from jobsync.output.times import shown
 from jobsync.runtime.private_files import write_private
 
@@ -168,6 +169,7 @@ def report_to_markdown(report: RunReport) -> str:
     if late:
         lines += ["## Found outside the normal read window", ""] + [f"- job {_cell(n)}" for n in late] + [""]
     lines += _results_sections(report)
+    lines += follow_up_view.markdown(follow_up_view.of(report.extra))
     if report.api_calls:
         lines += ["## API calls", ""]
         rows: list[list[object]] = [[k, n] for k, n in sorted(report.api_calls.items())]

@@ -30,6 +30,8 @@ AFTER_INVOICE_CONFIRM = "after_invoice_confirm"  # one invoice's ledger row conf
 AFTER_INVOICE_BATCH = "after_invoice_batch"  # the whole batch confirmed in the ledger
 DURING_WATERMARK_WRITE = "during_watermark_write"  # inside the watermark transaction, before COMMIT
 DURING_TOKEN_SAVE = "during_token_save"  # a rotated token set received from Xero, not yet saved (OAuth only)
+AFTER_PAYMENT_WRITE = "after_payment_write"  # a payment written to the job system, not yet recorded as written
+AFTER_ATTACHMENT_UPLOAD = "after_attachment_upload"  # a file attached to the invoice, not yet recorded as sent
 
 POINTS: tuple[str, ...] = (
     AFTER_FETCH,
@@ -40,6 +42,8 @@ POINTS: tuple[str, ...] = (
     AFTER_INVOICE_BATCH,
     DURING_WATERMARK_WRITE,
     DURING_TOKEN_SAVE,
+    AFTER_PAYMENT_WRITE,
+    AFTER_ATTACHMENT_UPLOAD,
 )
 
 ENV_AT = "JOBSYNC_CRASH_AT"

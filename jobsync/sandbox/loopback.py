@@ -103,6 +103,10 @@ class LoopbackServer(ThreadedServer):
         """Answer one GET (`headers` with lower-case names): (status, headers, body)."""
         raise NotImplementedError
 
+    def handle_write(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        """Answer a POST, PATCH or DELETE; emulators of read-only APIs refuse them all."""
+        return text_reply(405, "Method Not Allowed")
+
     def _window_full(self, now: float, limit: int, window: float) -> bool:
         """Forget requests older than `window` seconds; True when `limit` of them are still inside it."""
         while self._accepted and now - self._accepted[0] >= window:
@@ -126,7 +130,16 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802
             headers = {k.lower(): v for k, v in self.headers.items()}
             # Looked up per request, so a test may swap `handle` on a running emulator.
-            status, extra, body = server.handle(self.path, headers)
+            self._reply(*server.handle(self.path, headers))
+
+        def _write(self) -> None:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._reply(*server.handle_write(self.command, self.path, headers, body))
+
+        do_POST = do_PATCH = do_PUT = do_DELETE = _write  # noqa: N815 - http.server's naming
+
+        def _reply(self, status: int, extra: dict[str, str], body: bytes) -> None:
             self.send_response(status)
             for key, value in extra.items():
                 self.send_header(key, value)

@@ -28,9 +28,11 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
+from jobsync.sandbox import servicem8_writes
 from jobsync.sandbox.loopback import LoopbackServer, Reply, json_reply, text_reply
 
-RESOURCES = ("job", "jobmaterial", "company", "companycontact", "taxrate", "vendor", "material")
+READ_ONLY = ("job", "jobmaterial", "company", "companycontact", "taxrate", "vendor", "material")
+RESOURCES: tuple[str, ...] = READ_ONLY + servicem8_writes.WRITABLE
 NO_DATE = "0000-00-00 00:00:00"
 MAX_CONDITIONS = 10
 SEED_PATH = Path(__file__).parent / "data" / "servicem8_seed.json"
@@ -135,6 +137,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "price_includes_taxes": 0,
         "tax_rate_uuid": "",
     },
+    **servicem8_writes.DEFAULTS,
 }
 
 
@@ -192,6 +195,7 @@ class ServiceM8Sandbox(LoopbackServer):
         self.ignored_filters: list[str] = []  # filters that could not be read, hence ignored
         self.honour_filters = True  # False: behave as if every filter were unreadable
         self._failures: deque[int] = deque()
+        self.files: dict[str, bytes] = {}  # attachment uuid -> the file's bytes
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -240,6 +244,14 @@ class ServiceM8Sandbox(LoopbackServer):
     def local_now(self) -> str:
         return datetime.now(self.timezone()).strftime("%Y-%m-%d %H:%M:%S")
 
+    def add_attachment(self, job_uuid: str, name: str, data: bytes, file_type: str = "") -> str:
+        """A photo or document on a job, with its bytes."""
+        uid = self.put(
+            "attachment", related_object="job", related_object_uuid=job_uuid, attachment_name=name, file_type=file_type
+        )
+        self.files[uid] = data
+        return uid
+
     def fail_next(self, *statuses: int) -> None:
         """The next requests (after auth) answer these statuses, e.g. fail_next(500, 429)."""
         with self._lock:
@@ -258,7 +270,17 @@ class ServiceM8Sandbox(LoopbackServer):
             entry["status"] = status
         return status, extra, body
 
-    def _answer(self, path: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
+    def handle_write(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        with self._lock:
+            entry: dict[str, Any] = {"path": urlsplit(path).path, "method": method, "body": body}
+            self.request_log.append(entry)
+            refused = self._refused(headers)
+            status, extra, reply = refused or servicem8_writes.write(self, method, path, body)
+            entry["status"] = status
+        return status, extra, reply
+
+    def _refused(self, headers: dict[str, str]) -> Reply | None:
+        """Auth, the rate limit and injected failures: what any request meets first."""
         if headers.get("x-api-key") != self.api_key:
             return text_reply(401, "Unauthorized: missing or invalid X-API-Key")
         if self._rate_exceeded(self.rate_per_minute, 60):
@@ -266,6 +288,15 @@ class ServiceM8Sandbox(LoopbackServer):
         if self._failures:
             status = self._failures.popleft()
             return text_reply(status, RATE_MESSAGE if status == 429 else "Internal Server Error")
+        return None
+
+    def _answer(self, path: str, params: dict[str, str], headers: dict[str, str]) -> Reply:
+        refused = self._refused(headers)
+        if refused:
+            return refused
+        download = servicem8_writes.read_file(self, path)
+        if download is not None:
+            return download
         m = re.fullmatch(r"/api_1\.0/([a-z]+)(?:/([0-9a-fA-F-]+))?\.json", path)
         if not m or m.group(1) not in RESOURCES:
             return text_reply(404, "Not Found")

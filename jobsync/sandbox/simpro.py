@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from jobsync.sandbox.loopback import LoopbackServer, Reply, json_reply
 from jobsync.sandbox.simpro_columns import COLUMNS, THIN
+from jobsync.sandbox.simpro_writes import patch_job
 
 SEED_PATH = Path(__file__).parent / "data" / "simpro_seed.json"
 MAX_PAGE_SIZE = 250
@@ -156,6 +157,7 @@ class SimproSandbox(LoopbackServer):
             "DateModified": self.stamp(),
             "CompletedDate": None,
             "Total": {"ExTax": 0, "Tax": 0, "IncTax": 0},
+            "Notes": "",
             **fields,
         }
         self.tree.setdefault(jid, {})
@@ -245,6 +247,14 @@ class SimproSandbox(LoopbackServer):
                     reply = refused.reply
             entry["status"] = reply[0]
         return reply
+
+    def handle_write(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        """`PATCH /jobs/{ID}` with Notes: the one write the pass back makes (notes support HTML)."""
+        with self._lock:
+            self.request_log.append({"path": urlsplit(path).path, "method": method, "params": {}})
+            if headers.get("authorization") != f"Bearer {self.token}":
+                return _error(401, "Unauthorized")
+            return patch_job(self.jobs, self.company_id, method, urlsplit(path).path, body, self.stamp())
 
     def _route(self, path: str, params: dict[str, str]) -> Reply:
         prefix = f"/api/v1.0/companies/{self.company_id}/"

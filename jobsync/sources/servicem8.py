@@ -288,6 +288,7 @@ class ServiceM8Source:
         extras = {
             "job_address": raw.get("job_address"),
             "job_description": raw.get("job_description"),
+            "work_done_description": raw.get("work_done_description"),
             "total_invoice_amount": raw.get("total_invoice_amount"),
             "category_uuid": raw.get("category_uuid"),
         }

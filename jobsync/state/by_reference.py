@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from jobsync.core.models import LedgerEntry
+from jobsync.state.errors import guard_state_errors
 from jobsync.state.rows import ledger_entry
 
 # Prefer a confirmed row: it is the one that names a real invoice.
@@ -24,3 +25,17 @@ def job_number(conn: sqlite3.Connection, number: str) -> LedgerEntry | None:
         (number, tail, tail),
     ).fetchone()
     return ledger_entry(row) if row else None
+
+
+@guard_state_errors
+class ReferenceLookups:
+    """`State`'s lookups by Reference (a mixin: it shares the store's connection)."""
+
+    _conn: sqlite3.Connection
+
+    def find_by_reference(self, reference: str) -> LedgerEntry | None:
+        return exact(self._conn, reference)
+
+    def find_by_job_number(self, number: str) -> LedgerEntry | None:
+        """The row whose Reference is the job number, alone or followed by its PO (the default form)."""
+        return job_number(self._conn, number)

@@ -87,6 +87,63 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE holds ADD COLUMN card TEXT
     """,
+    # 3 -> 4: the pass back. Each invoice's state in Xero as last read; each Xero payment and what was
+    # written for it to the job system; attachments and links sent; adjustments (credit notes, extra
+    # invoices) planned after an invoice was authorised.
+    """
+    CREATE TABLE invoice_follow_up (
+        invoice_id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        status TEXT NOT NULL,
+        amount_paid TEXT,
+        amount_due TEXT,
+        fully_paid_on TEXT,
+        cancelled_at TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE payments_back (
+        payment_id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        invoice_id TEXT NOT NULL,
+        amount TEXT NOT NULL,
+        paid_on TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('in_flight', 'written', 'reported', 'reversing', 'reversed',
+            'reversal_reported')),
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX payments_back_job ON payments_back (source, job_id);
+    CREATE TABLE attachments_sent (
+        invoice_id TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('in_flight', 'sent', 'skipped')),
+        detail TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (invoice_id, file_name)
+    );
+    CREATE TABLE links_sent (
+        invoice_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (invoice_id, kind)
+    );
+    CREATE TABLE adjustments (
+        reference TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        invoice_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('credit_note', 'extra_invoice')),
+        amount TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('held', 'approved', 'in_flight', 'created', 'allocated')),
+        document_id TEXT,
+        detail TEXT,
+        updated_at TEXT NOT NULL
+    )
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,6 +20,7 @@ from jobsync.core.models import LedgerEntry, Outcome, RunReport
 from jobsync.runtime import crashpoints
 from jobsync.state import by_reference
 from jobsync.state.errors import StateError, guard_state_errors
+from jobsync.state.follow_up_tables import FollowUpTables
 from jobsync.state.lock import run_lock
 from jobsync.state.rows import (
     ActionRow,
@@ -40,7 +41,7 @@ HOLD_KINDS = ("held", "failed", "ignored")
 
 
 @guard_state_errors
-class State:
+class State(FollowUpTables, by_reference.ReferenceLookups):
     """An open state file. Build with `State.open(path)`; close with `close()`."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection, clock: Callable[[], datetime]) -> None:
@@ -215,13 +216,6 @@ class State:
                     (source, job_id, stage),
                 )
             return cur.rowcount
-
-    def find_by_reference(self, reference: str) -> LedgerEntry | None:
-        return by_reference.exact(self._conn, reference)
-
-    def find_by_job_number(self, number: str) -> LedgerEntry | None:
-        """The row whose Reference is the job number, alone or followed by its PO (the default form)."""
-        return by_reference.job_number(self._conn, number)
 
     def confirmed_ledger(self, source: str, limit: int = 500) -> list[tuple[LedgerEntry, datetime | None]]:
         """The newest confirmed invoices for a source, with when each was recorded (for `jobs list`)."""

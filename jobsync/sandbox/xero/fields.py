@@ -42,3 +42,20 @@ TRACKING_CATEGORY_FIELDS = frozenset(
     trackingcategoryid trackingoptionid name option status options
     """.split()
 )
+PAYMENT_FIELDS = frozenset(
+    """
+    invoice creditnote prepayment overpayment invoicenumber creditnotenumber batchpayment account code
+    date currencyrate amount bankamount reference isreconciled status paymenttype updateddateutc
+    updateddateutcstring paymentid batchpaymentid bankaccountnumber particulars details hasaccount
+    hasvalidationerrors statusattributestring validationerrors warnings
+    """.split()
+)
+CREDIT_NOTE_FIELDS = frozenset(
+    """
+    type contact date duedate status lineamounttypes lineitems subtotal totaltax total cisdeduction
+    cisrate updateddateutc updateddateutcstring currencycode fullypaidondate creditnoteid
+    creditnotenumber reference senttocontact currencyrate remainingcredit allocations appliedamount
+    payments brandingthemeid statusattributestring hasattachments haserrors validationerrors warnings
+    invoiceaddresses
+    """.split()
+)

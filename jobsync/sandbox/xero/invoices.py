@@ -21,7 +21,9 @@ TRANSITIONS = {
     "DELETED": (),
     "VOIDED": (),
 }
-ORG_UTC_OFFSET = timedelta(hours=10)  # the demo org is in AUSEASTERNSTANDARDTIME
+ORG_UTC_OFFSET = timedelta(hours=10)
+# Kept on invoices written through the API, never shown: what `createdByMyApp=true` filters on.
+BY_APP = "_CreatedByApp"  # the demo org is in AUSEASTERNSTANDARDTIME
 COPIED = (
     "Reference",
     "Url",
@@ -144,10 +146,13 @@ def _finish(ctx: _Context, stored: dict[str, Any], contact: dict[str, Any]) -> d
         stored["InvoiceNumber"] = f"INV-{state.next_invoice_number:04d}"
         state.next_invoice_number += 1
     paid = stored.get("AmountPaid", Decimal("0.00"))
-    stored.update({"AmountPaid": paid, "AmountCredited": Decimal("0.00"), "CurrencyRate": Decimal("1.0")})
+    credited = stored.get("AmountCredited", Decimal("0.00"))
+    stored.update({"AmountPaid": paid, "AmountCredited": credited, "CurrencyRate": Decimal("1.0")})
     cancelled = stored["Status"] in ("DELETED", "VOIDED")
-    stored["AmountDue"] = Decimal("0.00") if cancelled else stored["Total"] - paid
-    stored.update({"HasAttachments": False, "IsDiscounted": stored["TotalDiscount"] > 0, "HasErrors": False})
+    stored["AmountDue"] = Decimal("0.00") if cancelled else stored["Total"] - paid - credited
+    stored.setdefault(BY_APP, True)
+    stored.setdefault("HasAttachments", False)
+    stored.update({"IsDiscounted": stored["TotalDiscount"] > 0, "HasErrors": False})
     stored["UpdatedDateUTC"] = ms_date(ctx.now)
     state.invoices[stored["InvoiceID"]] = stored
     return stored
@@ -167,6 +172,8 @@ def write(
         return element, ["This invoice already exists; use POST to update it."]
     stored = snapshot(existing) if existing else {"InvoiceID": str(uuid.uuid4())}
     _header(ctx, element, stored, existing["Status"] if existing else None)
+    if existing and stored["Status"] == "VOIDED" and (existing.get("AmountPaid") or existing.get("AmountCredited")):
+        ctx.problems.append("This document cannot be edited as it has a payment or credit note allocated to it.")
     contact = _resolve_contact(ctx, element.get("Contact") or (existing or {}).get("Contact"))
     if (
         contact is not None
@@ -194,6 +201,7 @@ def _existing(state: OrgState, element: dict[str, Any], target_id: str | None) -
 def render(state: OrgState, invoice: dict[str, Any], unitdp: int, with_lines: bool) -> dict[str, Any]:
     """The invoice as a GET answers it: contact summary embedded, unit prices at the asked precision."""
     out: dict[str, Any] = snapshot(invoice)
+    out.pop(BY_APP, None)
     contact = state.contacts.get(invoice["Contact"]["ContactID"])
     out["Contact"] = xero_contacts.summary(contact) if contact else invoice["Contact"]
     if not with_lines:
