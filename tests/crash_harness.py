@@ -20,6 +20,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from jobsync.runtime import crashpoints
@@ -85,10 +86,16 @@ class Scenario:
     warmup: tuple[Job, ...]  # synced by a clean run before the crash run
     jobs: tuple[Job, ...]  # added for the crash run
     second: tuple[str, int] | None  # a crash during the first rerun too
+    revised: tuple[Job, ...] = ()  # warm-up jobs changed after they were invoiced (replacing theirs)
 
     @property
     def all_jobs(self) -> tuple[Job, ...]:
         return self.warmup + self.jobs
+
+    @property
+    def crash_run_jobs(self) -> tuple[Job, ...]:
+        changed = {j.job_id: j for j in self.revised}
+        return tuple(changed.get(j.job_id, j) for j in self.warmup) + self.jobs
 
 
 @dataclass
@@ -115,6 +122,13 @@ def _job(rng: random.Random, index: int, day: int, client: tuple[str, str, str])
     return Job(f"J{index}", str(1000 + index), day, client, lines)
 
 
+def _reduced(job: Job, day: int) -> Job:
+    """The job with its first line's price halved: a smaller total, to be credited."""
+    kind, description, quantity, price = job.lines[0]
+    half = f"{Decimal(price) / 2:.2f}"
+    return Job(job.job_id, job.number, day, job.client, ((kind, description, quantity, half), *job.lines[1:]))
+
+
 def scenario(point: str, seed: int) -> Scenario:
     """The seeded scenario for one pair; every choice keeps `point` reachable in the crash run."""
     rng = random.Random(f"{point}/{seed}")
@@ -126,18 +140,21 @@ def scenario(point: str, seed: int) -> Scenario:
     if not any(c in fresh_new for c in clients[warm:]):
         clients[rng.randint(warm, count - 1)] = rng.choice(fresh_new)
     jobs = [_job(rng, i + 1, 2 + i * 2, clients[i]) for i in range(count)]
-    if point == crashpoints.AFTER_PAYMENT_WRITE and not warm:
+    if point in (crashpoints.AFTER_PAYMENT_WRITE, crashpoints.AFTER_CREDIT_NOTE) and not warm:
         warm = rng.randint(1, 3)  # payments need invoices made before the crash run
     occurrence = rng.randint(1, count - warm) if point == crashpoints.AFTER_INVOICE_CONFIRM else 1
     if point == crashpoints.AFTER_PAYMENT_WRITE:
         occurrence = rng.randint(1, warm)  # one payment per warm-up invoice
     if point == crashpoints.AFTER_ATTACHMENT_UPLOAD:
         occurrence = rng.randint(1, min(count - warm, 10))  # one job sheet per new invoice, 10 a run
+    revised = ()
+    if point == crashpoints.AFTER_CREDIT_NOTE:
+        revised = (_reduced(jobs[0], day=jobs[-1].day + 1),)  # reopened, cut and completed again after invoicing
     second = None
     if rng.random() < 0.3:
         other = rng.choice(crashpoints.POINTS)
         second = (other, 1)
-    return Scenario(seed, point, occurrence, tuple(jobs[:warm]), tuple(jobs[warm:]), second)
+    return Scenario(seed, point, occurrence, tuple(jobs[:warm]), tuple(jobs[warm:]), second, revised)
 
 
 class Workdir:
@@ -156,6 +173,7 @@ class Workdir:
                 auth=OAUTH_AUTH if oauth else None,
                 xero={"invoice_status": "AUTHORISED"},  # payable, so payments can come back
                 follow_up={"payments_poll_minutes": 0},
+                changes={"authorised": "adjust"},  # a cut job's credit note is made in the crash run
             )
         )
         self.log = path / "crash.log"
@@ -237,6 +255,8 @@ def follow_up_problems(sandbox: XeroSandbox, work: Workdir, paid: list[str]) -> 
     rows = list(csv.DictReader(path.open(encoding="utf-8"))) if path.exists() else []
     written = Counter(r["payment_id"] for r in rows if r["kind"] == "payment")
     problems = [f"payment {p} written {written[p]} times" for p in paid if written[p] != 1]
+    notes = Counter(n["Reference"] for n in sandbox.state.extra.get("credit_notes", {}).values())
+    problems += [f"credit note {r} made {n} times" for r, n in notes.items() if n > 1]
     kept = sandbox.state.extra.get("attachments", {})
     for invoice_id, attached in kept.items():
         names = Counter(a["FileName"] for a in attached)
@@ -275,7 +295,7 @@ def run_pair(point: str, seed: int, base: Path) -> Outcome:
             if oauth:  # the warm-up refreshed the token; let it expire again so the crash run refreshes
                 _expired_login(sandbox, work.path / "state.tokens.toml")
         paid = pay_every_invoice(sandbox) if plan.warmup else []
-        work.write_jobs(plan.all_jobs)
+        work.write_jobs(plan.crash_run_jobs)
         code, seen = work.run((point, plan.occurrence))
         fired = code == -signal.SIGKILL and seen[-1:] == [point] and seen.count(point) == plan.occurrence
         problems = [] if fired else [f"{point}:{plan.occurrence} did not fire (reached {seen})"]

@@ -62,6 +62,16 @@ def _payments_on(sm8: ServiceM8Sandbox, job_uuid: str) -> list[dict[str, Any]]:
     return [r for r in rows if r["job_uuid"] == job_uuid and str(r["active"]) == "1"]
 
 
+def _crash_once(settings: Any, point: str, occurrence: int = 1) -> None:
+    """One run killed (in process) at the n-th reach of `point`."""
+    crashpoints.simulate(point, occurrence)
+    try:
+        with pytest.raises(crashpoints.SimulatedCrash):
+            sync_run.sync(settings, apply=True)
+    finally:
+        crashpoints.simulate(None)
+
+
 def _job_uuid(sm8: ServiceM8Sandbox, number: str) -> str:
     return next(j["uuid"] for j in sm8.records["job"].values() if j["generated_job_id"] == number)
 
@@ -93,12 +103,7 @@ def test_a_crash_between_the_job_write_and_its_record_still_writes_the_payment_o
         invoice = _invoice(xero, JOB_1001)
         _pay(xero, invoice["InvoiceID"], "50.00")
         settings = load_settings(work.config)
-        crashpoints.simulate(crashpoints.AFTER_PAYMENT_WRITE)
-        try:
-            with pytest.raises(crashpoints.SimulatedCrash):
-                sync_run.sync(settings, apply=True)
-        finally:
-            crashpoints.simulate(None)
+        _crash_once(settings, crashpoints.AFTER_PAYMENT_WRITE)
         posts = [e for e in sm8.request_log if e.get("method") == "POST" and "jobpayment" in e["path"]]
         assert len(posts) == 1  # the write happened before the crash
         sync_run.sync(settings, apply=True)
@@ -152,12 +157,7 @@ def test_the_job_sheet_and_the_jobs_photos_go_onto_the_invoice_once(tmp_path: Pa
         sm8.add_attachment(job, "huge", b"x" * (10 * 1024 * 1024 + 1), file_type=".jpg")
         work = _workdir(tmp_path, xero, sm8)
         settings = load_settings(work.config)
-        crashpoints.simulate(crashpoints.AFTER_ATTACHMENT_UPLOAD, 2)
-        try:
-            with pytest.raises(crashpoints.SimulatedCrash):
-                sync_run.sync(settings, apply=True)
-        finally:
-            crashpoints.simulate(None)
+        _crash_once(settings, crashpoints.AFTER_ATTACHMENT_UPLOAD, 2)
         sync_run.sync(settings, apply=True)
         invoice = _invoice(xero, JOB_1001)
         listed = xero_api(xero).get_invoice_attachments(xero.tenant_id, invoice["InvoiceID"]).attachments
@@ -186,3 +186,50 @@ def test_payment_record_uuids_are_stable_and_distinct() -> None:
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
     assert payment_record_uuid(a) == payment_record_uuid(a.upper())
     assert payment_record_uuid(a) != payment_record_uuid(b)
+
+
+def test_a_job_cut_after_its_invoice_was_approved_gets_one_held_credit_note_allocated_after_approval(
+    tmp_path: Path,
+) -> None:
+    with XeroSandbox(port=0) as xero, ServiceM8Sandbox(port=0).load_seed() as sm8:
+        work = _workdir(tmp_path, xero, sm8)
+        work.cli("run")  # invoiced AUTHORISED; the pass back reads it back as AUTHORISED
+        invoice = _invoice(xero, JOB_1001)
+        job = _job_uuid(sm8, "1001")
+        pipe = next(m for m in sm8.records["jobmaterial"].values() if m["job_uuid"] == job and "ipe" in m["name"])
+        sm8.put("jobmaterial", uuid=pipe["uuid"], quantity="1")  # 3 pipes became 1: 2 x 12.50 + GST less
+        sm8.put("job", uuid=job, job_description="one pipe only")
+        work.cli("run")
+        held = work.last_report()["extra"]["follow_up"]["adjustments"]
+        assert [(a["reference"], a["amount"]) for a in held] == [(f"{JOB_1001} CN1", "27.50")]
+        assert "held for approval" in held[0]["state"]
+        assert xero.state.extra.get("credit_notes", {}) == {}  # nothing made before approval
+        preview = work.cli("preview")
+        assert "credit note" in preview.output and "390.50 to 363.00" in preview.output
+        approved = work.cli("jobs", "approve", "1001")
+        assert approved.exit_code == 0, approved.output
+        work.cli("run")
+        notes = list(xero.state.extra["credit_notes"].values())
+        assert [(n["Reference"], n["Total"], n["Status"]) for n in notes] == [
+            (f"{JOB_1001} CN1", Decimal("27.50"), "PAID")
+        ]
+        after = _invoice(xero, JOB_1001)
+        assert Decimal(str(after["AmountDue"])) == Decimal(str(invoice["Total"])) - Decimal("27.50")
+        assert work.cli("jobs", "approve", "1001").exit_code == 1  # nothing left to approve
+
+
+def test_a_crash_after_the_credit_note_is_made_never_makes_a_second(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as xero, ServiceM8Sandbox(port=0).load_seed() as sm8:
+        work = _workdir(tmp_path, xero, sm8)
+        (tmp_path / "jobsync.yaml").write_text(work.config.read_text() + "changes:\n  authorised: adjust\n")
+        work.cli("run")
+        job = _job_uuid(sm8, "1001")
+        pipe = next(m for m in sm8.records["jobmaterial"].values() if m["job_uuid"] == job and "ipe" in m["name"])
+        sm8.put("jobmaterial", uuid=pipe["uuid"], quantity="2")
+        sm8.put("job", uuid=job, job_description="two pipes")
+        settings = load_settings(work.config)
+        _crash_once(settings, crashpoints.AFTER_CREDIT_NOTE)
+        sync_run.sync(settings, apply=True)
+        notes = list(xero.state.extra["credit_notes"].values())
+        assert [(n["Reference"], n["Total"]) for n in notes] == [(f"{JOB_1001} CN1", Decimal("13.75"))]
+        assert notes[0]["RemainingCredit"] == Decimal("0.00")

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from jobsync.app import org_facts
 from jobsync.app.write_back_wiring import build_write_back
 from jobsync.config.settings import Settings
+from jobsync.core import adjustments
+from jobsync.core.adjustments import Adjustment
 from jobsync.core.deep_links import invoice_link
 from jobsync.core.errors import JobsyncError
 from jobsync.core.follow_up import FollowUpSummary
-from jobsync.core.models import InvoiceDraft, Job, Outcome
+from jobsync.core.models import InvoiceDraft, Job, Outcome, Skip
 from jobsync.output import job_sheet
 from jobsync.sources.write_back import JobWriteBack
 from jobsync.state.store import State
-from jobsync.sync import documents, payments_back
+from jobsync.sync import adjust, documents, payments_back
 from jobsync.sync.run_values import RunResult
 from jobsync.xero.follow_up_client import FollowUpClient
 
@@ -44,7 +47,25 @@ def after_run(
     if not settings.follow_up.enabled:
         return FollowUpSummary(skipped_reason="follow_up.enabled is false")
     made = keep_job_sheets(state, result) if settings.follow_up.attach_job_sheet else 0
+    keep_adjustments(settings, state, result.plan.skipped)
     return follow_up(settings, state, gateway, now, back=back, documents_now=made > 0, since=result.report.started_at)
+
+
+def proposed_adjustments(state: State, skipped: Sequence[Skip]) -> list[Adjustment]:
+    """What a run would plan for jobs changed after their invoice was approved (preview shows these)."""
+    changed = [s for s in skipped if s.changed_total is not None and s.invoice_id]
+    if not changed:
+        return []
+    ids = [str(s.invoice_id) for s in changed]
+    statuses = {i.lower(): known[0] for i in ids if (known := state.invoice_status(i))}
+    return adjustments.propose(changed, statuses, state.adjustments_made(ids))
+
+
+def keep_adjustments(settings: Settings, state: State, skipped: Sequence[Skip]) -> None:
+    """Record them: held for approval (`changes.authorised: hold`), or approved at once (`adjust`)."""
+    start = "approved" if settings.changes.authorised == "adjust" else "held"
+    for adjustment in proposed_adjustments(state, skipped):
+        state.hold_adjustment(adjustment, start)
 
 
 def keep_job_sheets(state: State, result: RunResult) -> int:
@@ -94,6 +115,9 @@ def follow_up(
         if due:
             _read_back(gateway, state, back, summary, source)
             state.cache_put(LAST_PASS_KEY, now().isoformat())
+        org_today = now().astimezone(ZoneInfo(org_facts.display_zone(settings, state))).date()
+        adjust.apply_approved(gateway, state, summary, org_today)
+        summary.adjustments += [_held(a) for a, _, _ in state.adjustments(("held",))]
         _documents(settings, gateway, state, back, summary, since or now())
     except JobsyncError as exc:
         summary.problems.append(exc.message)
@@ -107,6 +131,16 @@ def follow_up(
         len(summary.problems),
     )
     return summary
+
+
+def _held(adjustment: Adjustment) -> dict[str, str]:
+    return {
+        "reference": adjustment.reference,
+        "kind": adjustment.kind,
+        "amount": f"{adjustment.amount:.2f}",
+        "state": "held for approval: jobsync jobs approve " + adjustment.job_number,
+        "detail": adjustment.describe(),
+    }
 
 
 def _due(state: State, settings: Settings, at: datetime) -> bool:

@@ -112,7 +112,7 @@ def sync(
         if not apply:
             result = execute(source, gateway, state, plan_for, options, now, "preview")
             result.report.config_hash = config_hash(settings)
-            _note_voids(settings, result, state)
+            _note_back(settings, result, state)
             _note_unmapped(source, result, state)
             _note_org(settings, result, state)
             return SyncOutcome(result, None)
@@ -125,7 +125,7 @@ def sync(
                 # A run that stops before its report (Xero down, bad token) still alerts someone.
                 exc.problems.extend(notify.notify_error(settings.notify, exc, state, now()))
                 raise
-            _note_voids(settings, result, state)
+            _note_back(settings, result, state)
             _note_unmapped(source, result, state)
             _note_org(settings, result, state)
             paths = _finish_run(settings, result, state, now)
@@ -145,13 +145,21 @@ def _pass_back(
     result.report.extra["rate_limits"] = dict(gateway.limits)  # the headroom after the pass back's calls too
 
 
-def _note_voids(settings: Settings, result: RunResult, state: State) -> None:
-    """Invoices voided or deleted in Xero whose jobs stay uninvoiced until forgotten: shown every time."""
+def _note_back(settings: Settings, result: RunResult, state: State) -> None:
+    """Shown every time until dealt with: invoices voided or deleted in Xero (their jobs stay uninvoiced
+    until forgotten), and adjustments to approved invoices, proposed or waiting for approval."""
     cancelled = state.cancelled_invoices(settings.source.name)
     if cancelled:
         result.report.extra["voided_in_xero"] = [
             void_message(c.invoice_number, c.reference, c.status, c.noticed_at.date()) for c in cancelled
         ]
+    proposed = follow_up.proposed_adjustments(state, result.plan.skipped)
+    held = [a for a, _, _ in state.adjustments(("held",)) if a.reference not in {p.reference for p in proposed}]
+    if proposed or held:
+        mode = settings.changes.authorised
+        result.report.extra["adjustments_proposed"] = [
+            f"{a.describe()} ({'held for approval' if mode == 'hold' else 'made at once'})" for a in proposed
+        ] + [f"{a.describe()} (held for approval: jobsync jobs approve {a.job_number})" for a in held]
 
 
 def _note_org(settings: Settings, result: RunResult, state: State) -> None:

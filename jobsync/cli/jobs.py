@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jobsync.app import job_commands, org_facts
+from jobsync.app import adjustment_commands, job_commands, org_facts
 from jobsync.cli.support import DEFAULT_WAIT, ConfigOpt, JsonOpt, WaitOpt, guarded, out
 from jobsync.config.settings import load_settings
 from jobsync.core.errors import ExitCode
@@ -59,6 +59,26 @@ def list_cmd(
             what = f"{card_summary(v.client, v.amount, v.line_count)}\n{lines}\n{v.reason}".replace("\n\n", "\n")
         table.add_row(v.job_number, v.status, since, render.linked(v.invoice_number or "", v.link), what)
     out.print(table)
+
+
+@jobs_app.command()
+@guarded
+def approve(
+    job: Annotated[str | None, typer.Argument(help="The job number, or the adjustment's Reference.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Approve every held adjustment.")] = False,
+    config: ConfigOpt = None,
+    wait: WaitOpt = DEFAULT_WAIT,
+) -> None:
+    """Approve held credit notes and extra invoices (jobs changed after their invoice was approved); made at once."""
+    settings = load_settings(config)
+    done = adjustment_commands.approve(settings, job, every, wait)
+    for reference in done.references:
+        made = next((a for a in done.summary.adjustments if a["reference"] == reference), None)
+        what = f"made: {made.get('detail')}" if made else "approved; it is made by the next run"
+        out.print(f"{reference}: {what}", markup=False, highlight=False)
+    for problem in done.summary.problems:
+        out.print(f"problem: {problem}", markup=False, highlight=False)
+    raise typer.Exit(int(ExitCode.HELD_OR_FAILED if done.summary.problems else ExitCode.OK))
 
 
 @jobs_app.command()

@@ -136,8 +136,10 @@ def preview(
         shown = selector(jobs, job, client)
         adopted = [r for r in result.report.results if r.outcome is Outcome.ADOPTED and shown(r.job_number, r.job_id)]
         unmapped = result.report.extra.get("unmapped_kinds")
-        voided = result.report.extra.get("voided_in_xero")
-        render.plan_view(out, plan, adopted, settings.xero.max_invoices_per_run, unmapped, voided)
+        extra = result.report.extra
+        limit = settings.xero.max_invoices_per_run
+        voided, adjustments = extra.get("voided_in_xero"), extra.get("adjustments_proposed")
+        render.plan_view(out, plan, adopted, limit, unmapped, voided, adjustments)
     if explain and not as_json:
         refs = result.gathered.refs if result.gathered else None
         render.explain_view(out, explain, explain_job(settings.ruleset, jobs, explain, refs))

@@ -121,6 +121,7 @@ def plan_view(
     max_invoices: int | None = None,
     unmapped: dict[str, int] | None = None,
     voided: list[str] | None = None,
+    adjustments: list[str] | None = None,
 ) -> None:
     """The preview: counts, each draft, held jobs; `adopted` are the (shown) invoices found in Xero."""
     console.print(
@@ -135,6 +136,8 @@ def plan_view(
         )
     for message in voided or []:
         console.print(Text(f"Voided in Xero: {message}", style="yellow"))
+    for message in adjustments or []:
+        console.print(Text(f"Adjustment: {message}", style="yellow"))
     if unmapped:
         listed = ", ".join(f"{name!r} ({n})" for name, n in sorted(unmapped.items()))
         console.print(

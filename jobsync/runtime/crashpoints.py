@@ -32,6 +32,7 @@ DURING_WATERMARK_WRITE = "during_watermark_write"  # inside the watermark transa
 DURING_TOKEN_SAVE = "during_token_save"  # a rotated token set received from Xero, not yet saved (OAuth only)
 AFTER_PAYMENT_WRITE = "after_payment_write"  # a payment written to the job system, not yet recorded as written
 AFTER_ATTACHMENT_UPLOAD = "after_attachment_upload"  # a file attached to the invoice, not yet recorded as sent
+AFTER_CREDIT_NOTE = "after_credit_note"  # a credit note (or extra invoice) made in Xero, not yet recorded
 
 POINTS: tuple[str, ...] = (
     AFTER_FETCH,
@@ -44,6 +45,7 @@ POINTS: tuple[str, ...] = (
     DURING_TOKEN_SAVE,
     AFTER_PAYMENT_WRITE,
     AFTER_ATTACHMENT_UPLOAD,
+    AFTER_CREDIT_NOTE,
 )
 
 ENV_AT = "JOBSYNC_CRASH_AT"

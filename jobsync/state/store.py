@@ -19,6 +19,7 @@ from pathlib import Path
 from jobsync.core.models import LedgerEntry, Outcome, RunReport
 from jobsync.runtime import crashpoints
 from jobsync.state import by_reference
+from jobsync.state.adjustment_rows import AdjustmentRows
 from jobsync.state.errors import StateError, guard_state_errors
 from jobsync.state.follow_up_tables import FollowUpTables
 from jobsync.state.lock import run_lock
@@ -41,7 +42,7 @@ HOLD_KINDS = ("held", "failed", "ignored")
 
 
 @guard_state_errors
-class State(FollowUpTables, by_reference.ReferenceLookups):
+class State(FollowUpTables, AdjustmentRows, by_reference.ReferenceLookups):
     """An open state file. Build with `State.open(path)`; close with `close()`."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection, clock: Callable[[], datetime]) -> None:

@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import quote
 
+from jobsync.core.errors import RejectedError
 from jobsync.core.follow_up import InvoiceState, XeroPayment
 from jobsync.xero import wire
 from jobsync.xero.client import ALL_STATUSES, PAGE_SIZE, XeroClient
@@ -82,6 +83,39 @@ class FollowUpClient(XeroClient):
         )
         links = payload.get("OnlineInvoices") or []
         return str(links[0].get("OnlineInvoiceUrl") or "") or None if links else None
+
+    def invoice(self, invoice_id: str) -> dict[str, Any]:
+        """One invoice as Xero holds it now (contact, lines, AmountDue): what an adjustment is built from."""
+        payload = self._send(
+            "GET /Invoices/{InvoiceID}",
+            f"{self.api_url}/Invoices/{invoice_id}",
+            lambda: self.accounting.get_invoice(self.tenant_id, invoice_id, **self._opts()),
+        )
+        found = payload.get("Invoices") or []
+        if not found:
+            raise RejectedError(f"Xero has no invoice {invoice_id}")
+        return dict(found[0])
+
+    def credit_remaining(self, credit_note_id: str) -> Decimal:
+        payload = self._send(
+            "GET /CreditNotes/{CreditNoteID}",
+            f"{self.api_url}/CreditNotes/{credit_note_id}",
+            lambda: self.accounting.get_credit_note(self.tenant_id, credit_note_id, **self._opts()),
+        )
+        found = payload.get("CreditNotes") or [{}]
+        return wire.to_decimal(found[0].get("RemainingCredit")) or ZERO
+
+    def create_extra_invoice(self, body: dict[str, Any], idempotency_key: str) -> ElementResult:
+        raw = wire.encode({"Invoices": [body]})
+        payload = self._send(
+            "PUT /Invoices",
+            self.api_url + "/Invoices",
+            lambda: self.accounting.create_invoices(
+                self.tenant_id, raw, summarize_errors="false", idempotency_key=idempotency_key, **self._opts()
+            ),
+            create=True,
+        )
+        return wire.element_results(payload.get("Invoices") or [], 1, "InvoiceID")[0]
 
     # -- writes ------------------------------------------------------------------------------------
 
