@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from benchmarks import quiet_day, simpro_calls
+from benchmarks import pass_back_calls, quiet_day, simpro_calls
 from benchmarks.harness import Measure, Servers, SimClock, run_baseline, run_jobsync, write_config
 from benchmarks.scenario import MARK, build, minimum_calls, seed_servicem8, seed_xero, write_csv
 from jobsync.app.wiring import build_source
@@ -262,6 +262,7 @@ def main() -> int:
     targets.append(("guide's business: <= 1.1 x its jobs' calls + 24 + 24 a day", guide <= 1.1 * 3 * created + 48))
     simpro_per_job = simpro_calls.print_figure()
     targets.append((f"simPRO: <= {simpro_calls.GOAL_PER_JOB} calls a job", simpro_per_job <= simpro_calls.GOAL_PER_JOB))
+    targets.append(("Pass back: <= 1 Xero call per 100 changed invoices + 2", pass_back_calls.print_figure()))
     print("\nTargets (issue 9)")
     for label, met in targets:
         print(f"  {'met   ' if met else 'MISSED'}  {label}")

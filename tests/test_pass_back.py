@@ -233,3 +233,18 @@ def test_a_crash_after_the_credit_note_is_made_never_makes_a_second(tmp_path: Pa
         notes = list(xero.state.extra["credit_notes"].values())
         assert [(n["Reference"], n["Total"]) for n in notes] == [(f"{JOB_1001} CN1", Decimal("13.75"))]
         assert notes[0]["RemainingCredit"] == Decimal("0.00")
+
+
+def test_follow_up_brings_a_payment_back_at_once_and_preview_shows_it(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as xero, ServiceM8Sandbox(port=0).load_seed() as sm8:
+        work = _workdir(tmp_path, xero, sm8, payments_poll_minutes=60)
+        work.cli("run")
+        _pay(xero, _invoice(xero, JOB_1001)["InvoiceID"], "60.00")
+        work.cli("run")  # not due: the payment waits
+        assert _payments_on(sm8, _job_uuid(sm8, "1001")) == []
+        now = work.cli("follow-up")
+        assert now.exit_code == 0, now.output
+        assert "60.00" in now.output and "recorded on the job" in now.output
+        assert [r["amount"] for r in _payments_on(sm8, _job_uuid(sm8, "1001"))] == ["60.00"]
+        shown = work.cli("preview").output
+        assert "1 payments (60.00) came back from Xero since the last run began" in shown

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jobsync.app import org_facts
@@ -33,6 +33,14 @@ log = logging.getLogger("jobsync.app.follow_up")
 LAST_PASS_KEY = "follow_up:last_pass"
 DOCUMENTS_FROM_KEY = "follow_up:documents_from"
 SHEET_KEY = "job_sheet:"
+
+
+def now_pass(settings: Settings, wait: float) -> FollowUpSummary:
+    """`jobsync follow-up`: the pass back at once, whatever payments_poll_minutes says (under the run lock)."""
+    from jobsync.app.wiring import build_gateway
+
+    with State.open(settings.state.path) as state, state.lock(wait):
+        return follow_up(settings, state, build_gateway(settings), lambda: datetime.now(UTC), force=True)
 
 
 def after_run(

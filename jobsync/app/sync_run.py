@@ -153,6 +153,13 @@ def _note_back(settings: Settings, result: RunResult, state: State) -> None:
         result.report.extra["voided_in_xero"] = [
             void_message(c.invoice_number, c.reference, c.status, c.noticed_at.date()) for c in cancelled
         ]
+    last = state.recent_runs(1)
+    if last and result.report.command == "preview":
+        came = state.payments_since(last[0].started_at)
+        if came:
+            total = sum((p.amount for p in came if p.state in ("written", "reported")), Decimal("0"))
+            said = f"{len(came)} payments ({total:.2f}) came back from Xero since the last run began"
+            result.report.extra["payments_back"] = said
     proposed = follow_up.proposed_adjustments(state, result.plan.skipped)
     held = [a for a, _, _ in state.adjustments(("held",)) if a.reference not in {p.reference for p in proposed}]
     if proposed or held:

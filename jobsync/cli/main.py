@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from jobsync.app import history
+from jobsync.app import follow_up, history
 from jobsync.app import sync_run as service
 from jobsync.cli import history as cli_history
 from jobsync.cli import setup as cli_setup
@@ -21,13 +21,23 @@ from jobsync.cli.auth import auth_app
 from jobsync.cli.contacts import contacts_app
 from jobsync.cli.jobs import jobs_app
 from jobsync.cli.setup import VersionOpt
-from jobsync.cli.support import ConfigOpt, JsonOpt, SinceOpt, err, guarded, out, report_internal_error
+from jobsync.cli.support import (
+    DEFAULT_WAIT,
+    ConfigOpt,
+    JsonOpt,
+    SinceOpt,
+    WaitOpt,
+    err,
+    guarded,
+    out,
+    report_internal_error,
+)
 from jobsync.config.fields import check_moment
 from jobsync.config.settings import Settings, load_settings
 from jobsync.core.errors import ConfigError, ExitCode, echo
 from jobsync.core.models import Outcome
 from jobsync.core.preview import explain_job, filter_plan, selector
-from jobsync.output import live_progress, render
+from jobsync.output import follow_up_view, live_progress, render
 from jobsync.output.preview_html import render_plan_html
 from jobsync.output.report import report_to_dict
 from jobsync.runtime import logs
@@ -107,6 +117,19 @@ def run(
     raise typer.Exit(int(outcome.result.exit_code))
 
 
+@app.command("follow-up")
+@guarded
+def follow_up_cmd(config: ConfigOpt = None, wait: WaitOpt = DEFAULT_WAIT, as_json: JsonOpt = False) -> None:
+    """Bring payments, voids and documents back from Xero now (runs also do it every payments_poll_minutes)."""
+    summary = follow_up.now_pass(load_settings(config), wait)
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=2, default=str))
+    else:
+        lines = follow_up_view.alert_lines(summary.to_dict())
+        out.print("\n".join(lines) or summary.skipped_reason or "Nothing changed in Xero since the last pass.")
+    raise typer.Exit(int(ExitCode.HELD_OR_FAILED if follow_up_view.needs_a_person(summary.to_dict()) else ExitCode.OK))
+
+
 @app.command()
 @guarded
 def preview(
@@ -139,7 +162,7 @@ def preview(
         extra = result.report.extra
         limit = settings.xero.max_invoices_per_run
         voided, adjustments = extra.get("voided_in_xero"), extra.get("adjustments_proposed")
-        render.plan_view(out, plan, adopted, limit, unmapped, voided, adjustments)
+        render.plan_view(out, plan, adopted, limit, unmapped, voided, adjustments, extra.get("payments_back"))
     if explain and not as_json:
         refs = result.gathered.refs if result.gathered else None
         render.explain_view(out, explain, explain_job(settings.ruleset, jobs, explain, refs))

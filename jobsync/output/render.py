@@ -122,6 +122,7 @@ def plan_view(
     unmapped: dict[str, int] | None = None,
     voided: list[str] | None = None,
     adjustments: list[str] | None = None,
+    payments: str | None = None,
 ) -> None:
     """The preview: counts, each draft, held jobs; `adopted` are the (shown) invoices found in Xero."""
     console.print(
@@ -134,6 +135,8 @@ def plan_view(
             f"[yellow]`jobsync run` would stop here: {len(plan.drafts)} invoices is more than "
             f"xero.max_invoices_per_run ({max_invoices}). Check them, then run with --force.[/yellow]"
         )
+    if payments:
+        console.print(Text(payments, style="green"))
     for message in voided or []:
         console.print(Text(f"Voided in Xero: {message}", style="yellow"))
     for message in adjustments or []:

@@ -144,6 +144,13 @@ class FollowUpTables:
         rows = self._conn.execute("SELECT * FROM payments_back WHERE state IN ('in_flight', 'reversing')")
         return [_payment(r) for r in rows]
 
+    def payments_since(self, moment: datetime) -> list[PaymentRow]:
+        """Payments recorded (or reversed) since `moment`, oldest first."""
+        rows = self._conn.execute(
+            "SELECT * FROM payments_back WHERE updated_at >= ? ORDER BY updated_at", (to_iso(moment),)
+        )
+        return [_payment(r) for r in rows]
+
     def payments_for_job(self, source: str, job_id: str) -> list[PaymentRow]:
         rows = self._conn.execute(
             "SELECT * FROM payments_back WHERE source = ? AND job_id = ? ORDER BY paid_on", (source, job_id)
