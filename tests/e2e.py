@@ -76,3 +76,24 @@ def xero_api(sandbox: Any) -> AccountingApi:
     )
     client.rest_client.pool_manager.connection_pool_kw["retries"] = False
     return AccountingApi(client, base_url=sandbox.api_url)
+
+
+def servicem8_config(tmp_path: Path, xero: Any, sm8: Any, **sections: Any) -> Path:
+    """A config for the ServiceM8 emulator and the Xero sandbox: invoices AUTHORISED (so they can be paid),
+    the pass back on every run, and any further sections given."""
+    source = {"type": "servicem8", "base_url": sm8.url, "api_key": "sm8-sandbox-key", "start_from": "2026-03-01"}
+    rules = {"lines": [], "default": {"account_code": "200", "tax_type": "OUTPUT"}}
+    follow_up = {"payments_poll_minutes": 0, **sections.pop("follow_up", {})}
+    text = sandbox_config(
+        xero.api_url,
+        xero.identity_url,
+        xero.tenant_id,
+        source,
+        rules,
+        xero={"invoice_status": "AUTHORISED"},
+        follow_up=follow_up,
+        **sections,
+    )
+    path = tmp_path / "jobsync.yaml"
+    path.write_text(text)
+    return path

@@ -30,6 +30,7 @@ OUTPUT = "jobsync.output"
 SYNC = "jobsync.sync"
 APP = "jobsync.app"
 CLI = "jobsync.cli"
+WEB = "jobsync.web"
 SANDBOX = "jobsync.sandbox"
 SAMPLES = "jobsync.samples"
 
@@ -47,7 +48,9 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     # The use cases wire everything together; the rehearsal and the demo run against the sandbox.
     APP: frozenset({CORE, RUNTIME, NET, CONFIG, STATE, SOURCES, XERO, OUTPUT, SYNC, SANDBOX, SAMPLES}),
     # typer only: parse, call a use case, render its answer, map errors to exit codes.
-    CLI: frozenset({CORE, RUNTIME, CONFIG, OUTPUT, APP, SANDBOX}),
+    CLI: frozenset({CORE, RUNTIME, CONFIG, OUTPUT, APP, SANDBOX, WEB}),
+    # The service's front end: routes hand raw requests to the use cases, like the CLI hands arguments.
+    WEB: frozenset({CORE, RUNTIME, CONFIG, OUTPUT, APP}),
     # An emulator that shares code with the client it checks proves nothing; it may share only the
     # process plumbing (the private-file writer), which computes nothing it could get wrong with us.
     SANDBOX: frozenset({RUNTIME}),

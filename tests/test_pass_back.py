@@ -17,27 +17,15 @@ from jobsync.app import sync_run
 from jobsync.config.settings import load_settings
 from jobsync.core.follow_up import payment_record_uuid
 from jobsync.runtime import crashpoints
-from jobsync.samples import sandbox_config
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
 from jobsync.sandbox.xero.server import XeroSandbox
-from tests.e2e import Workdir, xero_api
+from tests.e2e import Workdir, servicem8_config, xero_api
 
-RULES = {"lines": [], "default": {"account_code": "200", "tax_type": "OUTPUT"}}
 JOB_1001 = "1001 / PO PO-7781"
 
 
 def _workdir(tmp_path: Path, xero: XeroSandbox, sm8: ServiceM8Sandbox, **follow_up: Any) -> Workdir:
-    source = {"type": "servicem8", "base_url": sm8.url, "api_key": "sm8-sandbox-key", "start_from": "2026-03-01"}
-    text = sandbox_config(
-        xero.api_url,
-        xero.identity_url,
-        xero.tenant_id,
-        source,
-        RULES,
-        xero={"invoice_status": "AUTHORISED"},
-        follow_up={"payments_poll_minutes": 0, **follow_up},
-    )
-    (tmp_path / "jobsync.yaml").write_text(text)
+    servicem8_config(tmp_path, xero, sm8, follow_up=follow_up)
     return Workdir(tmp_path)
 
 

@@ -67,6 +67,7 @@ def sync(
     source: JobSource | None = None,
     gateway: XeroGateway | None = None,
     only_job: str | None = None,
+    lock_wait: float = 0,
 ) -> SyncOutcome:
     """`jobsync run` (apply=True) or `jobsync preview` (apply=False)."""
     ruleset = settings.ruleset
@@ -116,7 +117,7 @@ def sync(
             _note_unmapped(source, result, state)
             _note_org(settings, result, state)
             return SyncOutcome(result, None)
-        with state.lock(), stop_request.handled():
+        with state.lock(lock_wait), stop_request.handled():
             try:
                 _keep_login_alive(settings)
                 result = execute(source, gateway, state, plan_for, options, now, "run")

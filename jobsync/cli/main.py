@@ -20,6 +20,7 @@ from jobsync.cli import setup as cli_setup
 from jobsync.cli.auth import auth_app
 from jobsync.cli.contacts import contacts_app
 from jobsync.cli.jobs import jobs_app
+from jobsync.cli.serve import serve_cmd
 from jobsync.cli.setup import VersionOpt
 from jobsync.cli.support import (
     DEFAULT_WAIT,
@@ -200,6 +201,7 @@ def status(
     render.status_view(out, view.source, view.watermark, view.runs, view.holds, view.zone)
 
 
+app.command("serve")(serve_cmd)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(auth_app, name="auth")

@@ -23,6 +23,7 @@ from jobsync.config.fields import (
     minutes,
 )
 from jobsync.config.follow_up_section import ChangesSettings, FollowUpSettings
+from jobsync.config.serve_section import ServeSettings
 from jobsync.core.billing import BillingPolicy, load_billing
 from jobsync.core.errors import ConfigError
 from jobsync.core.rules import RuleSet, load_rules
@@ -297,6 +298,7 @@ class Settings(_Frozen):
     notify: NotifySettings | None = None
     follow_up: FollowUpSettings = FollowUpSettings()
     changes: ChangesSettings = ChangesSettings()
+    serve: ServeSettings = ServeSettings()
     # Where the settings came from; not a config key (excluded from dumps and the hash).
     config_path: Path | None = Field(default=None, exclude=True)
     # The parsed forms, filled by `_parse_rules` when the model is validated (None only when they are

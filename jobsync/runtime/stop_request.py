@@ -47,3 +47,10 @@ def check() -> None:
     """Raise StopRequested when a stop was asked for; called between calls to Xero."""
     if _requested.is_set():
         raise StopRequested(f"stopped on request ({_signal_name}); nothing lost; the next run continues")
+
+
+def request(reason: str) -> None:
+    """Ask every pass in this process to stop between calls, as a signal would (`jobsync serve` on SIGTERM)."""
+    global _signal_name
+    _signal_name = reason
+    _requested.set()

@@ -9,28 +9,19 @@ created).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import asdict
 from decimal import Decimal
 
 from jobsync.core.adjustments import Adjustment
 from jobsync.state.errors import guard_state_errors
+from jobsync.state.table_mixin import TableMixin
 
 WAITING = ("held", "approved", "in_flight")
 
 
 @guard_state_errors
-class AdjustmentRows:
-    _conn: sqlite3.Connection
-
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # State provides it
-
-    def _now(self) -> str:
-        raise NotImplementedError
-
+class AdjustmentRows(TableMixin):
     def adjustments_made(self, invoice_ids: Iterable[str]) -> dict[str, tuple[Decimal, int]]:
         """InvoiceID → (signed sum, count) of its adjustments past `held`."""
         out: dict[str, tuple[Decimal, int]] = {}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +18,7 @@ from jobsync.core.follow_up import CANCELLED, InvoiceState, PaymentForJob
 from jobsync.core.models import LedgerEntry
 from jobsync.state.errors import guard_state_errors
 from jobsync.state.rows import amount_text, chunks, from_iso, ledger_entry, to_iso
+from jobsync.state.table_mixin import TableMixin
 
 PAYMENT_DONE = ("written", "reported")
 REVERSAL_DONE = ("reversed", "reversal_reported")
@@ -48,15 +48,7 @@ class PaymentRow:
 
 
 @guard_state_errors  # as State's own methods: sqlite3 and OS errors leave as StateError
-class FollowUpTables:
-    _conn: sqlite3.Connection
-
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # State provides it
-
-    def _now(self) -> str:
-        raise NotImplementedError
-
+class FollowUpTables(TableMixin):
     # -- invoices ----------------------------------------------------------------------------------
 
     def ledger_by_invoice(self, invoice_ids: Iterable[str]) -> dict[str, LedgerEntry]:

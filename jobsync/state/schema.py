@@ -144,6 +144,22 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     )
     """,
+    # 4 -> 5: the webhook inbox. Each accepted event is written here before its sender gets a 200, and
+    # the service's worker takes them from here: an event survives a restart, and a replay is one row.
+    """
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source TEXT NOT NULL,
+        event_key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('new', 'done', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        detail TEXT
+    );
+    CREATE INDEX inbox_state ON inbox (state, id)
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -22,6 +22,7 @@ from jobsync.state import by_reference
 from jobsync.state.adjustment_rows import AdjustmentRows
 from jobsync.state.errors import StateError, guard_state_errors
 from jobsync.state.follow_up_tables import FollowUpTables
+from jobsync.state.inbox_rows import InboxRows
 from jobsync.state.lock import run_lock
 from jobsync.state.rows import (
     ActionRow,
@@ -42,7 +43,7 @@ HOLD_KINDS = ("held", "failed", "ignored")
 
 
 @guard_state_errors
-class State(FollowUpTables, AdjustmentRows, by_reference.ReferenceLookups):
+class State(FollowUpTables, AdjustmentRows, InboxRows, by_reference.ReferenceLookups):
     """An open state file. Build with `State.open(path)`; close with `close()`."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection, clock: Callable[[], datetime]) -> None:

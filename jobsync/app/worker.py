@@ -1,0 +1,99 @@
+"""The service's worker: inbox events in, the very same run out, one pass at a time.
+
+Job events are coalesced: a handful of jobs are each re-read and applied alone (`sync(only_job=)`, the
+path `jobs retry` takes); more than that is one ordinary incremental run, which reads them all in one
+pass. Xero invoice events run the pass back at once. Each pass takes the run lock for itself only, and
+waits for a cron run or a control holding it. A failed pass leaves its events in the inbox, retried with
+backoff; the reconciliation poll catches anything a lost webhook missed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from jobsync.app import follow_up, sync_run
+from jobsync.config.settings import Settings
+from jobsync.core.errors import JobsyncError
+from jobsync.core.models import Outcome
+from jobsync.state.inbox_rows import InboxEvent
+from jobsync.state.store import State
+
+log = logging.getLogger("jobsync.app.worker")
+ONE_BY_ONE = 5  # up to this many jobs are applied each alone; more are one incremental run
+MAX_ATTEMPTS = 8
+LOCK_WAIT_SECONDS = 60.0
+
+
+@dataclass
+class Drained:
+    events: int = 0
+    created: int = 0
+    problems: list[str] = field(default_factory=list)
+    inbox: dict[str, int] = field(default_factory=dict)  # events by state after the drain
+    latencies: list[float] = field(default_factory=list)  # seconds from each event's arrival to its pass's end
+
+
+def drain(settings: Settings, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Drained:
+    """Take every waiting event and sync it; returns what was done."""
+    with State.open(settings.state.path) as state:
+        events = [e for e in state.pending_events() if _due(e, now())]
+    done = Drained(events=len(events))
+    jobs = [e for e in events if e.kind == "job"]
+    invoices = [e for e in events if e.kind == "invoice"]
+    if jobs:
+        _pass(settings, jobs, done, now, lambda: _sync_jobs(settings, jobs, done))
+    if invoices:
+        _pass(settings, invoices, done, now, lambda: _follow_up(settings))
+    if events:
+        with State.open(settings.state.path) as state:
+            done.inbox = state.inbox_counts()
+    return done
+
+
+def _due(event: InboxEvent, at: datetime) -> bool:
+    """Backoff: an event that failed n times waits 2^n seconds (capped at 10 minutes) before the next try."""
+    wait = timedelta(seconds=min(600, 2**event.attempts)) if event.attempts else timedelta(0)
+    return at - event.received_at >= wait
+
+
+def _pass(
+    settings: Settings, events: list[InboxEvent], done: Drained, now: Callable[[], datetime], work: Callable[[], None]
+) -> None:
+    ids = [e.id for e in events]
+    try:
+        work()
+    except JobsyncError as exc:
+        done.problems.append(exc.message)
+        log.warning("inbox pass failed (retried later): %s", exc.message)
+        with State.open(settings.state.path) as state:
+            tried_out = [e.id for e in events if e.attempts + 1 >= MAX_ATTEMPTS]
+            state.settle_events([i for i in ids if i not in tried_out], "new", exc.message)
+            state.settle_events(tried_out, "failed", exc.message)
+        return
+    finished = now()
+    with State.open(settings.state.path) as state:
+        state.settle_events(ids, "done")
+    done.latencies += [(finished - e.received_at).total_seconds() for e in events]
+
+
+def _sync_jobs(settings: Settings, events: list[InboxEvent], done: Drained) -> None:
+    subjects = sorted({e.subject for e in events})
+    passes = [None] if len(subjects) > ONE_BY_ONE else subjects
+    for subject in passes:
+        outcome = sync_run.sync(settings, apply=True, only_job=subject, lock_wait=LOCK_WAIT_SECONDS)
+        done.created += outcome.result.report.count(Outcome.CREATED)
+
+
+def _follow_up(settings: Settings) -> None:
+    summary = follow_up.now_pass(settings, LOCK_WAIT_SECONDS)
+    if summary.problems:
+        log.warning("pass back problems: %s", "; ".join(summary.problems))
+
+
+def poll(settings: Settings) -> int:
+    """The reconciliation poll: an ordinary run, so a webhook that never came costs minutes, not an invoice."""
+    outcome = sync_run.sync(settings, apply=True, lock_wait=LOCK_WAIT_SECONDS)
+    return outcome.result.report.count(Outcome.CREATED)

@@ -1,0 +1,97 @@
+"""`jobsync serve`: uvicorn serving the receivers, a worker thread draining the inbox, and the poll.
+
+The worker holds the run lock one pass at a time (never for the life of the service). On SIGTERM
+uvicorn stops taking requests, the worker is asked to stop between calls (the call in flight finishes
+and is recorded), the inbox keeps what was not synced, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import uvicorn
+
+from jobsync.app import worker
+from jobsync.config.settings import Settings
+from jobsync.core.errors import JobsyncError
+from jobsync.runtime import stop_request
+from jobsync.web.metrics import Metrics
+from jobsync.web.receivers import build
+
+log = logging.getLogger("jobsync.web.service")
+IDLE_SECONDS = 0.25  # how soon an event in the inbox is taken up
+
+
+class Worker(threading.Thread):
+    def __init__(self, settings: Settings, metrics: Metrics, poll: bool = True) -> None:
+        super().__init__(name="jobsync-worker", daemon=True)
+        self.settings, self.metrics, self.poll = settings, metrics, poll
+        self.stopping = threading.Event()
+        self.next_poll = time.monotonic() + settings.serve.poll_minutes * 60
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self._once()
+            except JobsyncError as exc:
+                log.warning("worker: %s", exc.message)
+            self.stopping.wait(IDLE_SECONDS)
+
+    def _once(self) -> None:
+        done = worker.drain(self.settings)
+        self.metrics.synced.inc(done.created)
+        for name, n in done.inbox.items():
+            self.metrics.inbox.labels(name).set(n)
+        for seconds in done.latencies:
+            self.metrics.event_to_invoice.observe(max(0.0, seconds))
+        if self.poll and time.monotonic() >= self.next_poll:
+            self.next_poll = time.monotonic() + self.settings.serve.poll_minutes * 60
+            self.metrics.synced.inc(worker.poll(self.settings))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        stop_request.request("SIGTERM")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a SIGTERM is a clean stop: uvicorn re-raises the signal after shutting down
+    (so the process dies by it); a service unit wants exit 0 once the call in flight is recorded."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None) -> int:
+    metrics = Metrics()
+    app = build(settings, metrics)
+    config = uvicorn.Config(
+        app,
+        host=host or settings.serve.host,
+        port=port or settings.serve.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+    server = _Server(config)
+    loop = Worker(settings, metrics)
+    loop.start()
+    try:
+        server.run()
+    finally:
+        loop.stop()
+        loop.join(timeout=60)
+    return 0
