@@ -168,3 +168,17 @@ def test_cli_prints_cron_or_systemd_and_installs_user_units(tmp_path: Path, monk
 
 def _plan_xdg(tmp_path: Path, config: Path) -> schedule.Plan:
     return schedule.make_plan(config, {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}, 15)
+
+
+def test_the_serve_unit_restarts_on_failure_stops_gracefully_and_verifies(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, _config(tmp_path))
+    text = schedule.serve_unit(plan)
+    unit_dir = tmp_path / "serve-units"
+    unit_dir.mkdir()
+    (unit_dir / "jobsync-serve.service").write_text(text)
+    assert "Restart=on-failure" in text and "KillSignal=SIGTERM" in text and " serve --config " in text
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "jobsync-serve.service"], cwd=unit_dir, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "jobsync-serve" not in result.stderr, result.stderr

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -20,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from typer.testing import CliRunner
 
+from jobsync.cli.main import app
 from jobsync.sandbox.servicem8 import ServiceM8Sandbox
 from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import servicem8_config, xero_api
@@ -195,3 +198,21 @@ def test_xero_intent_to_receive_and_an_invoice_event_brings_the_payment_to_servi
             job = _job_uuid(sm8, "1001")
             paid = _wait_for(lambda: [p for p in sm8.records["jobpayment"].values() if p["job_uuid"] == job])
             assert [p["amount"] for p in paid] == ["40.00"]
+
+
+def test_sigkill_mid_burst_then_a_restart_syncs_every_event_once(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as xero, ServiceM8Sandbox(port=0).load_seed() as sm8:
+        config = _config(tmp_path, xero, sm8)
+        jobs = sorted(sm8.records["job"])
+        with _service(config) as (url, proc):
+            for job in jobs:
+                assert requests.post(f"{url}/webhooks/servicem8/{SM8_SECRET}", data=_sm8_event(job)).status_code == 200
+            proc.send_signal(signal.SIGKILL)  # mid-burst: the worker may be part-way through a pass
+            proc.wait(timeout=30)
+        assert len(_inbox(tmp_path)) == len(jobs)  # every accepted event survived the kill
+        with _service(config):
+            assert _wait_for(lambda: all(state != "new" for _, state in _inbox(tmp_path)), 90)
+        references = Counter(i.get("Reference") for i in xero.invoices())
+        assert references and max(references.values()) == 1
+        CliRunner().invoke(app, ["run", "--config", str(config)])  # a clean run after the restart
+        assert Counter(i.get("Reference") for i in xero.invoices()) == references  # nothing was left undone

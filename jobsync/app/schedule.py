@@ -126,6 +126,34 @@ def service_unit(plan: Plan) -> str:
     )
 
 
+def serve_unit(plan: Plan) -> str:
+    """`jobsync serve` as a long-running service: restarted on failure, stopped gracefully with SIGTERM."""
+    serve = f"{shlex.quote(str(plan.executable))} serve --config {shlex.quote(str(plan.config))}"
+    return "\n".join(
+        [
+            "[Unit]",
+            "Description=jobsync serve: webhooks in, invoices within seconds",
+            "Wants=network-online.target",
+            "After=network-online.target",
+            "",
+            "[Service]",
+            "Type=exec",
+            f"WorkingDirectory={plan.config.parent}",
+            f"EnvironmentFile={plan.env_file}",
+            f"ExecStart={serve}",
+            "Restart=on-failure",
+            "RestartSec=5",
+            # SIGTERM: requests stop, the pass in flight finishes its call and is recorded, the inbox is kept.
+            "KillSignal=SIGTERM",
+            f"TimeoutStopSec={STOP_TIMEOUT_SECONDS}",
+            "",
+            "[Install]",
+            "WantedBy=default.target",
+            "",
+        ]
+    )
+
+
 # Long enough for the one call a stopping run lets finish: a full Retry-After wait and a slow answer.
 STOP_TIMEOUT_SECONDS = 180
 

@@ -165,8 +165,13 @@ def schedule_command(
     env_file: Annotated[Path | None, typer.Option("--env-file", help="Secrets file (mode 0600).")] = None,
     install: Annotated[bool, typer.Option("--install", help="Write the units (with --systemd --user).")] = False,
     user: Annotated[bool, typer.Option("--user", help="Install as systemd user units.")] = False,
+    service: Annotated[bool, typer.Option("--service", help="Print the unit that runs `jobsync serve`.")] = False,
 ) -> None:
-    """Print (or install) what runs `jobsync run` on a schedule."""
+    """Print (or install) what runs `jobsync run` on a schedule, or `jobsync serve` as a service."""
+    if service:
+        plan = schedule.make_plan(resolve_config_path(config, os.environ), os.environ, every, env_file)
+        print(f"# {schedule.UNIT_NAME}-serve.service\n{schedule.serve_unit(plan)}")
+        return
     if cron == systemd:
         raise ConfigError("choose one of --cron or --systemd")
     if install and not (systemd and user):
