@@ -40,8 +40,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _config(tmp_path: Path, xero: XeroSandbox, sm8: ServiceM8Sandbox) -> Path:
+def _config(tmp_path: Path, xero: XeroSandbox, sm8: ServiceM8Sandbox, **more: Any) -> Path:
     serve = {
+        **more,
         "servicem8_secret": "${TEST_SM8_SECRET}",
         "xero_webhook_key": "${TEST_XERO_KEY}",
         "signed": {"inhouse": {"secret": "${TEST_SIGNED_SECRET}", "header": "X-Hub-Signature"}},
@@ -216,3 +217,20 @@ def test_sigkill_mid_burst_then_a_restart_syncs_every_event_once(tmp_path: Path)
         assert references and max(references.values()) == 1
         CliRunner().invoke(app, ["run", "--config", str(config)])  # a clean run after the restart
         assert Counter(i.get("Reference") for i in xero.invoices()) == references  # nothing was left undone
+
+
+def test_a_receiver_past_its_rate_gets_429_and_the_others_are_not_held_back(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as xero, ServiceM8Sandbox(port=0).load_seed() as sm8:
+        with _service(_config(tmp_path, xero, sm8, rate_per_minute=2)) as (url, _):
+            hook = f"{url}/webhooks/servicem8/{SM8_SECRET}"
+            codes = [requests.post(hook, data=_sm8_event(f"job-{n}")).status_code for n in range(3)]
+            assert codes == [200, 200, 429]
+            intent = b'{"events": []}'
+            ok = requests.post(
+                f"{url}/webhooks/xero", data=intent, headers={"x-xero-signature": _xero_signature(intent)}
+            )
+            assert ok.status_code == 200
+            assert (
+                'jobsync_webhook_rejected_total{reason="rate",source="servicem8"} 1.0'
+                in requests.get(url + "/metrics").text
+            )

@@ -23,5 +23,4 @@ class Metrics:
             buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 900),
             registry=r,
         )
-        self.xero_calls = Counter("jobsync_xero_calls", "Calls made to Xero by the service's passes", registry=r)
         self.inbox = Gauge("jobsync_inbox_events", "Inbox events by state", ["state"], registry=r)
