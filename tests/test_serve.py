@@ -234,3 +234,13 @@ def test_a_receiver_past_its_rate_gets_429_and_the_others_are_not_held_back(tmp_
                 'jobsync_webhook_rejected_total{reason="rate",source="servicem8"} 1.0'
                 in requests.get(url + "/metrics").text
             )
+
+
+def test_a_webhook_lost_on_the_way_is_caught_by_the_reconciliation_poll(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as xero, ServiceM8Sandbox(port=0).load_seed() as sm8:
+        config = _config(tmp_path, xero, sm8, poll_minutes=0)  # poll at once and on every idle turn
+        with _service(config):
+            # No webhook is sent at all: the completed jobs still reach Xero, by the poll alone.
+            made = _wait_for(lambda: [i for i in xero.invoices() if i.get("Reference") == "1001 / PO PO-7781"])
+            assert len(made) == 1
+        assert _inbox(tmp_path) == []
