@@ -6,10 +6,9 @@ run can take longer. The inbox write is what the 200 promises.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from jobsync.app.wiring import tenant_id
 from jobsync.config.settings import Settings
@@ -34,7 +33,7 @@ def servicem8(settings: Settings, secret: str, body: bytes, headers: Mapping[str
     events = webhook_events.servicem8(body)
     if events is None:
         return Verdict(400, reason="not a ServiceM8 job webhook")
-    signature = _metadata_signature(body)
+    signature = webhook_events.servicem8_signature(body)
     if signature is not None and not signatures.hmac_valid(body, serve.servicem8_app_secret or "", signature, "hex"):
         return Verdict(401, reason="bad metadata.signature")
     return _keep(settings, settings.source.name, events)
@@ -86,16 +85,6 @@ def _tenant(settings: Settings) -> str | None:
         return None
 
 
-def _metadata_signature(body: bytes) -> str | None:
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    meta = data.get("metadata") if isinstance(data, dict) else None
-    value = meta.get("signature") if isinstance(meta, dict) else None
-    return str(value) if value else None
-
-
 def _keep(settings: Settings, source: str, events: list[Event]) -> Verdict:
     added = replayed = 0
     with State.open(settings.state.path) as state:
@@ -105,7 +94,3 @@ def _keep(settings: Settings, source: str, events: list[Event]) -> Verdict:
             else:
                 replayed += 1
     return Verdict(200, added, replayed)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

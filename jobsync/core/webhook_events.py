@@ -52,6 +52,14 @@ def servicem8(body: bytes) -> list[Event] | None:
     return None
 
 
+def servicem8_signature(body: bytes) -> str | None:
+    """An event webhook's `metadata.signature`, when it carries one (object webhooks carry none)."""
+    data = _json(body)
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    value = meta.get("signature") if isinstance(meta, dict) else None
+    return str(value) if value else None
+
+
 def signed(name: str, body: bytes) -> list[Event] | None:
     """The generic receiver: {"id": "...", "job_id": "..."} (or a list of them)."""
     data = _json(body)

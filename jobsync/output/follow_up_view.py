@@ -36,10 +36,9 @@ def alert_lines(follow: Mapping[str, Any]) -> list[str]:
             f"Payment {r.get('amount')} on {r.get('invoice')} ({r.get('reference')}) was deleted in Xero:"
             f" undo it in {r.get('platform')} by hand"
         )
-    written = follow.get("payments_written") or []
-    reported = follow.get("payments_reported") or []
-    for p in (written + reported)[:FIRST]:
-        verb = "recorded on the job" if p in written else "received (record it on the job by hand)"
+    written = [(p, "recorded on the job") for p in follow.get("payments_written") or []]
+    reported = [(p, "received (record it on the job by hand)") for p in follow.get("payments_reported") or []]
+    for p, verb in (written + reported)[:FIRST]:
         lines.append(f"Payment {p.get('amount')} for {p.get('invoice')} ({p.get('reference')}) {verb}")
     lines += [f"Problem writing back: {p}" for p in (follow.get("problems") or [])[:FIRST]]
     return lines

@@ -118,7 +118,7 @@ class FollowUpTables(TableMixin):
                 job_id=str(r["job_id"]),
                 stage=str(r["stage"]),
                 status=str(r["status"]),
-                noticed_at=from_iso(r["cancelled_at"]) or datetime.min,
+                noticed_at=datetime.fromisoformat(r["cancelled_at"]),  # the query keeps only noticed rows
                 invoice_number=r["invoice_number"],
                 reference=str(r["reference"]),
             )

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from jobsync.state.errors import guard_state_errors
-from jobsync.state.rows import from_iso
 from jobsync.state.table_mixin import TableMixin
 
 
@@ -45,7 +44,7 @@ class InboxRows(TableMixin):
                 source=str(r["source"]),
                 kind=str(r["kind"]),
                 subject=str(r["subject"]),
-                received_at=from_iso(r["received_at"]) or datetime.min,
+                received_at=datetime.fromisoformat(r["received_at"]),
                 attempts=int(r["attempts"]),
             )
             for r in rows

@@ -77,13 +77,15 @@ def send_payments(
 ) -> bool:
     """Write each payment (or its deletion) to the job once; False when any is left for the next pass."""
     settled = True
+    # A payment may land on an invoice the invoices read did not show (paid between the two reads).
+    unseen = {p.invoice_id for p in payments} - changes.ours.keys()
+    ours = {**changes.ours, **state.ledger_by_invoice(unseen)} if unseen else changes.ours
+    numbers = {i.invoice_id.lower(): i.number for i in changes.invoices}
     for payment in payments:
-        entry = changes.ours.get(payment.invoice_id) or state.ledger_by_invoice([payment.invoice_id]).get(
-            payment.invoice_id
-        )
+        entry = ours.get(payment.invoice_id)
         if entry is None:
             continue  # a payment on an invoice jobsync did not make
-        number = _invoice_number(changes, payment.invoice_id) or entry.invoice_number
+        number = numbers.get(payment.invoice_id) or entry.invoice_number
         item = PaymentForJob(payment, entry.source, entry.job_id, entry.reference, number)
         try:
             _settle(item, state, back, summary)
@@ -91,10 +93,6 @@ def send_payments(
             settled = False
             summary.problems.append(f"payment {payment.payment_id} for {entry.reference}: {exc.message}")
     return settled
-
-
-def _invoice_number(changes: Changes, invoice_id: str) -> str | None:
-    return next((i.number for i in changes.invoices if i.invoice_id.lower() == invoice_id), None)
 
 
 def _settle(item: PaymentForJob, state: State, back: JobWriteBack, summary: FollowUpSummary) -> None:
