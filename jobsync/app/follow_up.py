@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from jobsync.app import org_facts
+from jobsync.app.wiring import build_gateway
 from jobsync.app.write_back_wiring import build_write_back
 from jobsync.config.settings import Settings
 from jobsync.core import adjustments
@@ -37,8 +38,6 @@ SHEET_KEY = "job_sheet:"
 
 def now_pass(settings: Settings, wait: float) -> FollowUpSummary:
     """`jobsync follow-up`: the pass back at once, whatever payments_poll_minutes says (under the run lock)."""
-    from jobsync.app.wiring import build_gateway
-
     with State.open(settings.state.path) as state, state.lock(wait):
         return follow_up(settings, state, build_gateway(settings), lambda: datetime.now(UTC), force=True)
 
