@@ -222,3 +222,27 @@ def test_env_references_come_from_values_not_comments() -> None:
 
     text = "# write ${IN_A_COMMENT} for secrets\nxero:\n  token: ${TOKEN}  # not ${ALSO_COMMENT}\n  x: ${OPT:-}\n"
     assert env_references(text) == [("TOKEN", False), ("OPT", True)]
+
+
+def test_every_secret_is_redacted_wherever_it_sits(tmp_path: Path) -> None:
+    """Secrets under serve: (a receiver per name), ServiceM8's OAuth app and AroFlo's org credential
+    are found by their names, so a secret field added later is covered without a list to keep."""
+    oauth = "\n  servicem8_oauth:\n    client_id: app\n    client_secret: ${S1}"
+    text = MINIMAL.replace("type: csv", "type: csv" + oauth)
+    text += textwrap.dedent("""\
+    serve:
+      servicem8_secret: ${S2}
+      servicem8_app_secret: ${S3}
+      xero_webhook_key: ${S4}
+      signed:
+        inhouse:
+          secret: ${S5}
+          header: X-Sig
+    """)
+    secrets = {f"S{n}": f"secret-value-number-{n}-0123456789abcdef" for n in range(1, 6)}
+    s = load_settings(write(tmp_path, text), env={"TOKEN": "tok-0123456789", **secrets})
+    dump = str(redacted_settings(s))
+    assert not [v for v in [*secrets.values(), "tok-0123456789"] if v in dump]
+    assert "X-Sig" in dump and "'client_id': 'app'" in dump  # names and headers are not secrets
+    rotated = load_settings(write(tmp_path, text), env={"TOKEN": "other", **{k: v + "x" for k, v in secrets.items()}})
+    assert config_hash(rotated) == config_hash(s)

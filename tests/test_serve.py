@@ -51,11 +51,14 @@ def _config(tmp_path: Path, xero: XeroSandbox, sm8: ServiceM8Sandbox, **more: An
 
 
 @contextmanager
-def _service(config: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def _service(
+    config: Path, extra_env: dict[str, str] | None = None, *, json_logs: bool = False
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TEST_SM8_SECRET": SM8_SECRET}
-    env |= {"TEST_XERO_KEY": XERO_KEY, "TEST_SIGNED_SECRET": SIGNED_SECRET}
-    cmd = [sys.executable, "-m", "jobsync.cli.main", "serve", "--config", str(config), "--port", str(port)]
+    env |= {"TEST_XERO_KEY": XERO_KEY, "TEST_SIGNED_SECRET": SIGNED_SECRET, **(extra_env or {})}
+    cmd = [sys.executable, "-m", "jobsync.cli.main", *(["--log-format", "json", "-v"] if json_logs else [])]
+    cmd += ["serve", "--config", str(config), "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=config.parent, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -124,6 +127,10 @@ def test_a_servicem8_webhook_invoices_that_job_within_seconds_and_a_replay_creat
             assert len(_inbox(tmp_path)) == 1
             metrics = requests.get(url + "/metrics").text
             assert 'jobsync_webhook_events_replayed_total{source="servicem8"} 1.0' in metrics
+            samples = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line and not line.startswith("#"))
+            assert float(samples["jobsync_xero_calls_total"]) >= 2  # at least the contact and the invoice
+            assert float(samples["jobsync_xero_rate_limited_total"]) == 0
+            assert 'jobsync_jobs_waiting{kind="held"}' in samples and "jobsync_jobs_synced_total" in samples
             assert requests.get(url + "/readyz").status_code == 200
         assert proc.returncode == 0  # SIGTERM: graceful, exit 0
 
@@ -244,3 +251,44 @@ def test_a_webhook_lost_on_the_way_is_caught_by_the_reconciliation_poll(tmp_path
             made = _wait_for(lambda: [i for i in xero.invoices() if i.get("Reference") == "1001 / PO PO-7781"])
             assert len(made) == 1
         assert _inbox(tmp_path) == []
+
+
+def test_sigterm_during_a_xero_call_finishes_it_records_it_and_exits_0(tmp_path: Path) -> None:
+    """The unit's stop: the invoice call in flight is answered and recorded, the service exits 0, and a
+    restart sends nothing twice."""
+    with XeroSandbox(port=0) as xero, ServiceM8Sandbox(port=0).load_seed() as sm8:
+        config = _config(tmp_path, xero, sm8)
+        xero.faults.delay_next("PUT", "/api.xro/2.0/Invoices", seconds=3)
+        with _service(config) as (url, proc):
+            requests.post(f"{url}/webhooks/servicem8/{SM8_SECRET}", data=_sm8_event(_job_uuid(sm8, "1001")))
+            assert _wait_for(lambda: _ledger(tmp_path, "in_flight"), 30)  # the PUT is on its way
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0
+        assert [i.get("Reference") for i in xero.invoices()] == ["1001 / PO PO-7781"]
+        assert _ledger(tmp_path, "confirmed") == ["1001 / PO PO-7781"]
+        with _service(config) as (url, _):
+            time.sleep(2)
+        assert len(xero.invoices()) == 1
+
+
+def _ledger(tmp_path: Path, state: str) -> list[str]:
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        return [r for (r,) in db.execute("SELECT reference FROM ledger WHERE state = ?", (state,))]
+
+
+def test_the_service_logs_one_json_object_per_line_with_fields_and_never_a_body(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as xero, ServiceM8Sandbox(port=0).load_seed() as sm8:
+        with _service(_config(tmp_path, xero, sm8), json_logs=True) as (url, proc):
+            body = json.dumps({"id": "e1", "job_id": "marker-in-the-body"}).encode()
+            refused = requests.post(f"{url}/webhooks/signed/inhouse", data=body, headers={"X-Hub-Signature": "00"})
+            assert refused.status_code == 401
+            requests.post(f"{url}/webhooks/servicem8/{SM8_SECRET}", data=_sm8_event(_job_uuid(sm8, "1001")))
+            _wait_for(lambda: xero.invoices())
+        _, stderr = proc.communicate(timeout=30)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+    refusal = next(e for e in lines if e["message"] == "webhook refused")
+    assert refusal["source"] == "signed:inhouse" and refusal["status"] == 401
+    kept = next(e for e in lines if e["message"] == "webhook kept")
+    assert kept["source"] == "servicem8" and kept["added"] == 1
+    assert "marker-in-the-body" not in stderr and SM8_SECRET not in stderr and SIGNED_SECRET not in stderr

@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import requests
+
 # Re-exported: the CLI and tests read check results through this module.
 from jobsync.app.doctor_checks import FAIL as FAIL
 from jobsync.app.doctor_checks import OK as OK
@@ -25,6 +27,7 @@ from jobsync.app.doctor_checks import WARN as WARN
 from jobsync.app.doctor_checks import Check as Check
 from jobsync.app.doctor_checks import Report as Report
 from jobsync.app.doctor_rules import check_account_purpose, check_line_kinds, check_references, check_tracking
+from jobsync.app.servicem8_wiring import servicem8_session
 from jobsync.app.wiring import build_gateway, xero_login
 from jobsync.config.settings import Settings, env_references, load_settings, resolve_config_path
 from jobsync.core.errors import ConfigError, JobsyncError
@@ -99,16 +102,22 @@ def check_csv(settings: Settings) -> Check:
 
 def check_servicem8(settings: Settings, timeout: float = 10) -> Check:
     base = (settings.source.base_url or SERVICEM8_URL).rstrip("/")
-    return servicem8_key_check(base, settings.source.api_key or "", timeout)
+    if settings.source.servicem8_oauth is None:
+        return servicem8_key_check(base, settings.source.api_key or "", timeout)
+    try:  # an OAuth app: the token store must hold a login that still refreshes
+        return servicem8_key_check(base, "", timeout, servicem8_session(settings))
+    except JobsyncError as exc:
+        return Check("job system reachable", FAIL, exc.message, "run `jobsync auth servicem8`")
 
 
 SERVICEM8_URL = "https://api.servicem8.com/api_1.0"
 
 
-def servicem8_key_check(base: str, key: str, timeout: float = 10) -> Check:
+def servicem8_key_check(base: str, key: str, timeout: float = 10, session: requests.Session | None = None) -> Check:
     """One cheap GET: vendor.json is a single record and proves both reachability and the key."""
-    session = make_session()
-    session.headers["X-API-Key"] = key
+    if session is None:
+        session = make_session()
+        session.headers["X-API-Key"] = key
     name = "job system reachable"
     try:
         response = session.get(f"{base}/vendor.json", timeout=timeout)

@@ -128,7 +128,8 @@ def service_unit(plan: Plan) -> str:
 
 def serve_unit(plan: Plan) -> str:
     """`jobsync serve` as a long-running service: restarted on failure, stopped gracefully with SIGTERM."""
-    serve = f"{shlex.quote(str(plan.executable))} serve --config {shlex.quote(str(plan.config))}"
+    # JSON lines: journald keeps them whole and a log shipper reads the fields without parsing prose.
+    serve = f"{shlex.quote(str(plan.executable))} --log-format json serve --config {shlex.quote(str(plan.config))}"
     return "\n".join(
         [
             "[Unit]",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import parse_qs
 
 from jobsync.app.wiring import tenant_id
 from jobsync.config.settings import Settings
@@ -37,6 +38,16 @@ def servicem8(settings: Settings, secret: str, body: bytes, headers: Mapping[str
     if signature is not None and not signatures.hmac_valid(body, serve.servicem8_app_secret or "", signature, "hex"):
         return Verdict(401, reason="bad metadata.signature")
     return _keep(settings, settings.source.name, events)
+
+
+def subscribe_request(query: Mapping[str, str], body: bytes) -> tuple[str, str | None] | None:
+    """(mode, challenge) when the request is ServiceM8's subscribe check, from the query or a form body."""
+    if query.get("mode"):
+        return query["mode"], query.get("challenge")
+    if not body.startswith(b"mode=") and b"&mode=" not in body:
+        return None
+    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    return (form["mode"], form.get("challenge")) if form.get("mode") else None
 
 
 def handshake(settings: Settings, secret: str, mode: str | None, challenge: str | None) -> str | None:

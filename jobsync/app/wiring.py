@@ -48,15 +48,18 @@ def build_connector(settings: Settings) -> JobSource:
             prices_include_tax=src.prices_include_tax,
         )
     if src.type == "servicem8":
+        from jobsync.app.servicem8_wiring import servicem8_base, servicem8_session
         from jobsync.sources.servicem8 import ServiceM8Source
 
-        if not src.api_key:
-            raise ConfigError("source.type is servicem8 but no API key is set", ["set source.api_key"])
-        base = src.base_url or "https://api.servicem8.com/api_1.0"
         # source.timezone is ServiceM8's fallback only when the config sets it: the account states its own.
         fallback = src.timezone if "timezone" in src.model_fields_set else ""
         return ServiceM8Source(
-            base, src.api_key, statuses=src.statuses, name=src.name, skip_exported=src.skip_exported, timezone=fallback
+            servicem8_base(settings),
+            statuses=src.statuses,
+            name=src.name,
+            session=servicem8_session(settings),
+            skip_exported=src.skip_exported,
+            timezone=fallback,
         )
     if src.type == "rest":
         return _rest(src)

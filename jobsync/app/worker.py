@@ -34,6 +34,7 @@ class Drained:
     problems: list[str] = field(default_factory=list)
     inbox: dict[str, int] = field(default_factory=dict)  # events by state after the drain
     latencies: list[float] = field(default_factory=list)  # seconds from each event's arrival to its pass's end
+    waiting: dict[str, int] = field(default_factory=dict)  # held and failed jobs after the drain
 
 
 def drain(settings: Settings, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Drained:
@@ -47,10 +48,17 @@ def drain(settings: Settings, now: Callable[[], datetime] = lambda: datetime.now
         _pass(settings, jobs, done, now, lambda: _sync_jobs(settings, jobs, done))
     if invoices:
         _pass(settings, invoices, done, now, lambda: _follow_up(settings))
-    if events:
-        with State.open(settings.state.path) as state:
+    with State.open(settings.state.path) as state:
+        if events:
             done.inbox = state.inbox_counts()
+        done.waiting = waiting_jobs(state)
     return done
+
+
+def waiting_jobs(state: State) -> dict[str, int]:
+    """Jobs that are not invoiced yet, by why: held (a person must act) or failed (retried by itself)."""
+    kinds = [h.kind for h in state.holds()]
+    return {kind: kinds.count(kind) for kind in ("held", "failed")}
 
 
 def _due(event: InboxEvent, at: datetime) -> bool:

@@ -13,10 +13,11 @@ def build_write_back(settings: Settings) -> JobWriteBack:
     src, f = settings.source, settings.follow_up
     if not f.write_payments:
         return ReportOnly(src.name)
-    if src.type == "servicem8" and src.base_url:
+    if src.type == "servicem8":
+        from jobsync.app.servicem8_wiring import servicem8_base, servicem8_session
         from jobsync.sources.servicem8_back import ServiceM8WriteBack
 
-        return ServiceM8WriteBack(str(src.base_url), src.api_key or "", name=src.name)
+        return ServiceM8WriteBack(servicem8_base(settings), "", name=src.name, session=servicem8_session(settings))
     if src.type == "simpro" and src.base_url:
         from jobsync.sources.simpro_back import SimproWriteBack
 

@@ -33,6 +33,7 @@ from jobsync.cli.support import (
     out,
     report_internal_error,
 )
+from jobsync.cli.webhooks import servicem8_auth, webhooks_app
 from jobsync.config.fields import check_moment
 from jobsync.config.settings import Settings, load_settings
 from jobsync.core.errors import ConfigError, ExitCode, echo
@@ -205,6 +206,8 @@ app.command("serve")(serve_cmd)
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(auth_app, name="auth")
+auth_app.command("servicem8")(servicem8_auth)
+app.add_typer(webhooks_app, name="webhooks")
 app.command("history")(cli_history.history_cmd)
 app.command("report")(cli_history.report_cmd)
 app.command("reconcile")(cli_history.reconcile_cmd)

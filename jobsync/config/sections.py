@@ -185,6 +185,16 @@ class ArofloSourceSettings(_Frozen):
     host_ip: str | None = None
 
 
+class ServiceM8OAuthSettings(_Frozen):
+    """ServiceM8 as a public app (needed for webhooks): the app's credentials, from ${ENV_VARS}."""
+
+    client_id: str
+    client_secret: str
+    token_store: Path | None = None  # default: beside the state file, <state stem>.servicem8-tokens.json
+    token_url: HttpUrl = "https://api.servicem8.com/oauth/access_token"
+    authorize_url: HttpUrl = "https://api.servicem8.com/oauth/authorize"
+
+
 class SourceSettings(_Frozen):
     type: Literal["csv", "servicem8", "rest", "simpro", "aroflo"]
     name: str = ""  # defaults to the type (filled in by the validator below)
@@ -202,6 +212,7 @@ class SourceSettings(_Frozen):
     columns: ColumnSettings = ColumnSettings()
     rest: RestSourceSettings | None = None
     aroflo: ArofloSourceSettings | None = None
+    servicem8_oauth: ServiceM8OAuthSettings | None = None  # instead of api_key: ServiceM8's OAuth app login
     skip_exported: bool = True  # skip jobs the platform marks as exported to accounting
     # CSV with lines in a file of their own, joined on job number (line_columns.job_number).
     lines_path: Path | None = None

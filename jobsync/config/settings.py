@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,18 +63,12 @@ ENV_VAR = "JOBSYNC_CONFIG"
 
 KeyPath = tuple[str | int, ...]
 
-# Keys whose values are credentials: redacted in dumps, left out of the config hash.
-SECRET_PATHS: tuple[KeyPath, ...] = (
-    ("xero", "auth", "token"),
-    ("xero", "auth", "client_secret"),
-    ("source", "api_key"),
-    ("notify", "slack_webhook_url"),
-    ("notify", "webhook_url"),
-    ("notify", "email", "password"),
-    ("source", "aroflo", "secret_key"),
-    ("source", "aroflo", "pencoded"),
-    ("source", "aroflo", "uencoded"),
-)
+# Keys whose values are credentials: redacted in dumps, left out of the config hash. By name, wherever
+# they sit (a receiver under serve.signed.<name> is one of many), so a new secret field is covered the
+# day it is added: anything named *secret*, *password*, *token, *key, *encoded or *webhook_url.
+SECRET_NAME = re.compile(r"secret|password|(^|_)(token|key|encoded)$|encoded$|webhook_url$")
+
+
 REDACTED = "***"
 
 
@@ -215,6 +209,8 @@ def _semantic_problems(data: dict[str, Any]) -> list[tuple[KeyPath, str]]:
         for name in REQUIRED_CSV_COLUMNS:
             if not columns.get(name) and not (source.get("lines_path") and line_columns.get(name)):
                 problems.append((("source", "columns", name), "required for a csv source: its CSV header"))
+    if source.get("type") == "servicem8" and not source.get("api_key") and not source.get("servicem8_oauth"):
+        problems.append((("source", "api_key"), "required for a servicem8 source, unless servicem8_oauth is set"))
     if xero.get("email_invoices") is True and xero.get("invoice_status", "DRAFT") != "AUTHORISED":
         problems.append(
             (
@@ -295,6 +291,9 @@ def _resolve_paths(settings: Settings, config_path: Path) -> Settings:
         update={"token_store": fix(settings.xero.auth.token_store, "xero.auth.token_store")}
     )
     source = settings.source
+    sm8 = source.servicem8_oauth
+    if sm8 is not None:
+        sm8 = sm8.model_copy(update={"token_store": fix(sm8.token_store, "source.servicem8_oauth.token_store")})
     return settings.model_copy(
         update={
             "xero": settings.xero.model_copy(update={"auth": auth}),
@@ -302,6 +301,7 @@ def _resolve_paths(settings: Settings, config_path: Path) -> Settings:
                 update={
                     "path": fix(source.path, "source.path"),
                     "lines_path": fix(source.lines_path, "source.lines_path"),
+                    "servicem8_oauth": sm8,
                 }
             ),
             "state": StateSettings(path=fix(settings.state.path, "state.path")),  # type: ignore[arg-type]
@@ -344,25 +344,24 @@ def env_references(text: str) -> list[tuple[str, bool]]:
 
 def redacted_settings(settings: Settings) -> dict[str, Any]:
     """The settings as plain JSON data with every secret replaced by '***', for reports and doctor."""
-    data = settings.model_dump(mode="json", by_alias=True)
-    for path in SECRET_PATHS:
-        _replace(data, path, lambda v: REDACTED if v else v)
-    return data
+    redacted: dict[str, Any] = _redact(settings.model_dump(mode="json", by_alias=True), lambda v: REDACTED if v else v)
+    return redacted
 
 
 def config_hash(settings: Settings) -> str:
     """A short fingerprint of what the settings do, so reports show when config changed between runs."""
     data = settings.model_dump(mode="json", by_alias=True)
-    for path in SECRET_PATHS:
-        _replace(data, path, lambda v: None)
+    data = _redact(data, lambda v: None)
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _replace(data: Any, path: KeyPath, fn: Any) -> None:
-    for part in path[:-1]:
-        if not isinstance(data, dict) or not isinstance(data.get(part), dict):
-            return
-        data = data[part]
-    if isinstance(data, dict) and path[-1] in data:
-        data[path[-1]] = fn(data[path[-1]])
+def _redact(data: Any, fn: Callable[[Any], Any]) -> Any:
+    if isinstance(data, dict):
+        return {
+            k: fn(v) if SECRET_NAME.search(str(k)) and not isinstance(v, dict) else _redact(v, fn)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_redact(v, fn) for v in data]
+    return data

@@ -33,7 +33,8 @@ def _digest(*parts: object) -> str:
 
 def servicem8(body: bytes) -> list[Event] | None:
     """ServiceM8 object webhooks ({"object": "job", "entry": [{"uuid", "changed_fields", "time"}]}) and
-    event webhooks ({"eventName": "job.completed", "data": {"uuid"}}); None for anything else."""
+    event webhooks (the spec's WebhookEvent: {"event_type": "job.completed", "timestamp", "data": {"uuid"}},
+    or `eventName` as some deliveries name it); None for anything else."""
     data = _json(body)
     if not isinstance(data, dict):
         return None
@@ -44,7 +45,7 @@ def servicem8(body: bytes) -> list[Event] | None:
                 uid = str(entry["uuid"])
                 found.append(Event(_digest("sm8", uid, entry.get("time")), "job", uid))
         return found
-    name = str(data.get("eventName") or data.get("event") or "")
+    name = str(data.get("event_type") or data.get("eventName") or data.get("event") or "")
     job = (data.get("data") or {}).get("uuid") if isinstance(data.get("data"), dict) else None
     if name.startswith("job.") and job:
         event_id = data.get("eventId") or data.get("id") or _digest(name, job, data.get("timestamp"))

@@ -15,16 +15,35 @@ from typing import Literal
 LogFormat = Literal["text", "json"]
 
 
+FIELDS = "fields"  # `log.info(msg, extra=fields(source=..., status=...))` adds these keys to a JSON line
+
+
+def fields(**values: object) -> dict[str, dict[str, object]]:
+    """Structured values for one log line: JSON keys in json format, `key=value` after the text otherwise."""
+    return {FIELDS: values}
+
+
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-                "level": record.levelname.lower(),
-                "logger": record.name,
-                "message": record.getMessage(),
-            }
-        )
+        line = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        extra = getattr(record, FIELDS, None)
+        if isinstance(extra, dict):
+            line |= {k: v for k, v in extra.items() if k not in line}
+        return json.dumps(line, default=str)
+
+
+class _TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = f"jobsync: {record.levelname} {record.getMessage()}"
+        extra = getattr(record, FIELDS, None)
+        if isinstance(extra, dict) and extra:
+            text += " " + " ".join(f"{k}={v}" for k, v in extra.items())
+        return text
 
 
 def configure(verbosity: int = 0, quiet: bool = False, fmt: LogFormat = "text") -> None:
@@ -36,7 +55,7 @@ def configure(verbosity: int = 0, quiet: bool = False, fmt: LogFormat = "text") 
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("jobsync: %(levelname)s %(message)s"))
+        handler.setFormatter(_TextFormatter())
     root = logging.getLogger("jobsync")
     root.handlers[:] = [handler]
     root.setLevel(level)

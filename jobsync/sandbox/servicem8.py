@@ -9,7 +9,8 @@ Quirks reproduced on purpose, because a connector must survive them:
   returned in one response.
 - Numbers as strings, `active` 0/1, `0000-00-00 00:00:00` for "no date", naive timestamps in the
   account's timezone (`vendor.json` timezone_name).
-- `X-API-Key` auth (401 otherwise); HTTP 429 with a text body past `rate_per_minute`.
+- `X-API-Key` auth, or an OAuth app's bearer token (401 otherwise; see servicem8_app); HTTP 429 with
+  a text body past `rate_per_minute`.
 
 Standard library only: it must not share code with the connector it checks.
 """
@@ -30,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from jobsync.sandbox import servicem8_writes
 from jobsync.sandbox.loopback import LoopbackServer, Reply, json_reply, text_reply
+from jobsync.sandbox.servicem8_app import PublicApp
 
 READ_ONLY = ("job", "jobmaterial", "company", "companycontact", "taxrate", "vendor", "material")
 RESOURCES: tuple[str, ...] = READ_ONLY + servicem8_writes.WRITABLE
@@ -196,6 +198,7 @@ class ServiceM8Sandbox(LoopbackServer):
         self.honour_filters = True  # False: behave as if every filter were unreadable
         self._failures: deque[int] = deque()
         self.files: dict[str, bytes] = {}  # attachment uuid -> the file's bytes
+        self.public_app = PublicApp()  # OAuth tokens and webhook subscriptions (servicem8_app)
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -274,15 +277,16 @@ class ServiceM8Sandbox(LoopbackServer):
         with self._lock:
             entry: dict[str, Any] = {"path": urlsplit(path).path, "method": method, "body": body}
             self.request_log.append(entry)
-            refused = self._refused(headers)
-            status, extra, reply = refused or servicem8_writes.write(self, method, path, body)
+            app_side = self.public_app.handle(urlsplit(path).path, headers, body) if method == "POST" else None
+            refused = None if app_side else self._refused(headers)
+            status, extra, reply = app_side or refused or servicem8_writes.write(self, method, path, body)
             entry["status"] = status
         return status, extra, reply
 
     def _refused(self, headers: dict[str, str]) -> Reply | None:
         """Auth, the rate limit and injected failures: what any request meets first."""
-        if headers.get("x-api-key") != self.api_key:
-            return text_reply(401, "Unauthorized: missing or invalid X-API-Key")
+        if headers.get("x-api-key") != self.api_key and not self.public_app.bearer_ok(headers):
+            return text_reply(401, "Unauthorized: missing or invalid X-API-Key or bearer token")
         if self._rate_exceeded(self.rate_per_minute, 60):
             return text_reply(429, RATE_MESSAGE)
         if self._failures:

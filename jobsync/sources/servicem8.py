@@ -78,7 +78,8 @@ class ServiceM8Source:
         self.bulk_threshold = bulk_threshold
         self._labour = re.compile(labour_pattern, re.IGNORECASE)
         self._session = session or make_session()
-        self._session.headers["X-API-Key"] = api_key
+        if api_key:  # else the session signs in itself (an OAuth app's bearer token)
+            self._session.headers["X-API-Key"] = api_key
         self._sleep = sleep
         self._counter = CallCounter()
         self._limiter = RateLimiter(rate_per_minute, clock=clock, sleep=sleep)

@@ -41,7 +41,7 @@ class ServiceM8WriteBack(PlatformWriter):
         rate_per_minute: int = 180,
     ) -> None:
         limiter = RateLimiter(rate_per_minute, sleep=sleep)
-        super().__init__(base_url, {"X-API-Key": api_key}, limiter, session, sleep)
+        super().__init__(base_url, {"X-API-Key": api_key} if api_key else {}, limiter, session, sleep)
         self.name = name
 
     # -- payments ----------------------------------------------------------------------------------

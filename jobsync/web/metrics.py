@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from jobsync.runtime import tally
+
+
+class _XeroCalls(Collector):
+    """Xero calls and Xero's 429s, as counted by the client for the life of the process."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        seen = tally.snapshot()
+        yield CounterMetricFamily(
+            "jobsync_xero_calls", "HTTP requests sent to Xero (each attempt)", value=seen.get(tally.XERO_CALLS, 0)
+        )
+        yield CounterMetricFamily(
+            "jobsync_xero_rate_limited",
+            "Answers of 429 (rate limited) from Xero",
+            value=seen.get(tally.XERO_RATE_LIMITED, 0),
+        )
 
 
 class Metrics:
@@ -24,3 +45,7 @@ class Metrics:
             registry=r,
         )
         self.inbox = Gauge("jobsync_inbox_events", "Inbox events by state", ["state"], registry=r)
+        self.jobs_waiting = Gauge(
+            "jobsync_jobs_waiting", "Jobs not invoiced: held for a person, or failed and retried", ["kind"], registry=r
+        )
+        r.register(_XeroCalls())

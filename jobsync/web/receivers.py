@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from jobsync.app import readiness, webhooks
 from jobsync.config.settings import Settings
+from jobsync.runtime import logs
 from jobsync.web.metrics import Metrics
 
 log = logging.getLogger("jobsync.web")
@@ -51,6 +52,7 @@ def build(settings: Settings, metrics: Metrics) -> Starlette:
     async def body_of(request: Request, source: str) -> bytes | Response:
         if window.full(source):
             metrics.rejected.labels(source, "rate").inc()
+            log.warning("webhook refused", extra=logs.fields(source=source, status=429, reason="rate"))
             return PlainTextResponse("Too Many Requests", 429, headers={"Retry-After": "60"})
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
@@ -67,26 +69,33 @@ def build(settings: Settings, metrics: Metrics) -> Starlette:
     def answer(source: str, verdict: webhooks.Verdict) -> Response:
         if verdict.status != 200:
             metrics.rejected.labels(source, verdict.reason or str(verdict.status)).inc()
-            log.warning("webhook %s refused: %s (%d)", source, verdict.reason, verdict.status)
+            log.warning(
+                "webhook refused",
+                extra=logs.fields(source=source, status=verdict.status, reason=verdict.reason),
+            )
             return (
                 Response(status_code=verdict.status)
                 if verdict.status in (401, 404)
                 else PlainTextResponse(verdict.reason, verdict.status)
             )
+        log.info("webhook kept", extra=logs.fields(source=source, added=verdict.added, replayed=verdict.replayed))
         metrics.received.labels(source).inc(verdict.added)
         metrics.replayed.labels(source).inc(verdict.replayed)
         return Response(status_code=200)
 
     async def servicem8(request: Request) -> Response:
         secret = request.path_params["secret"]
-        if request.method == "GET" or request.query_params.get("mode") == "subscribe":
-            echoed = webhooks.handshake(
-                settings, secret, request.query_params.get("mode"), request.query_params.get("challenge")
-            )
-            return PlainTextResponse(echoed) if echoed is not None else Response(status_code=404)
-        body = await body_of(request, "servicem8")
+        body = await body_of(request, "servicem8") if request.method == "POST" else b""
         if isinstance(body, Response):
             return body
+        # ServiceM8 checks a new subscription by POSTing mode=subscribe and a challenge (form-encoded);
+        # the same pair in the query string is answered too.
+        asked = webhooks.subscribe_request(dict(request.query_params), body)
+        if asked is not None:
+            echoed = webhooks.handshake(settings, secret, *asked)
+            return PlainTextResponse(echoed) if echoed is not None else Response(status_code=404)
+        if request.method != "POST":
+            return Response(status_code=404)
         return answer("servicem8", webhooks.servicem8(settings, secret, body, dict(request.headers)))
 
     async def signed(request: Request) -> Response:

@@ -19,7 +19,7 @@ import uvicorn
 from jobsync.app import worker
 from jobsync.config.settings import Settings
 from jobsync.core.errors import JobsyncError
-from jobsync.runtime import stop_request
+from jobsync.runtime import logs, stop_request
 from jobsync.web.metrics import Metrics
 from jobsync.web.receivers import build
 
@@ -39,14 +39,21 @@ class Worker(threading.Thread):
             try:
                 self._once()
             except JobsyncError as exc:
-                log.warning("worker: %s", exc.message)
+                log.warning("worker pass stopped", extra=logs.fields(reason=exc.message))
             self.stopping.wait(IDLE_SECONDS)
 
     def _once(self) -> None:
         done = worker.drain(self.settings)
+        if done.events:
+            log.info(
+                "inbox drained",
+                extra=logs.fields(events=done.events, created=done.created, problems=len(done.problems)),
+            )
         self.metrics.synced.inc(done.created)
         for name, n in done.inbox.items():
             self.metrics.inbox.labels(name).set(n)
+        for kind, n in done.waiting.items():
+            self.metrics.jobs_waiting.labels(kind).set(n)
         for seconds in done.latencies:
             self.metrics.event_to_invoice.observe(max(0.0, seconds))
         if self.poll and time.monotonic() >= self.next_poll:

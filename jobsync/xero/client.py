@@ -21,6 +21,7 @@ from xero_python.exceptions import HTTPStatusException
 
 from jobsync.core.errors import RejectedError
 from jobsync.core.models import InvoiceDraft, XeroContact, XeroOrg, XeroRefs
+from jobsync.runtime import tally
 from jobsync.xero import keys, refs_store, retry, wire
 from jobsync.xero.contact_snapshot import ContactSnapshot
 from jobsync.xero.gateway import ElementResult, NewContact, XeroInvoiceRef
@@ -105,6 +106,7 @@ class XeroClient:
         def attempt() -> Any:
             with self.limiter.slot(label):
                 self._calls[label] += 1
+                tally.add(tally.XERO_CALLS)
                 response = call()
             self._observe(dict(response.headers))
             return wire.decode(response.data)

@@ -32,7 +32,7 @@ from jobsync.core.errors import (
     UnreachableError,
 )
 from jobsync.net import http
-from jobsync.runtime import progress
+from jobsync.runtime import progress, tally
 from jobsync.xero import wire
 
 T = TypeVar("T")
@@ -179,6 +179,7 @@ def run(
 def _wait_for_status(policy: RetryPolicy, status: int, headers: Mapping[str, str], n: int, label: str) -> float:
     asked = retry_after_seconds(headers)
     if status == 429:
+        tally.add(tally.XERO_RATE_LIMITED)
         problem = headers.get("x-rate-limit-problem", "unknown")
         if problem.lower() in ("day", "daily"):
             # Xero's day limit resets hours away: no run should wait for it (legacy docs say "Daily").

@@ -11,12 +11,9 @@ leaves the previous refresh token on disk, which Xero still accepts for 30 minut
 
 from __future__ import annotations
 
-import fcntl
-import os
-import time
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,9 +22,9 @@ from typing import Any
 import requests
 import tomli_w
 
-from jobsync.core.errors import ConfigError, LockedError, UnreachableError
+from jobsync.core.errors import ConfigError, UnreachableError
 from jobsync.net import http
-from jobsync.runtime import crashpoints
+from jobsync.runtime import crashpoints, file_lock
 from jobsync.runtime.private_files import write_private
 
 EARLY = timedelta(seconds=60)  # refresh this long before expiry, as the SDK's own buffer does
@@ -148,28 +145,11 @@ def _from_toml(data: Mapping[str, Any]) -> TokenSet:
     )
 
 
-@contextmanager
-def token_lock(path: Path, wait: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+def token_lock(path: Path, wait: float = LOCK_WAIT_SECONDS) -> AbstractContextManager[None]:
     """Hold `<store>.lock`. A separate file: the store itself is replaced on every save."""
     lock_path = path.with_name(path.name + ".lock")
-    lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockedError(
-                        f"another jobsync process has held the token lock {lock_path} for {wait:.0f} s; "
-                        "try again when it finishes"
-                    ) from None
-                time.sleep(0.02)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
+    busy = f"another jobsync process has held the token lock {lock_path} for {wait:.0f} s; try again when it finishes"
+    return file_lock.held(lock_path, wait, busy)
 
 
 # -- the token endpoint ------------------------------------------------------------------------
