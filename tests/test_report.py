@@ -77,7 +77,7 @@ def test_json_round_trips_exact_cents(tmp_path: Path) -> None:
     json_path, _ = write_report(sample(), tmp_path)
     data = json.loads(json_path.read_text())
     assert data == report_to_dict(sample())
-    assert data["counts"] == {"created": 1, "adopted": 1, "skipped": 1, "held": 1, "failed": 1}
+    assert data["counts"] == {"created": 1, "adopted": 1, "skipped": 1, "held": 1, "failed": 1, "awaiting approval": 0}
     first = data["results"][0]
     assert first == {
         "job_number": "J1001",

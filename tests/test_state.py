@@ -43,7 +43,7 @@ def entry(job_id: str, stage: str = "final", key: str = "k1") -> LedgerEntry:
 def test_fresh_file_is_migrated_and_private(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "state.db"
     s = State.open(path)
-    assert s.schema_version() == SCHEMA_VERSION == 5
+    assert s.schema_version() == SCHEMA_VERSION == 6
     tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {
         "schema_version",

@@ -35,6 +35,16 @@ def _admin(settings: Settings) -> ContactsAdmin:
     return ContactsAdmin(settings.xero.api_url, tenant_id(settings), token_provider(settings))
 
 
+def search(settings: Settings, term: str) -> list[tuple[str, str, str]]:
+    """(ContactID, Name, email) of contacts matching `term`, for choosing one to map a client to."""
+    if len(term.strip()) < 2:
+        return []
+    return [
+        (str(c["ContactID"]), str(c.get("Name") or ""), str(c.get("EmailAddress") or ""))
+        for c in _admin(settings).search(term.strip())
+    ]
+
+
 def survey(settings: Settings, min_score: int, include_archived: bool) -> DedupeSurvey:
     admin = _admin(settings)
     with State.open(settings.state.path) as state:

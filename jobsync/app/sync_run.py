@@ -90,6 +90,7 @@ def sync(
         held_recheck=timedelta(minutes=settings.source.held_recheck_minutes),
         config_fingerprint=config_hash(settings),
         only_job=only_job,
+        approval_required=settings.xero.approval == "required",
     )
 
     def plan_for(g: Gathered) -> Plan:

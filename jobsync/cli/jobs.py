@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from jobsync.app import adjustment_commands, job_commands, org_facts
+from jobsync.app import approvals, job_commands, org_facts
+from jobsync.app.controls import who
 from jobsync.cli.support import DEFAULT_WAIT, ConfigOpt, JsonOpt, WaitOpt, guarded, out
 from jobsync.config.settings import load_settings
 from jobsync.core.errors import ExitCode
@@ -65,20 +66,27 @@ def list_cmd(
 @guarded
 def approve(
     job: Annotated[str | None, typer.Argument(help="The job number, or the adjustment's Reference.")] = None,
-    every: Annotated[bool, typer.Option("--all", help="Approve every held adjustment.")] = False,
+    every: Annotated[bool, typer.Option("--all", help="Approve every waiting draft and held adjustment.")] = False,
     config: ConfigOpt = None,
     wait: WaitOpt = DEFAULT_WAIT,
 ) -> None:
-    """Approve held credit notes and extra invoices (jobs changed after their invoice was approved); made at once."""
+    """Approve drafts waiting under xero.approval: required, and held credit notes and extra invoices;
+    they are made at once."""
     settings = load_settings(config)
-    done = adjustment_commands.approve(settings, job, every, wait)
-    for reference in done.references:
-        made = next((a for a in done.summary.adjustments if a["reference"] == reference), None)
-        what = f"made: {made.get('detail')}" if made else "approved; it is made by the next run"
-        out.print(f"{reference}: {what}", markup=False, highlight=False)
-    for problem in done.summary.problems:
+    done = approvals.approve(settings, job, every, who(), wait)
+    for label in done.approved:
+        out.print(f"{label}: approved", markup=False, highlight=False)
+    for label in done.changed:
+        out.print(f"{label}: changed since it was queued; look again before approving", markup=False)
+    for r in done.results:
+        what = f"{r.outcome.value} {r.invoice_number or ''}".strip()
+        out.print(f"Job {r.job_number} ({r.stage}): {what}", markup=False, highlight=False)
+    for reference in done.adjustments:
+        out.print(f"{reference}: approved and made", markup=False, highlight=False)
+    for problem in done.problems:
         out.print(f"problem: {problem}", markup=False, highlight=False)
-    raise typer.Exit(int(ExitCode.HELD_OR_FAILED if done.summary.problems else ExitCode.OK))
+    failed = done.problems or done.changed or any(r.outcome.value == "failed" for r in done.results)
+    raise typer.Exit(int(ExitCode.HELD_OR_FAILED if failed else ExitCode.OK))
 
 
 @jobs_app.command()

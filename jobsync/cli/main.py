@@ -33,6 +33,7 @@ from jobsync.cli.support import (
     out,
     report_internal_error,
 )
+from jobsync.cli.users import users_app
 from jobsync.cli.webhooks import servicem8_auth, webhooks_app
 from jobsync.config.fields import check_moment
 from jobsync.config.settings import Settings, load_settings
@@ -157,7 +158,7 @@ def preview(
         doc = report_to_dict(result.report)
         doc["plan"] = _plan_doc(plan)
         print(json.dumps(doc, indent=2, default=str))
-    elif not html:  # the page is the view asked for: the terminal is not filled as well
+    elif not html and result.stop_code is None:  # the page is the view asked for: not the terminal as well
         shown = selector(jobs, job, client)
         adopted = [r for r in result.report.results if r.outcome is Outcome.ADOPTED and shown(r.job_number, r.job_id)]
         unmapped = result.report.extra.get("unmapped_kinds")
@@ -168,7 +169,13 @@ def preview(
     if explain and not as_json:
         refs = result.gathered.refs if result.gathered else None
         render.explain_view(out, explain, explain_job(settings.ruleset, jobs, explain, refs))
-    raise typer.Exit(int(ExitCode.HELD_OR_FAILED if plan.held else ExitCode.OK))
+    # A preview that could not finish (Xero or the job system refused or unreachable) must not look
+    # like a quiet day: it says why on stderr and exits as the run would.
+    for problem in result.report.errors:
+        err.print(f"jobsync: {problem}", highlight=False, markup=False, style="red", soft_wrap=True)
+    if result.stop_code is not None:
+        raise typer.Exit(int(result.stop_code))
+    raise typer.Exit(int(ExitCode.HELD_OR_FAILED if plan.held or result.report.errors else ExitCode.OK))
 
 
 def _plan_doc(plan: Any) -> dict[str, Any]:
@@ -208,6 +215,7 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(auth_app, name="auth")
 auth_app.command("servicem8")(servicem8_auth)
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(users_app, name="users")
 app.command("history")(cli_history.history_cmd)
 app.command("report")(cli_history.report_cmd)
 app.command("reconcile")(cli_history.reconcile_cmd)

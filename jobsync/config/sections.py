@@ -87,6 +87,9 @@ class XeroSettings(_Frozen):
     max_retry_after_seconds: float = Field(default=120.0, ge=0, le=MAX_MINUTES * 60)
     # Organisation, TaxRates and TrackingCategories are reused this long (0: read every run).
     refs_cache_minutes: int = minutes(60)
+    # required: no invoice is created until a bookkeeper approves its exact content (console or
+    # `jobsync jobs approve`); the drafts wait in the approval queue meanwhile.
+    approval: Literal["none", "required"] = "none"
 
 
 def _template_ok(value: str) -> str:

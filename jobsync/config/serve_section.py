@@ -38,3 +38,4 @@ class ServeSettings(_Section):
     poll_minutes: int = minutes(15)  # the reconciliation poll the service keeps running
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=16 * 1_048_576)
     rate_per_minute: int = Field(default=600, ge=1, le=1_000_000)  # per receiver; past it: 429
+    metrics_token: str | None = None  # set: /metrics needs `Authorization: Bearer <token>`

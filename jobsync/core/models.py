@@ -308,6 +308,7 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # already invoiced per the ledger
     HELD = "held"
     FAILED = "failed"
+    AWAITING = "awaiting approval"  # xero.approval: required, and no bookkeeper has approved this content
 
 
 @dataclass(frozen=True)

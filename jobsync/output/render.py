@@ -65,8 +65,8 @@ def one_line(report: RunReport, paths: tuple[object, object] | None) -> str:
 
 def run_summary(console: Console, report: RunReport, paths: tuple[object, object] | None) -> None:
     table = Table(title=f"jobsync {report.command} {report.run_id}", show_header=True)
-    for col in ("created", "adopted", "skipped", "held", "failed"):
-        table.add_column(col, justify="right")
+    for o in Outcome:
+        table.add_column(o.value, justify="right")
     table.add_row(*(str(report.count(o)) for o in Outcome))
     console.print(table)
     _results(console, report)
@@ -100,9 +100,12 @@ def _results(console: Console, report: RunReport) -> None:
         Outcome.CREATED: "green",
         Outcome.ADOPTED: "cyan",
         Outcome.SKIPPED: "dim",
+        Outcome.AWAITING: "magenta",
     }
     for r in sorted(report.results, key=lambda r: (r.outcome.value, r.job_number)):
         detail = r.reason if r.outcome in (Outcome.HELD, Outcome.FAILED, Outcome.SKIPPED) else r.contact_name
+        if r.outcome is Outcome.AWAITING:
+            detail = f"{r.contact_name}: {r.reason}"
         table.add_row(
             r.job_number,
             r.stage,

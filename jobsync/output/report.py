@@ -21,7 +21,7 @@ from jobsync.output.times import shown
 from jobsync.runtime.private_files import write_private
 
 CENT = Decimal("0.01")
-OUTCOME_ORDER = (Outcome.CREATED, Outcome.ADOPTED, Outcome.SKIPPED, Outcome.HELD, Outcome.FAILED)
+OUTCOME_ORDER = tuple(Outcome)  # every outcome, in the order the enum lists them
 
 
 def money(value: Decimal | None) -> str | None:
@@ -151,6 +151,11 @@ def _results_sections(report: RunReport) -> list[str]:
             for r in invoiced
         ]
         lines += _table(["Job", "Stage", "Outcome", "Invoice", "Total", "Contact", "Note"], rows)
+    waiting = [r for r in report.results if r.outcome is Outcome.AWAITING]
+    if waiting:
+        lines += ["", "## Waiting for approval", ""]
+        rows = [[r.job_number, r.stage, r.contact_name or "", money(r.total)] for r in waiting]
+        lines += _table(["Job", "Stage", "Contact", "Total"], rows)
     skipped = [r for r in report.results if r.outcome is Outcome.SKIPPED]
     if skipped:
         lines += ["## Already invoiced (skipped)", ""]

@@ -160,6 +160,37 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbox_state ON inbox (state, id)
     """,
+    # 5 -> 6: the console. Drafts waiting for a bookkeeper under `xero.approval: required` (an approval
+    # names the exact content approved), the console's users, and the before/after of each action.
+    """
+    CREATE TABLE approvals (
+        source TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        job_number TEXT NOT NULL,
+        planned TEXT NOT NULL,
+        approved TEXT,
+        approved_by TEXT,
+        card TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (source, job_id, stage)
+    );
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('bookkeeper', 'viewer')),
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        who TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT,
+        before TEXT,
+        after TEXT
+    )
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

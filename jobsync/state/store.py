@@ -20,6 +20,8 @@ from jobsync.core.models import LedgerEntry, Outcome, RunReport
 from jobsync.runtime import crashpoints
 from jobsync.state import by_reference
 from jobsync.state.adjustment_rows import AdjustmentRows
+from jobsync.state.approval_rows import ApprovalRows
+from jobsync.state.console_rows import ConsoleRows
 from jobsync.state.errors import StateError, guard_state_errors
 from jobsync.state.follow_up_tables import FollowUpTables
 from jobsync.state.inbox_rows import InboxRows
@@ -43,7 +45,7 @@ HOLD_KINDS = ("held", "failed", "ignored")
 
 
 @guard_state_errors
-class State(FollowUpTables, AdjustmentRows, InboxRows, by_reference.ReferenceLookups):
+class State(FollowUpTables, AdjustmentRows, InboxRows, ApprovalRows, ConsoleRows, by_reference.ReferenceLookups):
     """An open state file. Build with `State.open(path)`; close with `close()`."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection, clock: Callable[[], datetime]) -> None:

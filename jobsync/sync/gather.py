@@ -147,10 +147,11 @@ def _dedupe(jobs: Sequence[Job]) -> list[Job]:
 
 
 def _revisit(source: JobSource, state: State, already: set[str], held_too: bool) -> list[Job]:
-    """In-flight and failed jobs are re-read by id every pass until they sync; held ones when
+    """In-flight, failed and approved jobs are re-read by id every pass until they sync; held ones when
     `held_too` (see `held_recheck`)."""
     ids = {e.job_id for e in state.in_flight(source.name)}
     ids |= {h.job_id for h in state.holds(source.name) if h.kind == "failed" or (held_too and h.kind == "held")}
+    ids |= {a.job_id for a in state.approvals(source.name) if a.approved is not None}  # approved, not yet made
     missing = sorted(ids - already)
     return _dedupe(source.get_jobs(missing)) if missing else []
 

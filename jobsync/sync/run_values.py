@@ -30,6 +30,7 @@ class RunOptions:
     held_recheck: timedelta = timedelta(minutes=60)
     config_fingerprint: str = ""  # a changed config re-plans held jobs at once
     only_job: str | None = None  # `jobs retry JOB`: re-read, re-plan and apply this job alone
+    approval_required: bool = False  # xero.approval: required: only approved drafts are applied
 
 
 @dataclass

@@ -29,7 +29,7 @@ from jobsync.core.models import (
 from jobsync.runtime import progress
 from jobsync.sources.base import JobSource
 from jobsync.state.store import State
-from jobsync.sync import adoption, held_recheck, reading_window, settled_jobs
+from jobsync.sync import adoption, approval_gate, held_recheck, reading_window, settled_jobs
 from jobsync.sync.apply import apply_plan
 from jobsync.sync.drafts_update import update_drafts
 from jobsync.sync.gather import Gathered, find_existing, gather
@@ -109,9 +109,14 @@ def _pass(
     if not options.apply:
         report.results.extend(_planned_results(plan))
         return
+    if options.approval_required:
+        plan, waiting = approval_gate.admit(plan, state)
+        result.plan = plan
+        report.results.extend(waiting)
     _guard_volume(plan, options)
     _record_adopted(state, adopted, gathered)
     apply_plan(plan, gateway, state, result, options)
+    approval_gate.settle(state, report)
     update_drafts(plan, gateway, state, report)  # only jobs re-planned under xero.update_drafts
     _record_holds(state, plan, report, {j.id for j, _ in gathered.ignored})
     settled_jobs.record(state, gathered.jobs, report.results, options.config_fingerprint)

@@ -21,7 +21,9 @@ from starlette.routing import Route
 
 from jobsync.app import readiness, webhooks
 from jobsync.config.settings import Settings
+from jobsync.core import signatures
 from jobsync.runtime import logs
+from jobsync.web.console import console_routes
 from jobsync.web.metrics import Metrics
 
 log = logging.getLogger("jobsync.web")
@@ -119,7 +121,10 @@ def build(settings: Settings, metrics: Metrics) -> Starlette:
         ready, why = readiness.check(settings)
         return PlainTextResponse(why, 200 if ready else 503)
 
-    async def prometheus(_: Request) -> Response:
+    async def prometheus(request: Request) -> Response:
+        token = settings.serve.metrics_token
+        if token and not signatures.same(request.headers.get("authorization", ""), f"Bearer {token}"):
+            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -132,5 +137,6 @@ def build(settings: Settings, metrics: Metrics) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", prometheus),
+        *console_routes(settings),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})

@@ -47,6 +47,18 @@ class ContactsAdmin(XeroClient):
             self.tenant_id, page=page, page_size=PAGE_SIZE, include_archived=include_archived, **self._opts()
         )
 
+    def search(self, term: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Active contacts whose name, number or email contains `term` (Xero's searchTerm): one call."""
+        payload = self._send(
+            "GET /Contacts",
+            self.api_url + "/Contacts",
+            partial(self._search_contacts, term, min(limit, PAGE_SIZE)),
+        )
+        return list(payload.get("Contacts") or [])[:limit]
+
+    def _search_contacts(self, term: str, size: int) -> Any:
+        return self.accounting.get_contacts(self.tenant_id, search_term=term, page=1, page_size=size, **self._opts())
+
     def invoice_stats(self) -> dict[str, InvoiceStats]:
         """Per ContactID: invoice counts by status, outstanding amount due, DRAFT invoice ids."""
         stats: dict[str, InvoiceStats] = {}

@@ -1,0 +1,84 @@
+"""What every console route shares: the templates, the signed-in user, and the checks in front of an
+action (signed in, allowed to act, the form's CSRF token)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from jobsync.app import users
+from jobsync.config.settings import Settings
+from jobsync.web.console_auth import COOKIE, Session, Sessions, Throttle, same_token, signing_key
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def _money(value: object) -> str:
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(str(value)):,.2f}"
+
+
+@dataclass(frozen=True)
+class Visitor:
+    user: users.User
+    session: Session
+
+
+class Console:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sessions = Sessions(signing_key(Path(settings.state.path)))
+        self.throttle = Throttle()
+        # Autoescape on for every template: a client named <script> is shown as text, everywhere.
+        self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
+        self.env.filters["money"] = _money
+
+    def visitor(self, request: Request) -> Visitor | None:
+        session = self.sessions.read(request.cookies.get(COOKIE))
+        if session is None:
+            return None
+        user = users.find(self.settings, session.user)
+        return Visitor(user, session) if user else None
+
+    def page(self, request: Request, template: str, visitor: Visitor | None, status: int = 200, **ctx: Any) -> Response:
+        body = self.env.get_template(template).render(
+            user=visitor.user if visitor else None,
+            csrf=visitor.session.csrf if visitor else "",
+            path=request.url.path,
+            **ctx,
+        )
+        return HTMLResponse(body, status, headers=SECURITY_HEADERS)
+
+    def sign_in_first(self) -> Response:
+        return RedirectResponse("/login", 303)
+
+    async def acting(self, request: Request) -> tuple[Visitor, dict[str, str]] | Response:
+        """A POST from a bookkeeper with a valid CSRF token: the visitor and the form; else the refusal."""
+        visitor = self.visitor(request)
+        if visitor is None:
+            return self.sign_in_first()
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        if not same_token(form.get("csrf"), visitor.session.csrf):
+            return self.page(request, "error.html", visitor, 403, title="Refused", message=CSRF_REFUSED)
+        if not visitor.user.can_act:
+            return self.page(request, "error.html", visitor, 403, title="Refused", message=VIEWER_REFUSED)
+        return visitor, form
+
+
+CSRF_REFUSED = (
+    "This form was not sent from this console's own page (its security token is missing or old). Reload and try again."
+)
+VIEWER_REFUSED = "Your account can look but not act. Ask a bookkeeper, or an administrator to change your role."
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}

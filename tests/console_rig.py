@@ -1,0 +1,130 @@
+"""A console to test against: the Xero sandbox, a CSV job export, `jobsync serve` as a real process,
+and users added with the real CLI. Shared by the security tests (requests) and the browser tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+from typer.testing import CliRunner
+
+from jobsync.cli.main import app
+from jobsync.samples import csv_source, sandbox_config
+from jobsync.sandbox.xero.server import XeroSandbox
+from tests.e2e import HEADER, RULES
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery staple"
+SHARED_EMAIL = "office@twinplumbing.example"  # two Xero contacts share it: the job is held, ambiguous
+SECRET_KEY = "xero-webhook-key-that-must-never-show-0123456789"  # a config secret the pages must hide
+
+
+def row(n: int, client: str = "", email: str = "", price: str = "100.00", client_id: str = "") -> str:
+    client, email, client_id = client or f"Client {n}", email or f"c{n}@example.com", client_id or f"C{n}"
+    return f"J{n},{n},Completed,25/11/2026 10:00,{client_id},{client},{email},,labour,,Labour,1,{price},,,"
+
+
+@dataclass
+class Rig:
+    path: Path
+    xero: XeroSandbox
+    url: str
+    proc: subprocess.Popen[str]
+
+    @property
+    def config(self) -> Path:
+        return self.path / "jobsync.yaml"
+
+    def cli(self, *args: str) -> Any:
+        env = {"JOBSYNC_TEST_PASSWORD": PASSWORD, "TEST_XERO_KEY": SECRET_KEY}
+        return CliRunner().invoke(app, [*args, "--config", str(self.config)], env=env)
+
+    def sign_in(self, name: str, password: str = PASSWORD) -> requests.Session:
+        session = requests.Session()
+        page = session.get(self.url + "/login")
+        token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+        assert token, page.text
+        answer = session.post(
+            self.url + "/login", data={"login_csrf": token.group(1), "name": name, "password": password}
+        )
+        session.last_status = answer.status_code  # type: ignore[attr-defined]
+        return session
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def write_config(tmp_path: Path, xero: XeroSandbox, rows: list[str], **xero_extra: Any) -> Path:
+    (tmp_path / "jobs.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
+    source = csv_source(timezone="Australia/Sydney", start_from="2026-11-01")
+    text = sandbox_config(
+        xero.api_url,
+        xero.identity_url,
+        xero.tenant_id,
+        source,
+        RULES,
+        xero=xero_extra,
+        serve={"xero_webhook_key": "${TEST_XERO_KEY}"},
+    )
+    path = tmp_path / "jobsync.yaml"
+    path.write_text(text)
+    data = yaml.safe_load(text)
+    data["follow_up"] = {"payments_poll_minutes": 0}
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@contextmanager
+def console(tmp_path: Path, rows: list[str], **xero_extra: Any) -> Iterator[Rig]:
+    with XeroSandbox(port=0) as xero:
+        config = write_config(tmp_path, xero, rows, **xero_extra)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TEST_XERO_KEY": SECRET_KEY}
+        cmd = [sys.executable, "-m", "jobsync.cli.main", "serve", "--config", str(config), "--port", str(port)]
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(200):
+                try:
+                    if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                        break
+                except requests.ConnectionError:
+                    time.sleep(0.05)
+            rig = Rig(tmp_path, xero, url, proc)
+            for name, role in (("bea", "bookkeeper"), ("vic", "viewer")):
+                added = rig.cli("users", "add", name, "--role", role, "--password-env", "JOBSYNC_TEST_PASSWORD")
+                assert added.exit_code == 0, added.output
+            yield rig
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=60)
+
+
+def twin_contacts(xero: XeroSandbox) -> list[str]:
+    """Two Xero contacts with one email: a client with that email is held until a person chooses."""
+    from tests.e2e import xero_api
+
+    api = xero_api(xero)
+    made = []
+    for name in ("Twin Plumbing Pty Ltd", "Twin Plumbing (old)"):
+        created = api.create_contacts(xero.tenant_id, {"Contacts": [{"Name": name, "EmailAddress": SHARED_EMAIL}]})
+        made.append(str(created.contacts[0].contact_id))
+    return made
