@@ -3,13 +3,8 @@ and users added with the real CLI. Shared by the security tests (requests) and t
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +19,7 @@ from jobsync.cli.main import app
 from jobsync.samples import csv_source, sandbox_config
 from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import HEADER, RULES
+from tests.test_serve import _service as service
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
@@ -93,29 +89,12 @@ def write_config(tmp_path: Path, xero: XeroSandbox, rows: list[str], **xero_extr
 def console(tmp_path: Path, rows: list[str], **xero_extra: Any) -> Iterator[Rig]:
     with XeroSandbox(port=0) as xero:
         config = write_config(tmp_path, xero, rows, **xero_extra)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TEST_XERO_KEY": SECRET_KEY}
-        cmd = [sys.executable, "-m", "jobsync.cli.main", "serve", "--config", str(config), "--port", str(port)]
-        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(200):
-                try:
-                    if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                        break
-                except requests.ConnectionError:
-                    time.sleep(0.05)
+        with service(config, {"TEST_XERO_KEY": SECRET_KEY}) as (url, proc):
             rig = Rig(tmp_path, xero, url, proc)
             for name, role in (("bea", "bookkeeper"), ("vic", "viewer")):
                 added = rig.cli("users", "add", name, "--role", role, "--password-env", "JOBSYNC_TEST_PASSWORD")
                 assert added.exit_code == 0, added.output
             yield rig
-        finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=60)
 
 
 def twin_contacts(xero: XeroSandbox) -> list[str]:

@@ -71,6 +71,10 @@ def test_sign_in_then_fix_a_held_job_by_mapping_its_client_and_see_the_invoice(
         made = [i for i in rig.xero.invoices() if i.get("Reference") == "3"]
         assert len(made) == 1 and made[0]["Contact"]["Name"] == "Twin Plumbing Pty Ltd"
         assert "Held jobs (0)" in browser.page_source
+        browser.set_window_size(390, 844)  # a phone: the page reflows, nothing needs sideways scrolling
+        width = browser.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 400
+        _shot(browser, "08-today-on-a-phone")
 
 
 def test_approve_one_then_all_in_approval_mode(tmp_path: Path, browser: WebDriver) -> None:

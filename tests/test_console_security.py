@@ -144,3 +144,29 @@ def test_the_contacts_page_shows_the_duplicates_with_their_reasons(tmp_path: Pat
         page = rig.sign_in("bea").get(rig.url + "/contacts").text
         assert "Twin Plumbing Pty Ltd" in page and "Twin Plumbing (old)" in page and "Keep:" in page
         assert "on email" in page or "on name" in page
+
+
+def test_a_job_id_with_slashes_and_marks_has_its_own_page_and_can_be_approved(tmp_path: Path) -> None:
+    odd = "J/7 #x|y?z"
+    with console(tmp_path, [row(7).replace("J7,", f"{odd},", 1)], approval="required") as rig:
+        assert rig.cli("run").exit_code == 0
+        bea = rig.sign_in("bea")
+        today = bea.get(rig.url + "/").text
+        link = re.search(r'href="(/jobs/[^"]+)"', today)
+        assert link and "%2F" in link.group(1) and "%23" in link.group(1)
+        page = bea.get(rig.url + link.group(1))
+        assert page.status_code == 200 and "Job 7" in page.text
+        pick = re.search(r'name="pick" id="[^"]+" value="([^"]+)"', today)
+        assert pick and pick.group(1).startswith(odd.replace("#", "#"))
+        done = bea.post(rig.url + "/approve", data={"csrf": csrf_of(today), "pick": pick.group(1)})
+        assert "Approved 1." in done.text, done.text[-2000:]
+        assert [i["Reference"] for i in rig.xero.invoices()] == ["7"]
+
+
+def test_removing_a_user_ends_their_session_at_once(tmp_path: Path) -> None:
+    with console(tmp_path, _rows()) as rig:
+        vic = rig.sign_in("vic")
+        assert vic.get(rig.url + "/", allow_redirects=False).status_code == 200
+        assert rig.cli("users", "remove", "vic").exit_code == 0
+        assert vic.get(rig.url + "/", allow_redirects=False).status_code == 303
+        assert rig.cli("users", "remove", "vic").exit_code == 2  # names the problem, no traceback

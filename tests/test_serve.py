@@ -292,3 +292,15 @@ def test_the_service_logs_one_json_object_per_line_with_fields_and_never_a_body(
     kept = next(e for e in lines if e["message"] == "webhook kept")
     assert kept["source"] == "servicem8" and kept["added"] == 1
     assert "marker-in-the-body" not in stderr and SM8_SECRET not in stderr and SIGNED_SECRET not in stderr
+
+
+def test_metrics_can_be_made_to_need_a_bearer_token(tmp_path: Path) -> None:
+    with XeroSandbox(port=0) as xero, ServiceM8Sandbox(port=0).load_seed() as sm8:
+        config = _config(tmp_path, xero, sm8, metrics_token="${TEST_METRICS_TOKEN}")
+        token = "metrics-token-0123456789abcdef"
+        with _service(config, {"TEST_METRICS_TOKEN": token}) as (url, _):
+            assert requests.get(url + "/metrics").status_code == 401
+            assert requests.get(url + "/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+            shown = requests.get(url + "/metrics", headers={"Authorization": f"Bearer {token}"})
+            assert shown.status_code == 200 and "jobsync_xero_calls_total" in shown.text
+            assert requests.get(url + "/healthz").status_code == 200  # the probes stay open

@@ -47,6 +47,15 @@ def add(settings: Settings, name: str, role: str, password: str, by: str) -> Use
     return User(name, role)
 
 
+def remove(settings: Settings, name: str, by: str) -> None:
+    """The user can no longer sign in, and any session they hold stops working at its next request."""
+    with State.open(settings.state.path) as state:
+        before = state.user(name)
+        if before is None or not state.remove_user(name):
+            raise ConfigError(f"no console user {name!r}", ["see `jobsync users list`"])
+        state.audit(by, "user remove", f"user:{name}", before.role, None)
+
+
 def check(settings: Settings, name: str, password: str) -> User | None:
     """The user, when the password is theirs; None otherwise (never says which part was wrong)."""
     with State.open(settings.state.path) as state:

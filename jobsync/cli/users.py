@@ -39,6 +39,14 @@ def add(
     out.print(f"✓ {user.name} ({user.role}) can sign in to the console", markup=False, highlight=False)
 
 
+@users_app.command("remove")
+@guarded
+def remove(name: Annotated[str, typer.Argument(help="The sign-in name.")], config: ConfigOpt = None) -> None:
+    """Remove a console user; their open sessions stop working at once."""
+    users.remove(load_settings(config), name, who())
+    out.print(f"✓ {name} can no longer sign in", markup=False, highlight=False)
+
+
 @users_app.command("list")
 @guarded
 def list_users(config: ConfigOpt = None) -> None:

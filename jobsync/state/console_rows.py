@@ -8,7 +8,7 @@ and the after as JSON, for every action taken in the console or by its CLI twins
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +22,7 @@ ROLES = ("bookkeeper", "viewer")
 class UserRow:
     name: str
     role: str
-    password_hash: str
-
-    def __repr__(self) -> str:  # the hash stays out of any log line
-        return f"UserRow(name={self.name!r}, role={self.role!r})"
+    password_hash: str = field(repr=False)  # the hash stays out of any log line
 
 
 @dataclass(frozen=True)
@@ -49,6 +46,10 @@ class ConsoleRows(TableMixin):
                 " ON CONFLICT (name) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash",
                 (name, role, password_hash, self._now()),
             )
+
+    def remove_user(self, name: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
 
     def user(self, name: str) -> UserRow | None:
         r = self._conn.execute("SELECT name, role, password_hash FROM users WHERE name = ?", (name,)).fetchone()

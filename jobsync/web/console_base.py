@@ -3,10 +3,12 @@ action (signed in, allowed to act, the form's CSRF token)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -25,6 +27,16 @@ def _money(value: object) -> str:
     return f"{Decimal(str(value)):,.2f}"
 
 
+def _path_part(value: object) -> str:
+    """A job id as one URL path segment: a job system's ids may hold '/', '#', '?' or spaces."""
+    return quote(str(value), safe="")
+
+
+def _dom_id(value: object) -> str:
+    """A job id as an HTML id and CSS selector: ids from job systems are not always valid ones."""
+    return "j" + hashlib.sha256(str(value).encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class Visitor:
     user: users.User
@@ -39,6 +51,8 @@ class Console:
         # Autoescape on for every template: a client named <script> is shown as text, everywhere.
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True))
         self.env.filters["money"] = _money
+        self.env.filters["pathpart"] = _path_part
+        self.env.filters["domid"] = _dom_id
 
     def visitor(self, request: Request) -> Visitor | None:
         session = self.sessions.read(request.cookies.get(COOKIE))

@@ -4,6 +4,10 @@ calls one app function and shows what it did."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -29,7 +33,7 @@ def routes(console: Console) -> list[Route]:
         if console.throttle.blocked(*keys):
             again = form.get("login_csrf", "")
             return console.page(request, "login.html", None, 429, title="Sign in", login_csrf=again, problem=THROTTLED)
-        user = users.check(settings, name, form.get("password", ""))
+        user = await run_in_threadpool(users.check, settings, name, form.get("password", ""))
         if user is None:
             console.throttle.failed(*keys)
             users.audit(settings, name or "?", "sign-in refused", f"user:{name}", None, {"from": address})
@@ -68,84 +72,79 @@ def routes(console: Console) -> list[Route]:
             notice=message,
         )
 
-    async def fix(request: Request) -> Response:
-        checked = await console.acting(request)
-        if isinstance(checked, Response):
-            return checked
-        visitor, form = checked
-        job, how, who = request.path_params["job"], request.path_params["how"], visitor.user.name
-        try:
-            if how == "map" and form.get("contact_id"):
-                done = console_actions.map_to_contact(settings, who, job, form["contact_id"])
-            elif how == "new-name" and form.get("name", "").strip():
-                done = console_actions.create_under_name(settings, who, job, form["name"])
-            elif how == "ignore" and form.get("reason", "").strip():
-                done = console_actions.ignore(settings, who, job, form["reason"])
-            elif how == "retry":
-                done = console_actions.retry(settings, who, job)
-            else:
-                return done_page(request, visitor, "Fill in the form's field first.", 400)
-        except JobsyncError as exc:
-            return done_page(request, visitor, f"Not done: {exc.message}", 409)
-        return done_page(request, visitor, done.message)
+    def action(work: Callable[[Request, Visitor, FormData], str]) -> Callable[[Request], Awaitable[Response]]:
+        """A form's endpoint: the checks first, then the work in a worker thread (a fix can run a sync,
+        which must not hold up the webhook receivers on the event loop), then the page saying what happened."""
 
-    async def approve(request: Request) -> Response:
-        checked = await console.acting(request)
-        if isinstance(checked, Response):
-            return checked
-        visitor, _ = checked
-        picked = (await request.form()).getlist("pick")
-        picks = None if "all" in (await request.form()) else [tuple(str(p).split("|", 2)) for p in picked]
+        async def endpoint(request: Request) -> Response:
+            checked = await console.acting(request)
+            if isinstance(checked, Response):
+                return checked
+            visitor, _ = checked
+            form = await request.form()
+            try:
+                said = await run_in_threadpool(work, request, visitor, form)
+            except _Incomplete as missing:
+                return await run_in_threadpool(done_page, request, visitor, str(missing), 400)
+            except JobsyncError as exc:
+                return await run_in_threadpool(done_page, request, visitor, f"Not done: {exc.message}", 409)
+            return await run_in_threadpool(done_page, request, visitor, said)
+
+        return endpoint
+
+    def fix(request: Request, visitor: Visitor, form: FormData) -> str:
+        job, how, who = request.path_params["job"], request.path_params["how"], visitor.user.name
+        given = {k: str(v).strip() for k, v in form.items()}
+        if how == "map" and given.get("contact_id"):
+            return console_actions.map_to_contact(settings, who, job, given["contact_id"]).message
+        if how == "new-name" and given.get("name"):
+            return console_actions.create_under_name(settings, who, job, given["name"]).message
+        if how == "ignore" and given.get("reason"):
+            return console_actions.ignore(settings, who, job, given["reason"]).message
+        if how == "retry":
+            return console_actions.retry(settings, who, job).message
+        raise _Incomplete("Fill in the form's field first.")
+
+    def approve(request: Request, visitor: Visitor, form: FormData) -> str:
+        picks = (
+            None if "all" in form else [tuple(str(p).rsplit("|", 2)) for p in form.getlist("pick")]
+        )  # ids may hold "|"
         if picks is not None and (not picks or any(len(p) != 3 for p in picks)):
-            return done_page(request, visitor, "Tick the drafts to approve, or choose Approve all.", 400)
-        try:
-            done = console_actions.approve(settings, visitor.user.name, picks)  # type: ignore[arg-type]
-        except JobsyncError as exc:
-            return done_page(request, visitor, f"Not done: {exc.message}", 409)
+            raise _Incomplete("Tick the drafts to approve, or choose Approve all.")
+        done = console_actions.approve(settings, visitor.user.name, picks)  # type: ignore[arg-type]
         made = [f"{r.job_number}: {r.invoice_number or r.outcome.value}" for r in done.results]
         said = f"Approved {len(done.approved)}." + (f" Made: {', '.join(made)}." if made else "")
         if done.changed:
             said += f" Changed since you looked, so not approved: {', '.join(done.changed)}."
-        return done_page(request, visitor, said)
+        return said
 
-    async def approve_adjustment(request: Request) -> Response:
-        checked = await console.acting(request)
-        if isinstance(checked, Response):
-            return checked
-        visitor, form = checked
-        try:
-            done = console_actions.approve_adjustment(settings, visitor.user.name, form.get("reference", ""))
-        except JobsyncError as exc:
-            return done_page(request, visitor, f"Not done: {exc.message}", 409)
-        return done_page(request, visitor, done.message)
+    def approve_adjustment(request: Request, visitor: Visitor, form: FormData) -> str:
+        return console_actions.approve_adjustment(settings, visitor.user.name, str(form.get("reference", ""))).message
 
-    async def dedupe(request: Request) -> Response:
-        checked = await console.acting(request)
-        if isinstance(checked, Response):
-            return checked
-        visitor, form = checked
-        try:
-            if request.path_params["how"] == "undo":
-                lines = contact_commands.undo(settings, form.get("run_id", ""))
-                said = "Undone: " + ("; ".join(lines) or "nothing to undo")
-            else:
-                surveyed = contact_commands.survey(settings, 80, False)
-                chosen = contact_commands.appliable(surveyed.found.clusters)
-                applied = contact_commands.apply(settings, surveyed, chosen)
-                said = f"Applied; undo with run id {applied.run_id}"
-            users.audit(settings, visitor.user.name, f"contacts {request.path_params['how']}", "contacts", None, said)
-        except JobsyncError as exc:
-            said = f"Not done: {exc.message}"
-        return done_page(request, visitor, said)
+    def dedupe(request: Request, visitor: Visitor, form: FormData) -> str:
+        how = request.path_params["how"]
+        if how == "undo":
+            lines = contact_commands.undo(settings, str(form.get("run_id", "")))
+            said = "Undone: " + ("; ".join(lines) or "nothing to undo")
+        else:
+            surveyed = contact_commands.survey(settings, 80, False)
+            applied = contact_commands.apply(settings, surveyed, contact_commands.appliable(surveyed.found.clusters))
+            said = f"Applied; undo with run id {applied.run_id}"
+        users.audit(settings, visitor.user.name, f"contacts {how}", "contacts", None, said)
+        return said
 
     return [
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
-        Route("/held/{job}/{how}", fix, methods=["POST"]),
-        Route("/approve", approve, methods=["POST"]),
-        Route("/adjustments/approve", approve_adjustment, methods=["POST"]),
-        Route("/contacts/{how:str}", dedupe, methods=["POST"]),
+        Route("/held/{job:path}/{how}", action(fix), methods=["POST"]),
+        Route("/approve", action(approve), methods=["POST"]),
+        Route("/adjustments/approve", action(approve_adjustment), methods=["POST"]),
+        Route("/contacts/{how:str}", action(dedupe), methods=["POST"]),
     ]
 
 
 STALE = "The sign-in page was old or opened elsewhere. Try again."
+
+
+class _Incomplete(Exception):
+    """The form lacks what the action needs; the message says what to fill in."""

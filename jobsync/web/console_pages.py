@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -31,8 +32,8 @@ def routes(console: Console) -> list[Route]:
             return console.sign_in_first()
         term = request.query_params.get("q", "").strip()
         searched_for = request.query_params.get("search_job", "")
-        found = _search(settings, term) if term and searched_for else []
-        shown = console_views.today(settings)
+        found = await run_in_threadpool(_search, settings, term) if term and searched_for else []
+        shown = await run_in_threadpool(console_views.today, settings)  # a preview pass: off the event loop
         return console.page(
             request, "today.html", visitor, title="Today", today=shown, found=found, searched_for=searched_for, q=term
         )
@@ -42,7 +43,7 @@ def routes(console: Console) -> list[Route]:
         visitor = console.visitor(request)
         if visitor is None:
             return console.sign_in_first()
-        found = _search(settings, request.query_params.get("q", ""))
+        found = await run_in_threadpool(_search, settings, request.query_params.get("q", ""))
         job = request.query_params.get("search_job", "")
         return console.page(request, "_contact_choices.html", visitor, found=found, job=job)
 
@@ -50,7 +51,7 @@ def routes(console: Console) -> list[Route]:
         visitor = console.visitor(request)
         if visitor is None:
             return console.sign_in_first()
-        page = console_views.job_page(settings, request.path_params["job"])
+        page = await run_in_threadpool(console_views.job_page, settings, request.path_params["job"])
         if page is None:
             return console.page(request, "error.html", visitor, 404, title="Not found", message="No such job.")
         return console.page(request, "job.html", visitor, title=f"Job {page.job_number}", job=page)
@@ -76,7 +77,7 @@ def routes(console: Console) -> list[Route]:
         if visitor is None:
             return console.sign_in_first()
         try:
-            surveyed = contact_commands.survey(settings, 80, False)
+            surveyed = await run_in_threadpool(contact_commands.survey, settings, 80, False)
             clusters, problem = list(surveyed.found.clusters), ""
         except JobsyncError as exc:
             clusters, problem = [], exc.message
@@ -86,7 +87,9 @@ def routes(console: Console) -> list[Route]:
         visitor = console.visitor(request)
         if visitor is None:
             return console.sign_in_first()
-        checks = doctor.run_checks(settings.config_path).checks if settings.config_path else []
+        checks = []
+        if settings.config_path:  # doctor reaches Xero and the job system: off the event loop
+            checks = (await run_in_threadpool(doctor.run_checks, settings.config_path)).checks
         shown = console_views.settings_view(settings)
         return console.page(request, "settings.html", visitor, title="Settings", config=shown, checks=checks)
 
@@ -94,7 +97,7 @@ def routes(console: Console) -> list[Route]:
         Route("/login", login_page, methods=["GET"]),
         Route("/", today, methods=["GET"]),
         Route("/contacts/search", search, methods=["GET"]),
-        Route("/jobs/{job}", job, methods=["GET"]),
+        Route("/jobs/{job:path}", job, methods=["GET"]),
         Route("/history", runs, methods=["GET"]),
         Route("/history/{run}", run, methods=["GET"]),
         Route("/contacts", contacts, methods=["GET"]),
