@@ -23,6 +23,7 @@ demo: $(STAMP) ## run the main job end to end against the built-in Xero sandbox
 
 test: $(STAMP) ## run the whole test suite
 	sh scripts/ensure-chromium.sh
+	sh scripts/ensure-postgres.sh
 	sh scripts/ensure-tool.sh tmux
 	$(BIN)/python -m pytest -n 2
 

@@ -165,3 +165,12 @@ def xero_sandbox() -> Iterator[Any]:
         yield sandbox
     finally:
         sandbox.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """One real PostgreSQL cluster per test process (see tests/postgres_server.py)."""
+    from tests.postgres_server import cluster
+
+    with cluster() as url:
+        yield url

@@ -27,9 +27,19 @@ class Clock:
         return self.now
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a state lives: the contract below holds for both backends, so neither can drift."""
+    if request.param == "sqlite":
+        return str(tmp_path / "state.db")
+    from tests.postgres_server import fresh_database
+
+    return fresh_database(request.getfixturevalue("postgres_server"))
+
+
 @pytest.fixture
-def state(tmp_path: Path):
-    s = State.open(tmp_path / "state.db", clock=Clock())
+def state(location: str):
+    s = State.open(location, clock=Clock())
     yield s
     s.close()
 
@@ -76,11 +86,11 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     assert refused.value.exit_code == 6
 
 
-def test_lock_held_makes_other_process_fail(state: State) -> None:
+def test_lock_held_makes_other_process_fail(state: State, location: str) -> None:
     code = textwrap.dedent(f"""
         from jobsync.state.store import State
         from jobsync.core.errors import LockedError
-        s = State.open({str(state.path)!r})
+        s = State.open({location!r})
         try:
             with s.lock():
                 print("GOT")
@@ -98,8 +108,8 @@ def test_lock_held_makes_other_process_fail(state: State) -> None:
     assert out.stdout.strip() == "GOT", out.stderr
 
 
-def test_lock_in_same_process_twice_fails(state: State, tmp_path: Path) -> None:
-    other = State.open(state.path)
+def test_lock_in_same_process_twice_fails(state: State, location: str) -> None:
+    other = State.open(location)
     with state.lock():
         with pytest.raises(LockedError) as err:
             with other.lock():
@@ -220,3 +230,62 @@ def test_failed_write_rolls_back(state: State) -> None:
             [entry("1"), LedgerEntry("csv", "2", "final", "J2", LedgerState.IN_FLIGHT, total=Decimal("1"))] + [object()]
         )  # type: ignore[list-item]
     assert state.ledger_for("csv", ["1", "2"]) == {}
+
+
+# -- the tables added since 0.1.0, on both backends -------------------------------------------
+
+
+def test_inbox_keeps_one_row_per_event_and_counts_attempts(state: State) -> None:
+    assert state.add_event("sm8", "e1", "job", "J1") and not state.add_event("sm8", "e1", "job", "J1")
+    assert state.add_event("xero", "e2", "invoice", "INV-1")
+    first, second = state.pending_events()
+    state.settle_events([first.id], "new", "Xero down")
+    state.settle_events([second.id], "done")
+    (again,) = state.pending_events()
+    assert (again.subject, again.attempts) == ("J1", 1) and state.inbox_counts() == {"new": 1, "done": 1}
+
+
+def test_an_approval_admits_only_the_content_it_named(state: State) -> None:
+    state.await_approval("csv", "J1", "final", "1", "fp-a", '{"total": "110.00"}')
+    assert not state.approve_draft("csv", "J1", "final", "fp-other", "bea")  # not what is queued
+    assert state.approve_draft("csv", "J1", "final", "fp-a", "bea")
+    (row,) = state.approvals("csv")
+    assert row.admitted and row.approved_by == "bea"
+    state.await_approval("csv", "J1", "final", "1", "fp-b", "{}")  # the job changed: planned anew
+    (row,) = state.approvals("csv", job_ids=["J1"])
+    assert not row.admitted and row.approved == "fp-a"
+    state.settle_approvals("csv", [("J1", "final")])
+    assert state.approvals() == []
+
+
+def test_users_and_the_audit_log(state: State) -> None:
+    state.put_user("bea", "bookkeeper", "$argon2id$hash-1")
+    state.put_user("bea", "viewer", "$argon2id$hash-2")  # updated, not doubled
+    user = state.user("bea")
+    assert user is not None and (user.role, user.password_hash) == ("viewer", "$argon2id$hash-2")
+    assert "hash" not in repr(user) and state.user_names() == [("bea", "viewer")]
+    state.audit("bea", "ignore", "csv:J1", {"kind": "held"}, {"kind": "ignored", "note": "50% off"})
+    (line,) = state.audit_log("csv:J1")
+    assert (line.who, line.action, line.before, line.after["note"]) == ("bea", "ignore", {"kind": "held"}, "50% off")
+    assert state.remove_user("bea") and state.user("bea") is None and not state.remove_user("bea")
+    with pytest.raises(ValueError):
+        state.put_user("sam", "admin", "x")
+
+
+def test_follow_up_rows_are_replaced_whole_never_doubled(state: State) -> None:
+    from jobsync.core.follow_up import InvoiceState
+
+    ledger = LedgerEntry("csv", "J1", "final", "1", LedgerState.CONFIRMED, invoice_id="INV-A")
+    total = Decimal("110.00")
+    seen = InvoiceState("INV-A", "INV-0001", "1", "AUTHORISED", total, Decimal("0"), total, None, T0)
+    assert state.record_invoice_state(ledger, seen) is None
+    paid = InvoiceState("INV-A", "INV-0001", "1", "PAID", total, total, Decimal("0"), None, T0)
+    assert state.record_invoice_state(ledger, paid) == "AUTHORISED"
+    assert state.invoice_status("INV-A") == ("PAID", Decimal("110.00"), Decimal("0"))
+    state.mark_attachment("INV-A", "sheet.pdf", "in_flight")
+    state.mark_attachment("INV-A", "sheet.pdf", "sent")
+    assert state.attachment_states("INV-A") == {"sheet.pdf": "sent"}
+    assert not state.link_sent("INV-A", "note")
+    state.mark_link("INV-A", "note")
+    state.mark_link("INV-A", "note")
+    assert state.link_sent("INV-A", "note")

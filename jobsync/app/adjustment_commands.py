@@ -24,7 +24,7 @@ def approve(settings: Settings, job: str | None, every: bool, wait: float) -> Ap
     """Approve the held adjustments of `job` (its number or the adjustment's Reference), or all of them."""
     if not job and not every:
         raise JobsyncError("name a job to approve, or pass --all")
-    with State.open(settings.state.path) as state, state.lock(wait):
+    with State.open(settings.state.location) as state, state.lock(wait):
         held = [a for a, _, _ in state.adjustments(("held",))]
         chosen = [a for a in held if every or job in (a.job_number, a.reference, a.job_id)]
         if not chosen:

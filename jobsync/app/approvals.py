@@ -43,7 +43,7 @@ class ApprovalOutcome:
 
 
 def queue(settings: Settings) -> list[QueuedDraft]:
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         return [QueuedDraft(r, json.loads(r.card)) for r in state.approvals(settings.source.name)]
 
 
@@ -54,7 +54,7 @@ def approve_drafts(
     done = ApprovalOutcome()
     admitted: set[str] = set()
     source = settings.source.name
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         rows = state.approvals(source)
         chosen = [(r.job_id, r.stage, r.planned) for r in rows] if picks is None else list(picks)
         by_key = {(r.job_id, r.stage): r for r in rows}

@@ -23,7 +23,7 @@ class Done:
 
 
 def _hold_of(settings: Settings, job: str) -> dict[str, Any] | None:
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         row = next((h for h in state.holds(settings.source.name) if job in (h.job_id, h.job_number)), None)
     return {"kind": row.kind, "reason": row.reason} if row else None
 
@@ -32,13 +32,13 @@ def _audited(settings: Settings, user: str, action: str, job: str, work: Callabl
     before = _hold_of(settings, job)
     done = work()
     after = {"hold": _hold_of(settings, job), "outcomes": [r.outcome.value for r in done.results], **said}
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         state.audit(user, action, f"{settings.source.name}:{_job_id(settings, job)}", before, after)
     return done
 
 
 def _job_id(settings: Settings, job: str) -> str:
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         row = next((h for h in state.holds(settings.source.name) if job in (h.job_id, h.job_number)), None)
     return row.job_id if row else job
 
@@ -85,7 +85,7 @@ def approve(settings: Settings, user: str, picks: list[tuple[str, str, str]] | N
 def approve_adjustment(settings: Settings, user: str, reference: str) -> Done:
     """A held credit note or extra invoice (issue 16's), approved and made at once."""
     made = adjustment_commands.approve(settings, reference, False, WAIT)
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         state.audit(user, "approve adjustment", f"adjustment:{reference}", {"state": "held"}, made.references)
     said = f"approved {', '.join(made.references)}"
     if made.summary.problems:

@@ -91,7 +91,7 @@ def today(settings: Settings) -> Today:
         shown.drafts = [_draft_row(d) for d in plan.drafts]
         shown.held = [_held_card(h) for h in plan.held]
         _totals(shown, plan.drafts)
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         held = state.adjustments(("held",))
         shown.adjustments = [(a.job_number, a.reference, a.describe()) for a, _, _ in held]
         held_ids = {c.job_id for c in shown.held}
@@ -169,7 +169,7 @@ class JobPage:
 
 def job_page(settings: Settings, job: str, with_plan: bool = True) -> JobPage | None:
     source = settings.source.name
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         ref = resolve(state, source, job)
         queued = [q for q in approvals.queue(settings) if job in (q.row.job_id, q.row.job_number)]
         if ref is None and not queued:

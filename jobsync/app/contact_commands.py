@@ -47,20 +47,20 @@ def search(settings: Settings, term: str) -> list[tuple[str, str, str]]:
 
 def survey(settings: Settings, min_score: int, include_archived: bool) -> DedupeSurvey:
     admin = _admin(settings)
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         return DedupeSurvey(admin, dedupe_apply.survey(admin, state, min_score, include_archived))
 
 
 def apply(settings: Settings, surveyed: DedupeSurvey, chosen: Sequence[Cluster]) -> ApplyResult:
-    with State.open(settings.state.path) as state:  # apply takes the run lock itself, around its writes
+    with State.open(settings.state.location) as state:  # apply takes the run lock itself, around its writes
         return dedupe_apply.apply_clusters(surveyed.admin, state, surveyed.found, chosen)
 
 
 def undo(settings: Settings, run_id: str) -> list[str]:
-    with State.open(settings.state.path) as state:  # undo takes the run lock itself, around its writes
+    with State.open(settings.state.location) as state:  # undo takes the run lock itself, around its writes
         return dedupe_apply.undo(_admin(settings), state, run_id)
 
 
 def keep_separate(settings: Settings, a: str, b: str, wait: float) -> bool:
-    with State.open(settings.state.path) as state, state.lock(wait):
+    with State.open(settings.state.location) as state, state.lock(wait):
         return dedupe_apply.keep_separate(state, a, b)

@@ -243,6 +243,17 @@ def check_state(path: Path) -> Check:
     return Check(name, OK, f"{path}, mode 600, lock free")
 
 
+def check_database(url: str) -> Check:
+    """A PostgreSQL state: it connects, its schema is current (migrated if not), and the run lock is free."""
+    name = "state database reachable, lock free"
+    try:
+        with State.open(url) as state, state.lock():
+            version = state.schema_version()
+    except JobsyncError as exc:
+        return Check(name, FAIL, exc.message, "check state.url, the server and the password's variable")
+    return Check(name, OK, f"{state.path}, schema {version}, lock free")
+
+
 def check_reports(directory: Path) -> Check:
     name = "reports dir writable"
     if directory.exists() and not directory.is_dir():
@@ -347,7 +358,7 @@ def run_checks(
     lapse = check_token_lapse(settings, utc_now(), warn_days)
     if lapse is not None:
         report.add(lapse)
-    report.add(check_state(settings.state.path))
+    report.add(check_state(settings.state.path) if not settings.state.url else check_database(settings.state.url))
     report.add(check_reports(settings.reports.dir))
     report.add(check_notify(settings, send_test) if secrets_ok else Check("notifications", SKIP, needs_secrets))
     return report

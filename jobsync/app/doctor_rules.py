@@ -56,7 +56,7 @@ def check_line_kinds(settings: Settings) -> Check:
         except JobsyncError:
             return Check(name, SKIP, "the export could not be read (see the job system check)")
     elif settings.state.path.exists():
-        with State.open(settings.state.path) as state:
+        with State.open(settings.state.location) as state:
             seen = unmapped_kinds(state, settings.source.name)
     if seen:
         listed = ", ".join(f"{k!r} ({n} lines)" for k, n in sorted(seen.items(), key=lambda kv: -kv[1])[:5])

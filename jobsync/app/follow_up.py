@@ -38,7 +38,7 @@ SHEET_KEY = "job_sheet:"
 
 def now_pass(settings: Settings, wait: float) -> FollowUpSummary:
     """`jobsync follow-up`: the pass back at once, whatever payments_poll_minutes says (under the run lock)."""
-    with State.open(settings.state.path) as state, state.lock(wait):
+    with State.open(settings.state.location) as state, state.lock(wait):
         return follow_up(settings, state, build_gateway(settings), lambda: datetime.now(UTC), force=True)
 
 

@@ -100,13 +100,13 @@ def check_state(state: State, now: datetime, max_age: timedelta) -> tuple[bool, 
 
 def recent_runs(settings: Settings, limit: int = 20) -> list[RunRow]:
     """`jobsync history`: the newest runs first."""
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         return list_runs(state, limit)
 
 
 def report_of(settings: Settings, run_id: str | None) -> Path:
     """`jobsync report [RUN]`: the report file of that run (a unique prefix will do), else the latest."""
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         return find_report(settings.reports.dir, run_id, state)
 
 

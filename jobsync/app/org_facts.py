@@ -14,7 +14,7 @@ def display_zone(settings: Settings, state: State | None = None) -> str:
     if state is None:
         if not settings.state.path.exists():
             return settings.source.timezone
-        with State.open(settings.state.path) as opened:
+        with State.open(settings.state.location) as opened:
             return display_zone(settings, opened)
     return state.cache_get(ORG_ZONE_KEY) or settings.source.timezone
 

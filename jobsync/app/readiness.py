@@ -15,7 +15,7 @@ from jobsync.xero.token_store import token_status
 def check(settings: Settings) -> tuple[bool, str]:
     now = datetime.now(UTC)
     try:
-        with State.open(settings.state.path) as state:
+        with State.open(settings.state.location) as state:
             state.cache_put("serve:ready_check", now.isoformat())
     except JobsyncError as exc:
         return False, f"state not writable: {exc.message}"

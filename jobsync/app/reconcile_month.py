@@ -41,7 +41,7 @@ def reconcile_month(settings: Settings, month: str) -> MonthReport:
     # A job completed in the month changed no earlier than its completion: read from the day before.
     since = dt.datetime.combine(bounds[0] - dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     jobs = [j for j in source.changed_since(since) if reconcile.completed_in(j, bounds, zone)]
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         ledger = state.ledger_for(source.name, [j.id for j in jobs])
         reasons = {h.job_id: _why(h.kind, h.reason) for h in state.holds(source.name)}
         start = settings.source.start_from

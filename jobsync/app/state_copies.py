@@ -5,13 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from jobsync.config.settings import Settings
+from jobsync.core.errors import ConfigError
 from jobsync.state import backup as copies
 from jobsync.state.backup import BackupInfo
 
 __all__ = ["BackupInfo", "backup", "inspect", "restore"]
 
 
+def _sqlite_only(settings: Settings, what: str) -> None:
+    if settings.state.url:
+        raise ConfigError(
+            f"`jobsync state {what}` copies a SQLite state file; this config keeps its state in PostgreSQL",
+            ["use PostgreSQL's own tools: pg_dump to back up, pg_restore to put a dump back"],
+        )
+
+
 def backup(settings: Settings, dest: Path, force: bool) -> BackupInfo:
+    _sqlite_only(settings, "backup")
     return copies.backup(settings.state.path, dest, force=force)
 
 
@@ -21,4 +31,5 @@ def inspect(path: Path) -> BackupInfo:
 
 
 def restore(settings: Settings, path: Path) -> BackupInfo:
+    _sqlite_only(settings, "restore")
     return copies.restore(path, settings.state.path)

@@ -110,7 +110,7 @@ def sync(
         return build_plan(g.jobs, g.ledger, ruleset, g.refs, g.snapshot, plan_settings, now())
 
     log.info("%s: source %s, state %s", "run" if apply else "preview", settings.source.name, settings.state.path)
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         if not apply:
             result = execute(source, gateway, state, plan_for, options, now, "preview")
             result.report.config_hash = config_hash(settings)
@@ -247,12 +247,12 @@ def _token_expiry_alert(settings: Settings, state: State, at: datetime) -> list[
 
 def freshness(settings: Settings, max_age: timedelta, now: Callable[[], datetime] = utc_now) -> tuple[bool, str]:
     """The dead-man check: did a run succeed within `max_age`?"""
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         return history.check_state(state, now(), max_age)
 
 
 def status(settings: Settings) -> StatusView:
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         name = settings.source.name
         return StatusView(
             zone=org_facts.display_zone(settings, state),

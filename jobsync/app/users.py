@@ -40,7 +40,7 @@ def add(settings: Settings, name: str, role: str, password: str, by: str) -> Use
         raise ConfigError(f"--role must be one of {', '.join(ROLES)}")
     if len(password) < MIN_PASSWORD:
         raise ConfigError(f"the password must be at least {MIN_PASSWORD} characters")
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         before = state.user(name)
         state.put_user(name, role, _hasher.hash(password))
         state.audit(by, "user add" if before is None else "user update", f"user:{name}", before and before.role, role)
@@ -49,7 +49,7 @@ def add(settings: Settings, name: str, role: str, password: str, by: str) -> Use
 
 def remove(settings: Settings, name: str, by: str) -> None:
     """The user can no longer sign in, and any session they hold stops working at its next request."""
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         before = state.user(name)
         if before is None or not state.remove_user(name):
             raise ConfigError(f"no console user {name!r}", ["see `jobsync users list`"])
@@ -58,7 +58,7 @@ def remove(settings: Settings, name: str, by: str) -> None:
 
 def check(settings: Settings, name: str, password: str) -> User | None:
     """The user, when the password is theirs; None otherwise (never says which part was wrong)."""
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         row = state.user(name)
     try:
         _hasher.verify(row.password_hash if row else _NOBODY, password)
@@ -68,18 +68,18 @@ def check(settings: Settings, name: str, password: str) -> User | None:
 
 
 def listed(settings: Settings) -> list[User]:
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         return [User(n, r) for n, r in state.user_names()]
 
 
 def find(settings: Settings, name: str) -> User | None:
     """The user as the state holds them now (a removed or downgraded user is seen at once)."""
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         row = state.user(name)
     return User(row.name, row.role) if row else None
 
 
 def audit(settings: Settings, who: str, action: str, subject: str | None, before: object, after: object) -> None:
     """One line of the console's audit log: who, when (the state's clock), what, before and after."""
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         state.audit(who, action, subject, before, after)

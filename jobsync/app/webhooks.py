@@ -98,7 +98,7 @@ def _tenant(settings: Settings) -> str | None:
 
 def _keep(settings: Settings, source: str, events: list[Event]) -> Verdict:
     added = replayed = 0
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         for event in events:
             if state.add_event(source, event.key, event.kind, event.subject):
                 added += 1

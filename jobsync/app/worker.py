@@ -39,7 +39,7 @@ class Drained:
 
 def drain(settings: Settings, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Drained:
     """Take every waiting event and sync it; returns what was done."""
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         events = [e for e in state.pending_events() if _due(e, now())]
     done = Drained(events=len(events))
     jobs = [e for e in events if e.kind == "job"]
@@ -48,7 +48,7 @@ def drain(settings: Settings, now: Callable[[], datetime] = lambda: datetime.now
         _pass(settings, jobs, done, now, lambda: _sync_jobs(settings, jobs, done))
     if invoices:
         _pass(settings, invoices, done, now, lambda: _follow_up(settings))
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         if events:
             done.inbox = state.inbox_counts()
         done.waiting = waiting_jobs(state)
@@ -76,13 +76,13 @@ def _pass(
     except JobsyncError as exc:
         done.problems.append(exc.message)
         log.warning("inbox pass failed (retried later): %s", exc.message)
-        with State.open(settings.state.path) as state:
+        with State.open(settings.state.location) as state:
             tried_out = [e.id for e in events if e.attempts + 1 >= MAX_ATTEMPTS]
             state.settle_events([i for i in ids if i not in tried_out], "new", exc.message)
             state.settle_events(tried_out, "failed", exc.message)
         return
     finished = now()
-    with State.open(settings.state.path) as state:
+    with State.open(settings.state.location) as state:
         state.settle_events(ids, "done")
     done.latencies += [(finished - e.received_at).total_seconds() for e in events]
 

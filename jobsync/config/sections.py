@@ -92,6 +92,12 @@ class XeroSettings(_Frozen):
     approval: Literal["none", "required"] = "none"
 
 
+def _postgres_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be a postgresql:// URL, e.g. postgresql://jobsync@db.example/jobsync")
+    return value
+
+
 def _template_ok(value: str) -> str:
     problems = check_reference_template(value)
     if problems:
@@ -266,7 +272,14 @@ def _aware_start(value: object, zone: ZoneInfo) -> object:
 
 
 class StateSettings(_Frozen):
-    path: Path = Path("jobsync-state.db")
+    path: Path = Path("jobsync-state.db")  # SQLite, the default; other files (tokens, keys) sit beside it
+    # postgresql://USER@HOST/DB (the password from ${ENV}): the state lives in PostgreSQL instead
+    url: Annotated[str | None, AfterValidator(_postgres_url)] = None
+
+    @property
+    def location(self) -> Path | str:
+        """What `State.open` takes: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.url or self.path
 
 
 class ReportSettings(_Frozen):

@@ -304,7 +304,7 @@ def _resolve_paths(settings: Settings, config_path: Path) -> Settings:
                     "servicem8_oauth": sm8,
                 }
             ),
-            "state": StateSettings(path=fix(settings.state.path, "state.path")),  # type: ignore[arg-type]
+            "state": settings.state.model_copy(update={"path": fix(settings.state.path, "state.path")}),
             "reports": ReportSettings(dir=fix(settings.reports.dir, "reports.dir")),  # type: ignore[arg-type]
             "config_path": config_path.resolve(),
         }
@@ -356,7 +356,12 @@ def config_hash(settings: Settings) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
+_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/@:]*:)([^/@]+)(@)", re.IGNORECASE)
+
+
 def _redact(data: Any, fn: Callable[[Any], Any]) -> Any:
+    if isinstance(data, str):  # a URL that carries a password (state.url, a proxy): the password goes
+        return _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(3), data)
     if isinstance(data, dict):
         return {
             k: fn(v) if SECRET_NAME.search(str(k)) and not isinstance(v, dict) else _redact(v, fn)

@@ -16,8 +16,22 @@ from decimal import Decimal
 from jobsync.core.adjustments import Adjustment
 from jobsync.state.errors import guard_state_errors
 from jobsync.state.table_mixin import TableMixin
+from jobsync.state.upsert import replace_row
 
 WAITING = ("held", "approved", "in_flight")
+
+ADJUSTMENT_COLUMNS = (
+    "reference",
+    "source",
+    "job_id",
+    "stage",
+    "invoice_id",
+    "kind",
+    "amount",
+    "body",
+    "state",
+    "updated_at",
+)
 
 
 @guard_state_errors
@@ -44,8 +58,7 @@ class AdjustmentRows(TableMixin):
                 (adjustment.invoice_id.lower(),),
             )
             db.execute(
-                "INSERT OR REPLACE INTO adjustments (reference, source, job_id, stage, invoice_id, kind, amount, body,"
-                " state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                replace_row("adjustments", ADJUSTMENT_COLUMNS, ("reference",), reset=("document_id", "detail")),
                 (
                     adjustment.reference,
                     adjustment.source,

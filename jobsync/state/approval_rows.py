@@ -54,7 +54,7 @@ class ApprovalRows(TableMixin):
                 " WHERE source = ? AND job_id = ? AND stage = ? AND planned = ?",
                 (seen, by, self._now(), source, job_id, stage, seen),
             )
-            return cursor.rowcount == 1
+            return bool(cursor.rowcount == 1)
 
     def approvals(self, source: str | None = None, job_ids: Iterable[str] | None = None) -> list[ApprovalRow]:
         rows = self._conn.execute(

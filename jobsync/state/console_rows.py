@@ -49,7 +49,7 @@ class ConsoleRows(TableMixin):
 
     def remove_user(self, name: str) -> bool:
         with self._tx() as db:
-            return db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1
+            return bool(db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 1)
 
     def user(self, name: str) -> UserRow | None:
         r = self._conn.execute("SELECT name, role, password_hash FROM users WHERE name = ?", (name,)).fetchone()

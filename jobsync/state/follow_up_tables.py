@@ -19,7 +19,21 @@ from jobsync.core.models import LedgerEntry
 from jobsync.state.errors import guard_state_errors
 from jobsync.state.rows import amount_text, chunks, from_iso, ledger_entry, to_iso
 from jobsync.state.table_mixin import TableMixin
+from jobsync.state.upsert import replace_row
 
+FOLLOW_UP_COLUMNS = (
+    "invoice_id",
+    "source",
+    "job_id",
+    "stage",
+    "status",
+    "amount_paid",
+    "amount_due",
+    "fully_paid_on",
+    "cancelled_at",
+    "updated_at",
+)
+ATTACHMENT_COLUMNS = ("invoice_id", "file_name", "state", "detail", "updated_at")
 PAYMENT_DONE = ("written", "reported")
 REVERSAL_DONE = ("reversed", "reversal_reported")
 
@@ -73,8 +87,7 @@ class FollowUpTables(TableMixin):
             if seen.status in CANCELLED and not cancelled_at:
                 cancelled_at = self._now()
             db.execute(
-                "INSERT OR REPLACE INTO invoice_follow_up (invoice_id, source, job_id, stage, status, amount_paid,"
-                " amount_due, fully_paid_on, cancelled_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                replace_row("invoice_follow_up", FOLLOW_UP_COLUMNS, ("invoice_id",)),
                 (
                     invoice_id,
                     entry.source,
@@ -179,8 +192,7 @@ class FollowUpTables(TableMixin):
     def mark_attachment(self, invoice_id: str, file_name: str, state: str, detail: str | None = None) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO attachments_sent (invoice_id, file_name, state, detail, updated_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+                replace_row("attachments_sent", ATTACHMENT_COLUMNS, ("invoice_id", "file_name")),
                 (invoice_id.lower(), file_name, state, detail, self._now()),
             )
 
@@ -200,7 +212,7 @@ class FollowUpTables(TableMixin):
     def mark_link(self, invoice_id: str, kind: str) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO links_sent (invoice_id, kind, updated_at) VALUES (?, ?, ?)",
+                replace_row("links_sent", ("invoice_id", "kind", "updated_at"), ("invoice_id", "kind")),
                 (invoice_id.lower(), kind, self._now()),
             )
 

@@ -30,11 +30,11 @@ class InboxRows(TableMixin):
         """Keep an accepted event; False when its key was seen before (a replay)."""
         with self._tx() as db:
             cursor = db.execute(
-                "INSERT OR IGNORE INTO inbox (source, event_key, kind, subject, received_at, state)"
-                " VALUES (?, ?, ?, ?, ?, 'new')",
+                "INSERT INTO inbox (source, event_key, kind, subject, received_at, state)"
+                " VALUES (?, ?, ?, ?, ?, 'new') ON CONFLICT DO NOTHING",
                 (source, event_key, kind, subject, self._now()),
             )
-            return cursor.rowcount == 1
+            return bool(cursor.rowcount == 1)
 
     def pending_events(self, limit: int = 500) -> list[InboxEvent]:
         rows = self._conn.execute("SELECT * FROM inbox WHERE state = 'new' ORDER BY id LIMIT ?", (limit,))

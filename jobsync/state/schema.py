@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from jobsync.state.errors import newer
+from jobsync.state.table_mixin import Connection
 
 # Ordered: index i brings the schema from version i to i + 1. Only ever append.
 MIGRATIONS: list[str] = [
@@ -196,7 +196,7 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def migrate(db: sqlite3.Connection, path: Path) -> None:
+def migrate(db: Connection, path: Path) -> None:
     """Bring the schema to SCHEMA_VERSION inside the caller's transaction; refuse a newer file."""
     db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     row = db.execute("SELECT version FROM schema_version").fetchone()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from jobsync.core.models import LedgerEntry, Outcome, RunReport
 from jobsync.runtime import crashpoints
-from jobsync.state import by_reference
+from jobsync.state import by_reference, postgres
 from jobsync.state.adjustment_rows import AdjustmentRows
 from jobsync.state.approval_rows import ApprovalRows
 from jobsync.state.console_rows import ConsoleRows
@@ -38,17 +38,32 @@ from jobsync.state.rows import (
     utc_now,
 )
 from jobsync.state.schema import MIGRATIONS, SCHEMA_VERSION, migrate
+from jobsync.state.table_mixin import Connection
+from jobsync.state.upsert import replace_row
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "StateError", "HoldRow", "RunRow", "ActionRow", "run_lock"]
 
 HOLD_KINDS = ("held", "failed", "ignored")
+RUN_COLUMNS = (
+    "run_id",
+    "command",
+    "started_at",
+    "finished_at",
+    "created",
+    "adopted",
+    "skipped",
+    "held",
+    "failed",
+    "exit_code",
+    "report_path",
+)
 
 
 @guard_state_errors
 class State(FollowUpTables, AdjustmentRows, InboxRows, ApprovalRows, ConsoleRows, by_reference.ReferenceLookups):
     """An open state file. Build with `State.open(path)`; close with `close()`."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, clock: Callable[[], datetime]) -> None:
+    def __init__(self, path: Path, conn: Connection, clock: Callable[[], datetime]) -> None:
         self.path = path
         self._conn = conn
         self._clock = clock
@@ -57,6 +72,11 @@ class State(FollowUpTables, AdjustmentRows, InboxRows, ApprovalRows, ConsoleRows
 
     @classmethod
     def open(cls, path: Path | str, clock: Callable[[], datetime] | None = None) -> State:
+        """A state file (SQLite, the default), or a PostgreSQL database when `path` is a postgresql:// URL."""
+        if postgres.is_url(path):
+            state = cls(Path(postgres.display(str(path))), postgres.PgConnection(str(path)), clock or utc_now)
+            state._migrate()
+            return state
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Create the file ourselves so it is never world-readable, even for an instant.
@@ -81,7 +101,7 @@ class State(FollowUpTables, AdjustmentRows, InboxRows, ApprovalRows, ConsoleRows
         self.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[Connection]:
         # Inside `transaction()`, each write joins the one open transaction instead of committing alone.
         if self._conn.in_transaction:
             yield self._conn
@@ -116,7 +136,12 @@ class State(FollowUpTables, AdjustmentRows, InboxRows, ApprovalRows, ConsoleRows
 
     @contextmanager
     def lock(self, wait: float = 0) -> Iterator[None]:
-        """Hold the exclusive run lock; the OS drops it if the process dies, so no stale lock remains."""
+        """Hold the exclusive run lock; the OS (or PostgreSQL) drops it if the process dies, so no stale
+        lock remains."""
+        if isinstance(self._conn, postgres.PgConnection):
+            with self._conn.run_lock(str(self.path), wait):
+                yield
+            return
         with run_lock(self.path, wait):
             yield
 
@@ -219,7 +244,7 @@ class State(FollowUpTables, AdjustmentRows, InboxRows, ApprovalRows, ConsoleRows
                     "DELETE FROM ledger WHERE source = ? AND job_id = ? AND stage = ?",
                     (source, job_id, stage),
                 )
-            return cur.rowcount
+            return int(cur.rowcount)
 
     def confirmed_ledger(self, source: str, limit: int = 500) -> list[tuple[LedgerEntry, datetime | None]]:
         """The newest confirmed invoices for a source, with when each was recorded (for `jobs list`)."""
@@ -349,8 +374,7 @@ class State(FollowUpTables, AdjustmentRows, InboxRows, ApprovalRows, ConsoleRows
         counts += [report.count(Outcome.HELD), report.count(Outcome.FAILED)]
         with self._tx() as db:
             db.execute(
-                "INSERT OR REPLACE INTO runs (run_id, command, started_at, finished_at, created, adopted,"
-                " skipped, held, failed, exit_code, report_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                replace_row("runs", RUN_COLUMNS, ("run_id",)),
                 (
                     report.run_id,
                     report.command,

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+
+class Connection(Protocol):
+    """What `State` needs of its database: sqlite3's connection, or `postgres.PgConnection`."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Any = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 class TableMixin:
     """A mixin of `State`: it shares the store's one connection, transactions and clock."""
 
-    _conn: sqlite3.Connection
+    _conn: Connection
 
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _tx(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError  # State provides it
 
     def _now(self) -> str:
