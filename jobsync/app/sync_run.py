@@ -57,6 +57,28 @@ class StatusView:
     holds: list[HoldRow]
 
 
+def run_options(
+    settings: Settings, apply: bool, since: datetime | None, force: bool, only_job: str | None
+) -> RunOptions:
+    """What the settings and the command line decide for one pass."""
+    tolerance = settings.xero.total_tolerance
+    return RunOptions(
+        apply=apply,
+        since=since,
+        force=force,
+        max_invoices=settings.xero.max_invoices_per_run,
+        email_invoices=settings.xero.email_invoices,
+        overlap=timedelta(minutes=settings.source.overlap_minutes),
+        start_from=settings.source.start_from,
+        adopt_tolerance=Decimal("0.01") if tolerance == "off" else tolerance,
+        deep_reconcile=timedelta(hours=settings.source.deep_reconcile_hours),
+        held_recheck=timedelta(minutes=settings.source.held_recheck_minutes),
+        config_fingerprint=config_hash(settings),
+        only_job=only_job,
+        approval_required=settings.xero.approval == "required",
+    )
+
+
 def sync(
     settings: Settings,
     *,
@@ -76,22 +98,7 @@ def sync(
     if not isinstance(source, KindMappedSource):  # a source handed in (tests, rehearse) maps kinds too
         source = KindMappedSource(source, settings.source.kind_map)
     gateway = gateway or build_gateway(settings)
-    tolerance = settings.xero.total_tolerance
-    options = RunOptions(
-        apply=apply,
-        since=since,
-        force=force,
-        max_invoices=settings.xero.max_invoices_per_run,
-        email_invoices=settings.xero.email_invoices,
-        overlap=timedelta(minutes=settings.source.overlap_minutes),
-        start_from=settings.source.start_from,
-        adopt_tolerance=Decimal("0.01") if tolerance == "off" else tolerance,
-        deep_reconcile=timedelta(hours=settings.source.deep_reconcile_hours),
-        held_recheck=timedelta(minutes=settings.source.held_recheck_minutes),
-        config_fingerprint=config_hash(settings),
-        only_job=only_job,
-        approval_required=settings.xero.approval == "required",
-    )
+    options = run_options(settings, apply, since, force, only_job)
 
     def plan_for(g: Gathered) -> Plan:
         plan_settings = PlanSettings(

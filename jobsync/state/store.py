@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from jobsync.core.models import LedgerEntry, Outcome, RunReport
+from jobsync.core.models import LedgerEntry
 from jobsync.runtime import crashpoints
 from jobsync.state import by_reference, postgres
 from jobsync.state.adjustment_rows import AdjustmentRows
@@ -37,30 +37,19 @@ from jobsync.state.rows import (
     to_iso,
     utc_now,
 )
+from jobsync.state.run_rows import RunRows
 from jobsync.state.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from jobsync.state.table_mixin import Connection
-from jobsync.state.upsert import replace_row
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "State", "StateError", "HoldRow", "RunRow", "ActionRow", "run_lock"]
 
 HOLD_KINDS = ("held", "failed", "ignored")
-RUN_COLUMNS = (
-    "run_id",
-    "command",
-    "started_at",
-    "finished_at",
-    "created",
-    "adopted",
-    "skipped",
-    "held",
-    "failed",
-    "exit_code",
-    "report_path",
-)
 
 
 @guard_state_errors
-class State(FollowUpTables, AdjustmentRows, InboxRows, ApprovalRows, ConsoleRows, by_reference.ReferenceLookups):
+class State(
+    FollowUpTables, AdjustmentRows, InboxRows, ApprovalRows, ConsoleRows, RunRows, by_reference.ReferenceLookups
+):
     """An open state file. Build with `State.open(path)`; close with `close()`."""
 
     def __init__(self, path: Path, conn: Connection, clock: Callable[[], datetime]) -> None:
@@ -364,48 +353,6 @@ class State(FollowUpTables, AdjustmentRows, InboxRows, ApprovalRows, ConsoleRows
         return [
             HoldRow(**{**dict(r), "since": from_iso(r["since"]), "updated_at": from_iso(r["updated_at"])}) for r in rows
         ]
-
-    # -- run history and actions -------------------------------------------
-
-    def record_run(self, report: RunReport, exit_code: int, report_path: str) -> None:
-        finished = None if report.finished_at is None else to_iso(report.finished_at)
-        exit_code = int(exit_code)
-        counts = [report.count(o) for o in (Outcome.CREATED, Outcome.ADOPTED, Outcome.SKIPPED)]
-        counts += [report.count(Outcome.HELD), report.count(Outcome.FAILED)]
-        with self._tx() as db:
-            db.execute(
-                replace_row("runs", RUN_COLUMNS, ("run_id",)),
-                (
-                    report.run_id,
-                    report.command,
-                    to_iso(report.started_at),
-                    finished,
-                    *counts,
-                    exit_code,
-                    report_path,
-                ),
-            )
-
-    def recent_runs(self, limit: int = 10) -> list[RunRow]:
-        rows = self._conn.execute("SELECT * FROM runs ORDER BY started_at DESC LIMIT ?", (limit,))
-        times = ("started_at", "finished_at")
-        return [RunRow(**{**dict(r), **{k: from_iso(r[k]) for k in times}}) for r in rows]
-
-    def record_action(self, who: str, action: str, source: str | None, job_id: str | None, detail: str | None) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO actions (at, who, action, source, job_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                (self._now(), who, action, source, job_id, detail),
-            )
-
-    def actions(self, source: str | None = None, job_id: str | None = None, limit: int = 100) -> list[ActionRow]:
-        sql, args = "SELECT * FROM actions WHERE 1 = 1", list[object]()
-        if source is not None:
-            sql, args = sql + " AND source = ?", [*args, source]
-        if job_id is not None:
-            sql, args = sql + " AND job_id = ?", [*args, job_id]
-        rows = self._conn.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit])
-        return [ActionRow(**{**dict(r), "at": from_iso(r["at"])}) for r in rows]
 
     # -- cache -------------------------------------------------------------
 

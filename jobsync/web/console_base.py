@@ -4,6 +4,7 @@ action (signed in, allowed to act, the form's CSRF token)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -70,6 +71,17 @@ class Console:
         )
         return HTMLResponse(body, status, headers=SECURITY_HEADERS)
 
+    def signed_in(self, page: Page) -> Callable[[Request], Awaitable[Response]]:
+        """The endpoint for a page only a signed-in user may see; others are sent to sign in."""
+
+        async def endpoint(request: Request) -> Response:
+            visitor = self.visitor(request)
+            if visitor is None:
+                return self.sign_in_first()
+            return await page(self, request, visitor)
+
+        return endpoint
+
     def sign_in_first(self) -> Response:
         return RedirectResponse("/login", 303)
 
@@ -86,6 +98,7 @@ class Console:
         return visitor, form
 
 
+Page = Callable[[Console, Request, Visitor], Awaitable[Response]]
 CSRF_REFUSED = (
     "This form was not sent from this console's own page (its security token is missing or old). Reload and try again."
 )

@@ -47,96 +47,101 @@ class _Window:
         return False
 
 
-def build(settings: Settings, metrics: Metrics) -> Starlette:
-    window = _Window(settings.serve.rate_per_minute)
-    limit = settings.serve.max_body_bytes
+class Receivers:
+    """The service's endpoints, sharing the settings, the metrics and the per-receiver rate window."""
 
-    async def body_of(request: Request, source: str) -> bytes | Response:
-        if window.full(source):
-            metrics.rejected.labels(source, "rate").inc()
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings, self.metrics = settings, metrics
+        self.window = _Window(settings.serve.rate_per_minute)
+        self.limit = settings.serve.max_body_bytes
+
+    async def body_of(self, request: Request, source: str) -> bytes | Response:
+        """The raw body, or the refusal: past the rate (429) or over the size limit (413)."""
+        if self.window.full(source):
+            self.metrics.rejected.labels(source, "rate").inc()
             log.warning("webhook refused", extra=logs.fields(source=source, status=429, reason="rate"))
             return PlainTextResponse("Too Many Requests", 429, headers={"Retry-After": "60"})
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            metrics.rejected.labels(source, "too_large").inc()
+        if declared and declared.isdigit() and int(declared) > self.limit:
+            self.metrics.rejected.labels(source, "too_large").inc()
             return PlainTextResponse("Payload Too Large", 413)
         body = b""
         async for chunk in request.stream():
             body += chunk
-            if len(body) > limit:
-                metrics.rejected.labels(source, "too_large").inc()
+            if len(body) > self.limit:
+                self.metrics.rejected.labels(source, "too_large").inc()
                 return PlainTextResponse("Payload Too Large", 413)
         return body
 
-    def answer(source: str, verdict: webhooks.Verdict) -> Response:
+    def answer(self, source: str, verdict: webhooks.Verdict) -> Response:
         if verdict.status != 200:
-            metrics.rejected.labels(source, verdict.reason or str(verdict.status)).inc()
-            log.warning(
-                "webhook refused",
-                extra=logs.fields(source=source, status=verdict.status, reason=verdict.reason),
-            )
-            return (
-                Response(status_code=verdict.status)
-                if verdict.status in (401, 404)
-                else PlainTextResponse(verdict.reason, verdict.status)
-            )
+            self.metrics.rejected.labels(source, verdict.reason or str(verdict.status)).inc()
+            said = logs.fields(source=source, status=verdict.status, reason=verdict.reason)
+            log.warning("webhook refused", extra=said)
+            if verdict.status in (401, 404):
+                return Response(status_code=verdict.status)
+            return PlainTextResponse(verdict.reason, verdict.status)
         log.info("webhook kept", extra=logs.fields(source=source, added=verdict.added, replayed=verdict.replayed))
-        metrics.received.labels(source).inc(verdict.added)
-        metrics.replayed.labels(source).inc(verdict.replayed)
+        self.metrics.received.labels(source).inc(verdict.added)
+        self.metrics.replayed.labels(source).inc(verdict.replayed)
         return Response(status_code=200)
 
-    async def servicem8(request: Request) -> Response:
+    async def servicem8(self, request: Request) -> Response:
         secret = request.path_params["secret"]
-        body = await body_of(request, "servicem8") if request.method == "POST" else b""
+        body = await self.body_of(request, "servicem8") if request.method == "POST" else b""
         if isinstance(body, Response):
             return body
         # ServiceM8 checks a new subscription by POSTing mode=subscribe and a challenge (form-encoded);
         # the same pair in the query string is answered too.
         asked = webhooks.subscribe_request(dict(request.query_params), body)
         if asked is not None:
-            echoed = webhooks.handshake(settings, secret, *asked)
+            echoed = webhooks.handshake(self.settings, secret, *asked)
             return PlainTextResponse(echoed) if echoed is not None else Response(status_code=404)
         if request.method != "POST":
             return Response(status_code=404)
-        return answer("servicem8", webhooks.servicem8(settings, secret, body, dict(request.headers)))
+        return self.answer("servicem8", webhooks.servicem8(self.settings, secret, body, dict(request.headers)))
 
-    async def signed(request: Request) -> Response:
+    async def signed(self, request: Request) -> Response:
         name = request.path_params["name"]
-        body = await body_of(request, f"signed:{name}")
+        body = await self.body_of(request, f"signed:{name}")
         if isinstance(body, Response):
             return body
-        verdict = webhooks.signed(settings, name, body, dict(request.headers), datetime.now(UTC))
-        return answer(f"signed:{name}", verdict)
+        verdict = webhooks.signed(self.settings, name, body, dict(request.headers), datetime.now(UTC))
+        return self.answer(f"signed:{name}", verdict)
 
-    async def xero(request: Request) -> Response:
-        body = await body_of(request, "xero")
+    async def xero(self, request: Request) -> Response:
+        body = await self.body_of(request, "xero")
         if isinstance(body, Response):
             return body
-        return answer("xero", webhooks.xero(settings, body, dict(request.headers)))
+        return self.answer("xero", webhooks.xero(self.settings, body, dict(request.headers)))
 
-    async def healthz(_: Request) -> Response:
+    async def healthz(self, _: Request) -> Response:
         return PlainTextResponse("ok")
 
-    async def readyz(_: Request) -> Response:
-        ready, why = readiness.check(settings)
+    async def readyz(self, _: Request) -> Response:
+        ready, why = readiness.check(self.settings)
         return PlainTextResponse(why, 200 if ready else 503)
 
-    async def prometheus(request: Request) -> Response:
-        token = settings.serve.metrics_token
+    async def prometheus(self, request: Request) -> Response:
+        token = self.settings.serve.metrics_token
         if token and not signatures.same(request.headers.get("authorization", ""), f"Bearer {token}"):
             return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4")
+        return Response(generate_latest(self.metrics.registry), media_type="text/plain; version=0.0.4")
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return Response(status_code=404)
 
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return Response(status_code=404)
+
+
+def build(settings: Settings, metrics: Metrics) -> Starlette:
+    r = Receivers(settings, metrics)
     routes = [
-        Route("/webhooks/servicem8/{secret}", servicem8, methods=["GET", "POST"]),
-        Route("/webhooks/signed/{name}", signed, methods=["POST"]),
-        Route("/webhooks/xero", xero, methods=["POST"]),
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/metrics", prometheus),
+        Route("/webhooks/servicem8/{secret}", r.servicem8, methods=["GET", "POST"]),
+        Route("/webhooks/signed/{name}", r.signed, methods=["POST"]),
+        Route("/webhooks/xero", r.xero, methods=["POST"]),
+        Route("/healthz", r.healthz),
+        Route("/readyz", r.readyz),
+        Route("/metrics", r.prometheus),
         *console_routes(settings),
     ]
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})
