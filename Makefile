@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench crash fuzz clean
+.PHONY: help install demo test lint bench crash fuzz drills clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ crash: $(STAMP) ## SIGKILL `jobsync run` at every crash point over 30 seeds, rer
 
 fuzz: $(STAMP) ## hypothesis over configs and job payloads: >= 10,000 cases of each, no traceback
 	$(BIN)/python scripts/fuzz.py --cases 10000
+
+drills: $(STAMP) ## a practice on real PostgreSQL: 4 workers x 50 orgs, a SIGKILLed worker, a database restart
+	sh scripts/ensure-postgres.sh
+	$(BIN)/python scripts/drills.py
 
 bench: $(STAMP) ## print call-count, time and memory figures
 	$(BIN)/python -m benchmarks.run

@@ -10,7 +10,7 @@ import typer
 
 from jobsync.app import xero_login as oauth_login
 from jobsync.app.xero_login import TokenStatus, stored_login
-from jobsync.cli.support import ConfigOpt, JsonOpt, err, guarded, out
+from jobsync.cli.support import ConfigOpt, JsonOpt, err, guarded, say
 from jobsync.config.settings import Settings, load_settings
 
 auth_app = typer.Typer(help="Connect jobsync to Xero and check the stored login.", no_args_is_help=True)
@@ -51,14 +51,9 @@ def _configured_port(settings: Settings) -> int:
     return int(port) if port else oauth_login.DEFAULT_PORT
 
 
-def _say(text: str) -> None:
-    # Plain text, unwrapped: URLs and paths must stay whole to be copied.
-    out.print(text, highlight=False, markup=False, soft_wrap=True)
-
-
 def _choose(orgs: list[dict[str, Any]]) -> int:
     for number, org in enumerate(orgs, start=1):
-        _say(f"  {number}. {org.get('tenantName') or '?'}  ({org['tenantId']})")
+        say(f"  {number}. {org.get('tenantName') or '?'}  ({org['tenantId']})")
     picked: int = typer.prompt("Which organisation should jobsync invoice into? Number", type=int)
     return picked - 1
 
@@ -83,13 +78,13 @@ def login(
         tenant=tenant,
     )
     io = oauth_login.LoginIO(
-        say=_say,
+        say=say,
         read_line=lambda prompt: str(typer.prompt(prompt)),
         choose=_choose,
     )
     tokens, stored_at = oauth_login.login(settings, options, io)
-    _say(f"Connected to {tokens.tenant_name or 'the organisation'} (tenant {tokens.tenant_id}).")
-    _say(f"Tokens saved to {stored_at} (mode 0600).")
+    say(f"Connected to {tokens.tenant_name or 'the organisation'} (tenant {tokens.tenant_id}).")
+    say(f"Tokens saved to {stored_at} (mode 0600).")
     if settings.xero.auth.mode != tokens.mode:
         err.print(
             f"Set xero.auth.mode: {tokens.mode} in the config so runs use this login.",
@@ -147,4 +142,4 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         print(json.dumps(doc))
         return
     for line in status_lines(view):
-        _say(line)
+        say(line)

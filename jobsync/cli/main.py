@@ -20,6 +20,7 @@ from jobsync.cli import setup as cli_setup
 from jobsync.cli.auth import auth_app
 from jobsync.cli.contacts import contacts_app
 from jobsync.cli.jobs import jobs_app
+from jobsync.cli.orgs import orgs_app, worker_cmd
 from jobsync.cli.serve import serve_cmd
 from jobsync.cli.setup import VersionOpt
 from jobsync.cli.support import (
@@ -216,6 +217,8 @@ app.add_typer(auth_app, name="auth")
 auth_app.command("servicem8")(servicem8_auth)
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(users_app, name="users")
+app.add_typer(orgs_app, name="orgs")
+app.command("worker")(worker_cmd)
 app.command("history")(cli_history.history_cmd)
 app.command("report")(cli_history.report_cmd)
 app.command("reconcile")(cli_history.reconcile_cmd)

@@ -86,3 +86,8 @@ def report_internal_error(exc: BaseException) -> int:
         markup=False,
     )
     return int(ExitCode.INTERNAL)
+
+
+def say(text: str) -> None:
+    """Plain text, unwrapped and unstyled: URLs, paths and names stay whole, to be copied and grepped."""
+    out.print(text, highlight=False, markup=False, soft_wrap=True)

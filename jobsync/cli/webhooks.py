@@ -7,15 +7,11 @@ from typing import Annotated
 import typer
 
 from jobsync.app import servicem8_commands
-from jobsync.cli.support import ConfigOpt, guarded, out
+from jobsync.cli.support import ConfigOpt, guarded, say
 from jobsync.config.settings import load_settings
 
 webhooks_app = typer.Typer(help="Point a job system's webhooks at `jobsync serve`.", no_args_is_help=True)
 RedirectOpt = Annotated[str, typer.Option("--redirect-uri", help="The redirect URI registered for your ServiceM8 app.")]
-
-
-def _say(text: str) -> None:
-    out.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
 @webhooks_app.command("subscribe")
@@ -27,11 +23,11 @@ def subscribe(
 ) -> None:
     """Subscribe the service's receiver to the platform's job webhooks (the service must be answering)."""
     if platform != "servicem8":
-        _say(f"jobsync: {platform} webhooks are set up in the platform itself; use /webhooks/signed/NAME")
+        say(f"jobsync: {platform} webhooks are set up in the platform itself; use /webhooks/signed/NAME")
         raise typer.Exit(2)
     done = servicem8_commands.subscribe(load_settings(config), url)
     for item in done.subscribed:
-        _say(f"✓ ServiceM8 {item.kind} {item.name} → {done.receiver}")
+        say(f"✓ ServiceM8 {item.kind} {item.name} → {done.receiver}")
 
 
 @guarded
@@ -43,9 +39,9 @@ def servicem8_auth(
     """Connect jobsync to ServiceM8 as an OAuth app: print the consent address, then trade its --code."""
     settings = load_settings(config)
     if code is None:
-        _say("Open this address as the ServiceM8 account owner and allow jobsync:")
-        _say(servicem8_commands.consent_link(settings, redirect_uri))
-        _say("then run this command again with --code CODE from the address ServiceM8 sends you back to.")
+        say("Open this address as the ServiceM8 account owner and allow jobsync:")
+        say(servicem8_commands.consent_link(settings, redirect_uri))
+        say("then run this command again with --code CODE from the address ServiceM8 sends you back to.")
         return
     expires = servicem8_commands.connect(settings, code, redirect_uri)
-    _say(f"✓ connected to ServiceM8; the access token renews itself (this one lasts until {expires:%H:%M %Z})")
+    say(f"✓ connected to ServiceM8; the access token renews itself (this one lasts until {expires:%H:%M %Z})")

@@ -256,9 +256,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         for name, value in out.items():
             self.send_header(name, value)
-        self.end_headers()
-        if payload and self.command != "HEAD":
-            self.wfile.write(payload)
+        try:
+            self.end_headers()
+            if payload and self.command != "HEAD":
+                self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client died mid-answer (a killed run): Xero would not care
         app.record(Exchange(self.command, path, query, headers, body, answer.status, out, payload))
 
     def _drop(self, app: SandboxApp, path: str, query: str, headers: dict[str, str], body: bytes) -> None:

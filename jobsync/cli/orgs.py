@@ -1,0 +1,68 @@
+"""`jobsync orgs add|list|status|run` and `jobsync worker`: a practice's organisations and the workers
+that run them. Parse, call `app.practice` / `app.queue`, render."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jobsync.app import practice, queue
+from jobsync.cli.support import guarded, say
+
+orgs_app = typer.Typer(help="A practice's organisations, each with its own config.", no_args_is_help=True)
+PracticeOpt = Annotated[
+    str | None, typer.Option("--practice", help=f"The practice database (default ${practice.PRACTICE_ENV}).")
+]
+
+
+@orgs_app.command("add")
+@guarded
+def add(
+    name: Annotated[str, typer.Argument(help="The org's short name.")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="The org's own jobsync config.")],
+    every: Annotated[int, typer.Option("--every", help="Minutes between its runs.")] = 15,
+    practice_db: PracticeOpt = None,
+) -> None:
+    """Add an organisation (or change its config or interval)."""
+    org = practice.add(practice.practice_url(practice_db), name, config, every)
+    say(f"✓ {org.name}: {org.config}, every {org.every_minutes} minutes")
+
+
+@orgs_app.command("list")
+@guarded
+def list_orgs(practice_db: PracticeOpt = None) -> None:
+    """The practice's organisations."""
+    for org in practice.orgs(practice.practice_url(practice_db)):
+        say(f"{org.name}\t{org.config}\tevery {org.every_minutes} min")
+
+
+@orgs_app.command("status")
+@guarded
+def status(practice_db: PracticeOpt = None) -> None:
+    """Each org's last run, held and failed jobs, failures in a row, and when it is queued next."""
+    shown = practice.status(practice.practice_url(practice_db))
+    for s in shown:
+        upcoming = f"{s.org.next_run:%Y-%m-%d %H:%M %Z}" if s.org.next_run else "at the next tick"
+        alert = "  ALERT: failed twice in a row" if s.failed_in_a_row >= 2 else ""
+        say(f"{s.org.name}\tlast {s.last_run}\theld {s.held}\tfailed {s.failed}\tnext {upcoming}{alert}")
+    raise typer.Exit(1 if any(s.failed_in_a_row >= 2 for s in shown) else 0)
+
+
+@orgs_app.command("run")
+@guarded
+def run_now(name: Annotated[str, typer.Argument(help="The org.")], practice_db: PracticeOpt = None) -> None:
+    """Queue the org's run now; a run already waiting is not queued twice."""
+    queued = queue.queue_now(practice.practice_url(practice_db), name)
+    say(f"{name}: {'queued' if queued else 'already queued; not queued twice'}")
+
+
+@guarded
+def worker_cmd(
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Org runs at once in this worker.")] = 1,
+    name: Annotated[str | None, typer.Option("--name", help="The worker's name in the queue.")] = None,
+    practice_db: PracticeOpt = None,
+) -> None:
+    """Take org runs from the practice's queue until stopped (any number of workers, on any hosts)."""
+    queue.work(practice.practice_url(practice_db), concurrency, name)

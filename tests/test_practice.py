@@ -1,0 +1,51 @@
+"""A practice on procrastinate: workers on a real PostgreSQL run every org once per interval, one run
+per org at a time, and a run queued twice is queued once."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.practice_rig import practice
+
+
+def test_two_workers_invoice_every_org_once_and_status_shows_each(tmp_path: Path, postgres_server: str) -> None:
+    with practice(tmp_path, postgres_server, orgs=3, jobs=2) as p:
+        p.start_worker(concurrency=2)
+        p.start_worker(concurrency=2)
+        wanted = {name: ["1", "2"] for name in p.orgs}
+        assert p.wait_for(lambda: p.invoiced() == wanted, 60), p.invoiced()
+        shown = p.cli("orgs", "status")
+        assert shown.exit_code == 0, shown.output
+        assert all(re.search(rf"{name}\s+last \S+ exit 0\s+held 0\s+failed 0", shown.output) for name in p.orgs)
+        for proc in p.workers:
+            proc.terminate()
+        assert [proc.wait(timeout=90) for proc in p.workers] == [0, 0]  # SIGTERM: the worker stops cleanly
+    assert p.invoiced() == wanted
+
+
+def test_a_tick_and_a_webhook_at_the_same_moment_queue_one_run(tmp_path: Path, postgres_server: str) -> None:
+    with practice(tmp_path, postgres_server, orgs=1, jobs=1) as p:
+        first, second = p.cli("orgs", "run", "org0"), p.cli("orgs", "run", "org0")
+        assert "org0: queued" in first.output and "already queued; not queued twice" in second.output
+        refused = p.cli("orgs", "run", "nobody")
+        assert refused.exit_code == 2 and "no org 'nobody'" in refused.output
+        p.start_worker()
+        assert p.wait_for(lambda: p.invoiced() == {"org0": ["1"]}, 60)
+
+
+def test_a_broken_org_is_refused_when_added_and_the_practice_url_is_required(
+    tmp_path: Path, postgres_server: str
+) -> None:
+    with practice(tmp_path, postgres_server, orgs=0, jobs=0) as p:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("xero: [not, a, mapping]\n")
+        added = p.cli("orgs", "add", "bad", "--config", str(bad))
+        assert added.exit_code == 2 and "Traceback" not in added.output
+        assert p.cli("orgs", "list").output == ""
+    from typer.testing import CliRunner
+
+    from jobsync.cli.main import app
+
+    missing = CliRunner().invoke(app, ["orgs", "list"], env={"JOBSYNC_PRACTICE_URL": ""})
+    assert missing.exit_code == 2 and "JOBSYNC_PRACTICE_URL" in missing.output
