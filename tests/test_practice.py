@@ -15,9 +15,13 @@ def test_two_workers_invoice_every_org_once_and_status_shows_each(tmp_path: Path
         p.start_worker(concurrency=2)
         wanted = {name: ["1", "2"] for name in p.orgs}
         assert p.wait_for(lambda: p.invoiced() == wanted, 60), p.invoiced()
-        shown = p.cli("orgs", "status")
-        assert shown.exit_code == 0, shown.output
-        assert all(re.search(rf"{name}\s+last \S+ exit 0\s+held 0\s+failed 0", shown.output) for name in p.orgs)
+
+        def recorded() -> bool:  # each run records itself once it has finished, just after its invoices
+            shown = p.cli("orgs", "status")
+            pattern = r"{}\s+last \S+ exit 0\s+held 0\s+failed 0"
+            return shown.exit_code == 0 and all(re.search(pattern.format(name), shown.output) for name in p.orgs)
+
+        assert p.wait_for(recorded, 30), p.cli("orgs", "status").output
         for proc in p.workers:
             proc.terminate()
         assert [proc.wait(timeout=90) for proc in p.workers] == [0, 0]  # SIGTERM: the worker stops cleanly

@@ -7,6 +7,7 @@ not tell an attacker which names exist.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -18,7 +19,15 @@ from jobsync.state.console_rows import ROLES
 from jobsync.state.store import State
 
 _hasher = PasswordHasher()
-_NOBODY = _hasher.hash("no such user: the time a failed check takes must not depend on the name")
+
+
+@functools.cache
+def _nobody() -> str:
+    """A hash to verify against when the name is unknown; made once, when first needed (it costs
+    as much as a real check, which is the point, so not at import)."""
+    return _hasher.hash("no such user: the time a failed check takes must not depend on the name")
+
+
 MIN_PASSWORD = 12
 
 
@@ -61,7 +70,7 @@ def check(settings: Settings, name: str, password: str) -> User | None:
     with State.open(settings.state.location) as state:
         row = state.user(name)
     try:
-        _hasher.verify(row.password_hash if row else _NOBODY, password)
+        _hasher.verify(row.password_hash if row else _nobody(), password)
     except (VerificationError, InvalidHashError):
         return None
     return User(row.name, row.role) if row else None

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from jobsync.app import practice, queue
+from jobsync.app import practice
 from jobsync.cli.support import guarded, say
 
 orgs_app = typer.Typer(help="A practice's organisations, each with its own config.", no_args_is_help=True)
@@ -54,6 +54,8 @@ def status(practice_db: PracticeOpt = None) -> None:
 @guarded
 def run_now(name: Annotated[str, typer.Argument(help="The org.")], practice_db: PracticeOpt = None) -> None:
     """Queue the org's run now; a run already waiting is not queued twice."""
+    from jobsync.app import queue  # procrastinate loads only for the commands that use the queue
+
     queued = queue.queue_now(practice.practice_url(practice_db), name)
     say(f"{name}: {'queued' if queued else 'already queued; not queued twice'}")
 
@@ -65,4 +67,6 @@ def worker_cmd(
     practice_db: PracticeOpt = None,
 ) -> None:
     """Take org runs from the practice's queue until stopped (any number of workers, on any hosts)."""
+    from jobsync.app import queue
+
     queue.work(practice.practice_url(practice_db), concurrency, name)

@@ -8,7 +8,6 @@ import typer
 
 from jobsync.cli.support import ConfigOpt, guarded
 from jobsync.config.settings import load_settings
-from jobsync.web.service import serve
 
 
 @guarded
@@ -18,4 +17,7 @@ def serve_cmd(
     port: Annotated[int | None, typer.Option("--port", help="Port (default serve.port, 8750).")] = None,
 ) -> None:
     """Take webhooks (ServiceM8, signed, Xero), invoice completed jobs within seconds, and keep polling."""
+    # The web stack (uvicorn, Starlette, Jinja2) loads only here: every other command starts faster.
+    from jobsync.web.service import serve
+
     raise typer.Exit(serve(load_settings(config), host, port))

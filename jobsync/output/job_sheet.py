@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import unicodedata
 from decimal import Decimal
-
-from fpdf import FPDF
+from typing import TYPE_CHECKING
 
 from jobsync.core.models import InvoiceDraft, Job
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 WIDTHS = (96, 22, 30, 32)  # description, quantity, unit price, amount (mm, A4 less margins)
 
@@ -27,6 +29,8 @@ def file_name(draft: InvoiceDraft) -> str:
 
 
 def render(job: Job, draft: InvoiceDraft, invoice_number: str | None) -> bytes:
+    from fpdf import FPDF  # loaded when a sheet is drawn, not by every command that imports this module
+
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
