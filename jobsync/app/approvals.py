@@ -20,8 +20,6 @@ from jobsync.core.models import JobResult, Outcome
 from jobsync.state.approval_rows import ApprovalRow
 from jobsync.state.store import State
 
-ONE_BY_ONE = 5
-
 
 @dataclass(frozen=True)
 class QueuedDraft:
@@ -73,12 +71,10 @@ def approve_drafts(
 
 
 def _apply(settings: Settings, jobs: list[str], wait: float) -> list[JobResult]:
-    passes: list[str | None] = [None] if len(jobs) > ONE_BY_ONE else list(jobs)
-    results: list[JobResult] = []
-    for job in passes:
-        outcome = sync_run.sync(settings, apply=True, only_job=job, lock_wait=wait)
-        results += [r for r in outcome.result.report.results if job is None or r.job_id == job]
-    return [r for r in results if r.outcome in (Outcome.CREATED, Outcome.FAILED, Outcome.AWAITING, Outcome.HELD)]
+    shown = (Outcome.CREATED, Outcome.FAILED, Outcome.AWAITING, Outcome.HELD)
+    passes = sync_run.sync_jobs(settings, jobs, wait)
+    results = [r for job, report in passes for r in report.results if job is None or r.job_id == job]
+    return [r for r in results if r.outcome in shown]
 
 
 def approve(settings: Settings, job: str | None, every: bool, by: str, wait: float) -> ApprovalOutcome:

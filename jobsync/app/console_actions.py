@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from jobsync.app import adjustment_commands, approvals, job_commands
 from jobsync.app.approvals import ApprovalOutcome
 from jobsync.config.settings import Settings
 from jobsync.core.models import JobResult
+from jobsync.state.rows import HoldRow
 from jobsync.state.store import State
 
 WAIT = 60.0  # seconds an action waits for a run holding the lock
@@ -22,25 +22,22 @@ class Done:
     results: list[JobResult]
 
 
-def _hold_of(settings: Settings, job: str) -> dict[str, Any] | None:
-    with State.open(settings.state.location) as state:
-        row = next((h for h in state.holds(settings.source.name) if job in (h.job_id, h.job_number)), None)
-    return {"kind": row.kind, "reason": row.reason} if row else None
+def _hold(state: State, source: str, job: str) -> HoldRow | None:
+    return next((h for h in state.holds(source) if job in (h.job_id, h.job_number)), None)
 
 
 def _audited(settings: Settings, user: str, action: str, job: str, work: Callable[[], Done], **said: str) -> Done:
-    before = _hold_of(settings, job)
+    source = settings.source.name
+    with State.open(settings.state.location) as state:
+        held = _hold(state, source, job)
+    before = {"kind": held.kind, "reason": held.reason} if held else None
     done = work()
-    after = {"hold": _hold_of(settings, job), "outcomes": [r.outcome.value for r in done.results], **said}
     with State.open(settings.state.location) as state:
-        state.audit(user, action, f"{settings.source.name}:{_job_id(settings, job)}", before, after)
+        now = _hold(state, source, job)
+        hold = {"kind": now.kind, "reason": now.reason} if now else None
+        after = {"hold": hold, "outcomes": [r.outcome.value for r in done.results], **said}
+        state.audit(user, action, f"{source}:{now.job_id if now else job}", before, after)
     return done
-
-
-def _job_id(settings: Settings, job: str) -> str:
-    with State.open(settings.state.location) as state:
-        row = next((h for h in state.holds(settings.source.name) if job in (h.job_id, h.job_number)), None)
-    return row.job_id if row else job
 
 
 def _retried(settings: Settings, job: str, user: str, prefix: str) -> Done:

@@ -8,11 +8,9 @@ payments, attachments and history from the state.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from jobsync.app import approvals, history, sync_run
 from jobsync.app.approvals import QueuedDraft
@@ -230,11 +228,3 @@ def _planned(settings: Settings, job_id: str) -> tuple[DraftRow | None, list[tup
         for line in lines or []
     ]
     return draft, explained
-
-
-def settings_view(settings: Settings) -> dict[str, Any]:
-    """The config as the console shows it: every secret replaced by ***."""
-    from jobsync.config.settings import redacted_settings
-
-    shown: dict[str, Any] = json.loads(json.dumps(redacted_settings(settings), default=str))
-    return shown

@@ -27,7 +27,7 @@ from jobsync.app.doctor_checks import WARN as WARN
 from jobsync.app.doctor_checks import Check as Check
 from jobsync.app.doctor_checks import Report as Report
 from jobsync.app.doctor_rules import check_account_purpose, check_line_kinds, check_references, check_tracking
-from jobsync.app.servicem8_wiring import servicem8_session
+from jobsync.app.servicem8_wiring import servicem8_base, servicem8_session
 from jobsync.app.wiring import build_gateway, xero_login
 from jobsync.config.settings import Settings, env_references, load_settings, resolve_config_path
 from jobsync.core.errors import ConfigError, JobsyncError
@@ -101,16 +101,11 @@ def check_csv(settings: Settings) -> Check:
 
 
 def check_servicem8(settings: Settings, timeout: float = 10) -> Check:
-    base = (settings.source.base_url or SERVICEM8_URL).rstrip("/")
-    if settings.source.servicem8_oauth is None:
-        return servicem8_key_check(base, settings.source.api_key or "", timeout)
-    try:  # an OAuth app: the token store must hold a login that still refreshes
-        return servicem8_key_check(base, "", timeout, servicem8_session(settings))
+    # The session every run uses: the API key, or an OAuth app whose stored login must still refresh.
+    try:
+        return servicem8_key_check(servicem8_base(settings), "", timeout, servicem8_session(settings))
     except JobsyncError as exc:
         return Check("job system reachable", FAIL, exc.message, "run `jobsync auth servicem8`")
-
-
-SERVICEM8_URL = "https://api.servicem8.com/api_1.0"
 
 
 def servicem8_key_check(base: str, key: str, timeout: float = 10, session: requests.Session | None = None) -> Check:

@@ -16,6 +16,7 @@ from typing import Any
 
 from jobsync.config.settings import load_settings
 from jobsync.core.errors import ConfigError, JobsyncError
+from jobsync.state.postgres import server_said
 from jobsync.state.store import State
 
 PRACTICE_ENV = "JOBSYNC_PRACTICE_URL"
@@ -52,14 +53,16 @@ def practice_url(given: str | None) -> str:
     return url
 
 
-def _connect(url: str) -> Any:
+def connect(url: str) -> Any:
+    """The practice database, with its org list made if new; a refusal names the variable to check."""
     import psycopg
 
     try:
         conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
     except psycopg.Error as exc:
-        last = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"cannot reach the practice database: {last}", [f"check {PRACTICE_ENV}"]) from None
+        raise ConfigError(
+            f"cannot reach the practice database: {server_said(exc)}", [f"check {PRACTICE_ENV}"]
+        ) from None
     conn.execute(_TABLE)
     return conn
 
@@ -72,7 +75,7 @@ def add(url: str, name: str, config: Path, every_minutes: int) -> Org:
         raise ConfigError("--every must be 1 to 1440 minutes")
     config = config.resolve()
     load_settings(config)
-    with _connect(url) as conn:
+    with connect(url) as conn:
         conn.execute(
             "INSERT INTO jobsync_orgs (name, config, every_minutes, added_at) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (name) DO UPDATE SET config = excluded.config, every_minutes = excluded.every_minutes",
@@ -82,7 +85,7 @@ def add(url: str, name: str, config: Path, every_minutes: int) -> Org:
 
 
 def orgs(url: str) -> list[Org]:
-    with _connect(url) as conn:
+    with connect(url) as conn:
         rows = conn.execute("SELECT name, config, every_minutes, last_queued FROM jobsync_orgs ORDER BY name")
         return [
             Org(str(n), Path(c), int(m), datetime.fromisoformat(q) if q else None) for n, c, m, q in rows.fetchall()
@@ -97,7 +100,7 @@ def config_of(url: str, name: str) -> Path:
 
 
 def mark_queued(url: str, name: str, at: datetime) -> None:
-    with _connect(url) as conn:
+    with connect(url) as conn:
         conn.execute("UPDATE jobsync_orgs SET last_queued = %s WHERE name = %s", (at.isoformat(), name))
 
 

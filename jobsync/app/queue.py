@@ -101,6 +101,7 @@ def ensure_schema(url: str) -> None:
     """procrastinate's tables, made once: the first worker applies them under an advisory lock."""
     import psycopg
 
+    # psycopg's own errors, not the CLI's wording: the worker's loop reconnects on them.
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(7417003)")
         try:

@@ -10,13 +10,12 @@ import requests
 from jobsync.config.settings import Settings
 from jobsync.core.errors import ConfigError
 from jobsync.net.http import make_session
+from jobsync.sources.servicem8 import DEFAULT_BASE_URL
 from jobsync.sources.servicem8_oauth import Bearer, ServiceM8App
-
-DEFAULT_BASE = "https://api.servicem8.com/api_1.0"
 
 
 def servicem8_base(settings: Settings) -> str:
-    return str(settings.source.base_url or DEFAULT_BASE).rstrip("/")
+    return str(settings.source.base_url or DEFAULT_BASE_URL).rstrip("/")
 
 
 def servicem8_app(settings: Settings) -> ServiceM8App | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,7 +20,7 @@ from jobsync.config.settings import Settings, config_hash
 from jobsync.core.deep_links import invoice_link
 from jobsync.core.errors import JobsyncError
 from jobsync.core.follow_up import void_message
-from jobsync.core.models import Outcome, Plan
+from jobsync.core.models import Outcome, Plan, RunReport
 from jobsync.core.plan import PlanSettings, build_plan
 from jobsync.core.templates import LEGACY_REFERENCES
 from jobsync.output import notify
@@ -268,3 +268,15 @@ def status(settings: Settings) -> StatusView:
             runs=state.recent_runs(10),
             holds=state.holds(name),
         )
+
+
+ONE_BY_ONE = 5  # up to this many jobs are applied each alone; more are one incremental run
+
+
+def sync_jobs(settings: Settings, job_ids: Iterable[str], lock_wait: float) -> list[tuple[str | None, RunReport]]:
+    """Apply these jobs now, as a webhook or an approval asks: a handful each re-read and applied alone
+    (`only_job`, the path `jobs retry` takes), more as one incremental run, which reads them all in one
+    pass. Each pass's job (None for the incremental run) with its report."""
+    wanted = sorted(set(job_ids))
+    passes: list[str | None] = [None] if len(wanted) > ONE_BY_ONE else list(wanted)
+    return [(job, sync(settings, apply=True, only_job=job, lock_wait=lock_wait).result.report) for job in passes]

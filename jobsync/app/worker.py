@@ -22,7 +22,6 @@ from jobsync.state.inbox_rows import InboxEvent
 from jobsync.state.store import State
 
 log = logging.getLogger("jobsync.app.worker")
-ONE_BY_ONE = 5  # up to this many jobs are applied each alone; more are one incremental run
 MAX_ATTEMPTS = 8
 LOCK_WAIT_SECONDS = 60.0
 
@@ -41,6 +40,8 @@ def drain(settings: Settings, now: Callable[[], datetime] = lambda: datetime.now
     """Take every waiting event and sync it; returns what was done."""
     with State.open(settings.state.location) as state:
         events = [e for e in state.pending_events() if _due(e, now())]
+        if not events:  # the idle tick, four times a second: one look at the state, no second one
+            return Drained(waiting=waiting_jobs(state))
     done = Drained(events=len(events))
     jobs = [e for e in events if e.kind == "job"]
     invoices = [e for e in events if e.kind == "invoice"]
@@ -49,8 +50,7 @@ def drain(settings: Settings, now: Callable[[], datetime] = lambda: datetime.now
     if invoices:
         _pass(settings, invoices, done, now, lambda: _follow_up(settings))
     with State.open(settings.state.location) as state:
-        if events:
-            done.inbox = state.inbox_counts()
+        done.inbox = state.inbox_counts()
         done.waiting = waiting_jobs(state)
     return done
 
@@ -88,11 +88,8 @@ def _pass(
 
 
 def _sync_jobs(settings: Settings, events: list[InboxEvent], done: Drained) -> None:
-    subjects = sorted({e.subject for e in events})
-    passes = [None] if len(subjects) > ONE_BY_ONE else subjects
-    for subject in passes:
-        outcome = sync_run.sync(settings, apply=True, only_job=subject, lock_wait=LOCK_WAIT_SECONDS)
-        done.created += outcome.result.report.count(Outcome.CREATED)
+    for _, report in sync_run.sync_jobs(settings, (e.subject for e in events), LOCK_WAIT_SECONDS):
+        done.created += report.count(Outcome.CREATED)
 
 
 def _follow_up(settings: Settings) -> None:

@@ -38,7 +38,7 @@ def display(url: str) -> str:
     return f"postgresql {parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
 
 
-def _said(exc: Exception) -> str:
+def server_said(exc: Exception) -> str:
     """The server's own last line, which names the cause (refused, authentication, gone away)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[-1] if lines else type(exc).__name__
@@ -89,7 +89,7 @@ class PgConnection:
             self._conn = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=10)
         except psycopg.Error as exc:
             raise StateError(
-                f"cannot reach the state database {self.where}: {_said(exc)}; check state.url, the password's"
+                f"cannot reach the state database {self.where}: {server_said(exc)}; check state.url, the password's"
                 " variable, and that PostgreSQL is running (nothing unconfirmed was recorded)"
             ) from None
         self._conn.row_factory = _rows
@@ -98,7 +98,7 @@ class PgConnection:
     def _failed(self, exc: Exception) -> StateError:
         self._depth_in_tx = False
         return StateError(
-            f"the state database {self.where} failed: {_said(exc)}; the transaction was rolled back and the next"
+            f"the state database {self.where} failed: {server_said(exc)}; the transaction was rolled back and the next"
             " run reconciles with Xero by Reference, so nothing is sent twice"
         )
 

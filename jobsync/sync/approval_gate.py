@@ -51,7 +51,3 @@ def settle(state: State, report: RunReport) -> None:
             done.setdefault(r.source, []).append((r.job_id, r.stage))
     for source, pairs in done.items():
         state.settle_approvals(source, pairs)
-
-
-def approved_job_ids(state: State, source: str) -> set[str]:
-    return {r.job_id for r in state.approvals(source) if r.approved is not None}

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jobsync.app import console_views, contact_commands, doctor, history
-from jobsync.config.settings import Settings
+from jobsync.config.settings import Settings, redacted_settings
 from jobsync.core.errors import JobsyncError
 from jobsync.web.console_auth import LOGIN_COOKIE
 from jobsync.web.console_base import Console, Visitor
@@ -88,7 +88,7 @@ async def settings_page(console: Console, request: Request, visitor: Visitor) ->
     checks = []
     if console.settings.config_path:  # doctor reaches Xero and the job system: off the event loop
         checks = (await run_in_threadpool(doctor.run_checks, console.settings.config_path)).checks
-    shown = console_views.settings_view(console.settings)
+    shown = redacted_settings(console.settings)  # every secret as ***
     return console.page(request, "settings.html", visitor, title="Settings", config=shown, checks=checks)
 
 
