@@ -58,7 +58,7 @@ def _in_flight(p: Practice, org: str) -> bool:
 def killed_worker(server: str, tmp: Path) -> bool:
     with practice(tmp / "killed", server, orgs=1, jobs=3) as p:
         _, xero = p.orgs["org0"]
-        xero.faults.delay_next("PUT", "/api.xro/2.0/Invoices", seconds=8)
+        xero.sandbox.faults.delay_next("PUT", "/api.xro/2.0/Invoices", seconds=8)
         victim = p.start_worker()
         reached = p.wait_for(lambda: _in_flight(p, "org0"), 60)
         victim.kill()

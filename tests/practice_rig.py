@@ -1,5 +1,6 @@
 """A practice to test against: a real PostgreSQL (the practice database and the queue), one Xero sandbox
-and one CSV job export per org, and `jobsync worker` processes started as a host would start them."""
+serving an organisation per org behind one app, one CSV job export per org, and `jobsync worker`
+processes started as a host would start them."""
 
 from __future__ import annotations
 
@@ -28,10 +29,29 @@ def row(n: int) -> str:
     return f"J{n},{n},Completed,25/11/2026 10:00,C{n},Client {n},c{n}@example.com,,labour,,Labour,1,10.00,,,"
 
 
+@dataclass(frozen=True)
+class SandboxOrg:
+    """One organisation of the shared sandbox, shaped as `make_workdir` reads a sandbox."""
+
+    sandbox: XeroSandbox
+    tenant_id: str
+
+    @property
+    def api_url(self) -> str:
+        return self.sandbox.api_url
+
+    @property
+    def identity_url(self) -> str:
+        return self.sandbox.identity_url
+
+    def invoices(self) -> list[dict[str, Any]]:
+        return self.sandbox.invoices(self.tenant_id)
+
+
 @dataclass
 class Practice:
     url: str
-    orgs: dict[str, tuple[Workdir, XeroSandbox]] = field(default_factory=dict)
+    orgs: dict[str, tuple[Workdir, SandboxOrg]] = field(default_factory=dict)
     workers: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def cli(self, *args: str) -> Any:
@@ -61,8 +81,9 @@ class Practice:
 def practice(tmp_path: Path, server: str, orgs: int, jobs: int) -> Iterator[Practice]:
     found = Practice(fresh_database(server))
     with ExitStack() as stack:
+        sandbox = stack.enter_context(XeroSandbox(port=0))
         for n in range(orgs):
-            xero = stack.enter_context(XeroSandbox(port=0))
+            xero = SandboxOrg(sandbox, sandbox.add_org(f"Client {n} Trades"))
             (tmp_path / f"org{n}").mkdir(parents=True)
             work = make_workdir(tmp_path / f"org{n}", xero)
             work.write_jobs([row(j) for j in range(1, jobs + 1)])

@@ -145,7 +145,7 @@ def test_headless_paste_login_with_broad_scopes(tmp_path: Path, sb: XeroSandbox,
 
 
 def test_tenant_is_chosen_among_several(tmp_path: Path, sb: XeroSandbox, port: int) -> None:
-    sb.auth.add_org(SECOND_ORG, "Second Trades Pty Ltd")
+    sb.add_org("Second Trades Pty Ltd", tenant_id=SECOND_ORG)
     settings = settings_for(tmp_path, sb)
     with pytest.raises(ConfigError, match="several organisations") as caught:
         login(xero_login(settings), LoginOptions(port=port, wait_seconds=5), io())

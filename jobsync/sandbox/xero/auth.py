@@ -57,7 +57,7 @@ class AuthRegistry:
         self.orgs.setdefault(self.tenant_id, "")
 
     def add_org(self, tenant_id: str, name: str) -> None:
-        """Another organisation the consent page grants (the API serves it the same data)."""
+        """Another organisation the consent page grants; `XeroSandbox.add_org` gives it its data."""
         self.orgs[tenant_id.lower()] = name
 
     def add_client(self, client_id: str, secret: str, redirect_uris: tuple[str, ...] = ()) -> None:
@@ -79,8 +79,8 @@ class AuthRegistry:
         return None
 
     def grant(self, token: str, now: datetime) -> dict[str, Any] | None:
-        if token == FIXED_TOKEN:
-            return {"tenants": [self.tenant_id], "expires": None}
+        if token == FIXED_TOKEN:  # the app's standing token: connected to every organisation
+            return {"tenants": list(self.orgs), "expires": None}
         found = self.access.get(token)
         if found is None or found["expires"] <= now.timestamp():
             return None

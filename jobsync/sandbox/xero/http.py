@@ -26,6 +26,7 @@ from jobsync.sandbox.xero.limits import (
     too_long_body,
 )
 from jobsync.sandbox.xero.store import OrgState
+from jobsync.sandbox.xero.tenants import Tenants
 
 
 class SandboxApp(Protocol):
@@ -38,11 +39,12 @@ class SandboxApp(Protocol):
     limiter: RateLimiter
     lock: Any
     state: OrgState
+    tenants: Tenants
     latency: float
 
     def now(self) -> datetime: ...
 
-    def persist(self) -> None: ...
+    def persist(self, org: OrgState | None = None) -> None: ...
 
     def record(self, exchange: Exchange) -> None: ...
 
@@ -140,7 +142,7 @@ def _connections(app: SandboxApp, headers: dict[str, str]) -> Answer:
             "authEventId": str(uuid.uuid4()),
             "tenantId": tenant,
             "tenantType": "ORGANISATION",
-            "tenantName": app.auth.orgs.get(tenant) or app.state.tenant_name,
+            "tenantName": app.auth.orgs.get(tenant) or app.tenants.name_of(tenant),
             "createdDateUtc": created,
             "updatedDateUtc": created,
         }
@@ -193,11 +195,14 @@ def _idempotent(app: SandboxApp, method: str, path: str, query: str, headers: di
 
 def _run(app: SandboxApp, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Answer:
     parts = [p for p in path[len(API_PREFIX) :].split("/") if p]
+    org = app.tenants.get(headers["xero-tenant-id"])
+    if org is None:  # connected on the consent page but never given data of its own
+        return Answer(403, problem(403, "Forbidden", "This organisation has no data in the sandbox"))
     with app.lock:
         request = xero_api.Request(method, parts, query, headers, body, app.now())
-        status, payload = xero_api.handle(request, app.state)
+        status, payload = xero_api.handle(request, org)
         if method != "GET" and status < 500:
-            app.persist()
+            app.persist(org)
     return Answer(status, payload)
 
 

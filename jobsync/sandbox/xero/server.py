@@ -21,7 +21,8 @@ from jobsync.sandbox.xero.auth import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_R
 from jobsync.sandbox.xero.faults import DROP_AFTER, DROP_BEFORE, Faults
 from jobsync.sandbox.xero.http import API_PREFIX, Exchange, Handler
 from jobsync.sandbox.xero.limits import GENEROUS, IdempotencyStore, RateLimiter, RateLimits
-from jobsync.sandbox.xero.store import load_state, save_state, snapshot
+from jobsync.sandbox.xero.store import OrgState, load_state, snapshot
+from jobsync.sandbox.xero.tenants import Tenants
 
 __all__ = ["Exchange", "RateLimits", "XeroSandbox", "serve"]
 
@@ -49,9 +50,12 @@ class XeroSandbox(ThreadedServer):
         self.on_exchange = on_exchange
         self.clock = clock or _utc_now
         self.lock = threading.RLock()
-        self.state = load_state(data_dir)
+        self.state = load_state(data_dir)  # the sandbox's own organisation; `add_org` adds others
+        self.tenants = Tenants(self.state, data_dir)
         self.auth = AuthRegistry(self.state.tenant_id)
         self.auth.load(self.state.extra.get("auth", {}))
+        for tenant in self.tenants.ids():
+            self.auth.orgs.setdefault(tenant, self.tenants.name_of(tenant))
         self.faults = Faults()
         self.limiter = RateLimiter(rate_limits or GENEROUS)
         self.idempotency = IdempotencyStore(idempotency_ttl)
@@ -84,13 +88,28 @@ class XeroSandbox(ThreadedServer):
     def now(self) -> datetime:
         return self.clock()
 
-    def contacts(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [snapshot(c) for c in self.state.contacts.values()]
+    def org(self, tenant: str | None = None) -> OrgState:
+        found = self.state if tenant is None else self.tenants.get(tenant)
+        if found is None:
+            raise KeyError(f"the sandbox serves no organisation {tenant!r}")
+        return found
 
-    def invoices(self) -> list[dict[str, Any]]:
+    def contacts(self, tenant: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
-            return [xero_invoices.render(self.state, i, 4, True) for i in self.state.invoices.values()]
+            return [snapshot(c) for c in self.org(tenant).contacts.values()]
+
+    def invoices(self, tenant: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            org = self.org(tenant)
+            return [xero_invoices.render(org, i, 4, True) for i in org.invoices.values()]
+
+    def add_org(self, name: str, tenant_id: str | None = None) -> str:
+        """Another organisation with its own data and limits, connected to every app (its tenant id)."""
+        with self.lock:
+            org = self.tenants.add(name, tenant_id)
+            self.auth.add_org(org.tenant_id, name)
+            self.persist()
+            return org.tenant_id
 
     def add_client(self, client_id: str, client_secret: str, redirect_uris: tuple[str, ...] = ()) -> None:
         with self.lock:
@@ -104,11 +123,14 @@ class XeroSandbox(ThreadedServer):
         if self.on_exchange is not None and exchange.status:
             self.on_exchange(exchange)
 
-    def persist(self) -> None:
-        """Save after every write so `sandbox serve --data DIR` survives restarts."""
+    def persist(self, org: OrgState | None = None) -> None:
+        """Save after every write so `sandbox serve --data DIR` survives restarts: the sandbox's own
+        organisation (which carries the auth registry) and `org` when it is another."""
         if self.data_dir:
             self.state.extra["auth"] = self.auth.to_json()
-            save_state(self.state, self.data_dir)
+            self.tenants.save(self.state)
+            if org is not None and org is not self.state:
+                self.tenants.save(org)
 
 
 XERO_LIMITS = RateLimits()  # Xero's own: 60 calls a minute, 5,000 a day, 5 at once per tenant
