@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 
 from jobsync.config.settings import Settings, load_settings
+from jobsync.xero.token_store import TokenSet, token_set
 
 CLIENT_ID = "jobsync-test-app"
 CLIENT_SECRET = "s3cret-not-logged"
@@ -78,3 +81,15 @@ def free_port() -> int:
 def consent(url: str) -> requests.Response:
     """What a browser does at Xero's consent page (the sandbox approves at once)."""
     return requests.get(url, allow_redirects=False, timeout=5)
+
+
+def offline_tokens(sandbox: Any, clock: FakeClock, tenant: str) -> TokenSet:
+    """What `auth login` leaves behind (a refreshable set for `tenant`), made from a client grant."""
+    body = requests.post(
+        f"{sandbox.identity_url}/connect/token",
+        auth=(CLIENT_ID, CLIENT_SECRET),
+        data={"grant_type": "client_credentials", "scope": "offline_access accounting.invoices"},
+        timeout=10,
+    ).json()
+    blank = TokenSet(mode="oauth", client_id=CLIENT_ID, access_token="", expires_at=clock())
+    return replace(token_set(body, blank, clock()), tenant_id=tenant, tenant_name="Demo")

@@ -101,7 +101,10 @@ def test_a_payment_made_in_xero_shows_on_the_job_page(tmp_path: Path, browser: W
         invoice = rig.xero.invoices()[0]
         _sign_in(browser, rig)
         browser.get(rig.url + "/jobs/J1")
-        assert "No payment yet." in browser.page_source
+        # Found through the implicit wait, not page_source: a loaded page's source can read empty for
+        # a moment on a busy machine, and page_source does not wait.
+        section = browser.find_element(By.ID, "payments-h").find_element(By.XPATH, "..")
+        assert "No payment yet." in section.text
         payment = {"Invoice": {"InvoiceID": invoice["InvoiceID"]}, "Account": {"Code": "090"}}
         payment |= {"Amount": Decimal("40.00"), "Date": "2026-11-30"}
         xero_api(rig.xero).create_payment(rig.xero.tenant_id, payment)  # the bookkeeper pays it in Xero

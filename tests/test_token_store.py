@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock, settings_for
+from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock, offline_tokens, settings_for
 
 from jobsync.app.wiring import xero_login
 from jobsync.config.settings import Settings
@@ -43,13 +43,7 @@ def sb(clock: FakeClock) -> Iterator[XeroSandbox]:
 
 def connect(sb: XeroSandbox, settings: Settings, clock: FakeClock) -> TokenSet:
     """What `auth login` leaves behind, made here from a client-side refresh grant on a fresh login."""
-    body = requests.post(
-        f"{sb.identity_url}/connect/token",
-        auth=(CLIENT_ID, CLIENT_SECRET),
-        data={"grant_type": "client_credentials", "scope": "offline_access accounting.invoices"},
-    ).json()
-    blank = TokenSet(mode="oauth", client_id=CLIENT_ID, access_token="", expires_at=clock())
-    tokens = replace(token_store.token_set(body, blank, clock()), tenant_id=sb.tenant_id, tenant_name="Demo")
+    tokens = offline_tokens(sb, clock, sb.tenant_id)
     save(xero_login(settings).store, tokens)
     return tokens
 

@@ -23,8 +23,11 @@ import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 
 from jobsync.app import practice, sync_run
+from jobsync.app.shared_limits import SharedCallLimiter
+from jobsync.app.wiring import build_gateway
 from jobsync.config.settings import load_settings
 from jobsync.core.errors import JobsyncError, UnreachableError
+from jobsync.xero.limiter import Limits
 
 log = logging.getLogger("jobsync.app.queue")
 SYNC_TASK = "jobsync.sync_org"
@@ -58,13 +61,23 @@ def make_app(url: str) -> procrastinate.App:
 
 
 def run_org(url: str, org: str) -> int:
-    """One org's `jobsync run`, as cron would start it; returns its exit code (never raises)."""
+    """One org's `jobsync run`, as cron would start it but paced by the limits every worker shares;
+    returns its exit code (never raises)."""
+    limiters: list[SharedCallLimiter] = []
+
+    def shared(tenant: str, limits: Limits) -> SharedCallLimiter:
+        limiters.append(SharedCallLimiter(url, tenant, limits))
+        return limiters[-1]
+
     try:
         settings = load_settings(practice.config_of(url, org))
-        outcome = sync_run.sync(settings, apply=True, lock_wait=60)
+        outcome = sync_run.sync(settings, apply=True, lock_wait=60, gateway=build_gateway(settings, shared))
     except JobsyncError as exc:
         log.warning("org run stopped", extra={"fields": {"org": org, "reason": exc.message}})
         return int(exc.exit_code)
+    finally:
+        for limiter in limiters:
+            limiter.close()
     return int(outcome.result.exit_code)
 
 

@@ -15,6 +15,7 @@ from jobsync.core.errors import ConfigError
 from jobsync.sources.base import JobSource
 from jobsync.sources.kind_mapped import KindMappedSource
 from jobsync.sources.rest_transport import RestAuth
+from jobsync.state.token_vault import DatabaseVault, sealer
 from jobsync.xero.auth import client_credentials_provider, static_token_provider
 from jobsync.xero.follow_up_client import FollowUpClient
 from jobsync.xero.limiter import CallLimiter, Limits
@@ -164,7 +165,11 @@ def xero_login(settings: Settings) -> XeroLogin:
     else:
         state = Path(settings.state.path)
         store = state.with_name(state.stem + ".tokens.toml")
-    return XeroLogin(store, settings.xero.identity_url, settings.xero.api_url, auth.client_id, auth.client_secret)
+    vault = None
+    if auth.token_vault is not None:
+        vault = DatabaseVault(auth.token_vault.url, auth.token_vault.org, sealer())
+    x = settings.xero
+    return XeroLogin(store, x.identity_url, x.api_url, auth.client_id, auth.client_secret, vault)
 
 
 def token_provider(settings: Settings) -> Callable[[], str]:
@@ -189,16 +194,25 @@ def tenant_id(settings: Settings) -> str:
     )
 
 
-def build_gateway(settings: Settings) -> FollowUpClient:
+def build_gateway(
+    settings: Settings, limiter_for: Callable[[str, Limits], CallLimiter] | None = None
+) -> FollowUpClient:
+    """The Xero client for one run. `limiter_for(tenant, limits)` replaces the run's own pacing, as the
+    practice's workers do with limits shared in PostgreSQL."""
     x = settings.xero
     limits = Limits(
         per_minute=x.max_calls_per_minute, concurrent=x.max_calls_in_flight, daily_budget=x.daily_call_budget
     )
+    tenant = tenant_id(settings)
     return FollowUpClient(
         x.api_url,
-        tenant_id(settings),
+        tenant,
         token_provider(settings),
         max_retry_after=x.max_retry_after_seconds,
-        limiter=CallLimiter(limits),
+        limiter=(limiter_for or _own_limiter)(tenant, limits),
         refs_max_age=timedelta(minutes=x.refs_cache_minutes),
     )
+
+
+def _own_limiter(tenant: str, limits: Limits) -> CallLimiter:
+    return CallLimiter(limits)

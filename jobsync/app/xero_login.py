@@ -19,7 +19,7 @@ __all__ = ["DEFAULT_PORT", "LoginIO", "LoginOptions", "TokenStatus", "login", "s
 def login(settings: Settings, options: LoginOptions, io: LoginIO) -> tuple[TokenSet, str]:
     """Run the login flow and store the tokens; returns them and where they were stored."""
     app = xero_login(settings)
-    return oauth_login.login(app, options, io), str(app.store)
+    return oauth_login.login(app, options, io), app.tokens.where
 
 
 def stored_login(settings: Settings) -> TokenStatus:
@@ -27,5 +27,5 @@ def stored_login(settings: Settings) -> TokenStatus:
     app = xero_login(settings)
     view = token_status(app, utc_now())
     if view is None:
-        raise UnreachableError(f"no Xero login is stored at {app.store}; run `jobsync auth login`")
+        raise UnreachableError(f"no Xero login is stored at {app.tokens.where}; run `jobsync auth login`")
     return view

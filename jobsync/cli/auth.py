@@ -106,7 +106,7 @@ def _stamp(when: datetime) -> str:
 
 def status_lines(view: TokenStatus) -> list[str]:
     lines = [
-        f"Token store:   {view.path}",
+        f"Token store:   {view.where}",
         f"Mode:          {view.mode}",
         f"Organisation:  {view.tenant_name or '?'} (tenant {view.tenant_id or 'not chosen'})",
         f"Scopes:        {' '.join(view.scopes) or '(none recorded)'}",
@@ -130,7 +130,7 @@ def status(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     view = stored_login(settings)
     if as_json:
         doc = {
-            "path": str(view.path),
+            "path": view.where,
             "mode": view.mode,
             "tenant_id": view.tenant_id,
             "tenant_name": view.tenant_name,

@@ -60,6 +60,40 @@ def run_now(name: Annotated[str, typer.Argument(help="The org.")], practice_db: 
     say(f"{name}: {'queued' if queued else 'already queued; not queued twice'}")
 
 
+@orgs_app.command("new-key")
+@guarded
+def new_key() -> None:
+    """Print a new key for JOBSYNC_TOKEN_KEYS (put it first; keep the old ones until rotate-keys)."""
+    from jobsync.app import practice_tokens
+
+    say(practice_tokens.new_key())
+
+
+@orgs_app.command("rotate-keys")
+@guarded
+def rotate_keys(practice_db: PracticeOpt = None) -> None:
+    """Re-seal every org's Xero tokens with the newest key in JOBSYNC_TOKEN_KEYS."""
+    from jobsync.app import practice_tokens
+
+    count = practice_tokens.rotate_keys(practice.practice_url(practice_db))
+    say(f"✓ re-sealed the Xero tokens of {count} org(s) with the newest key; older keys may now be dropped")
+
+
+@orgs_app.command("import-tokens")
+@guarded
+def import_tokens(
+    name: Annotated[str, typer.Argument(help="The org.")],
+    token_file: Annotated[Path, typer.Option("--from", help="The org's .tokens.toml file.")],
+    practice_db: PracticeOpt = None,
+) -> None:
+    """Move a business's Xero token file into the practice's vault (sealed), so its login carries over."""
+    from jobsync.app import practice_tokens
+
+    url = practice.practice_url(practice_db)
+    tokens = practice_tokens.import_tokens(url, name, practice.config_of(url, name), token_file)
+    say(f"✓ {name}: Xero tokens for {tokens.tenant_name or tokens.tenant_id} sealed in the practice database")
+
+
 @guarded
 def worker_cmd(
     concurrency: Annotated[int, typer.Option("--concurrency", help="Org runs at once in this worker.")] = 1,

@@ -37,12 +37,20 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+class TokenVaultSettings(_Frozen):
+    """A practice's org: its Xero tokens in the practice database, sealed with keys from JOBSYNC_TOKEN_KEYS."""
+
+    url: str = Field(pattern=r"^postgres(ql)?://")  # e.g. ${JOBSYNC_PRACTICE_URL}
+    org: str = Field(min_length=1, max_length=64)  # the org's name in the practice
+
+
 class XeroAuthSettings(_Frozen):
     mode: Literal["static_token", "oauth", "client_credentials"] = "static_token"
     token: str | None = None
     client_id: str | None = None
     client_secret: str | None = None
     token_store: Path | None = None  # default: beside the state file, <state>.tokens.toml
+    token_vault: TokenVaultSettings | None = None  # instead of token_store: the practice database
     redirect_port: int = Field(default=8749, ge=1, le=65535)  # register http://localhost:PORT/callback
     # A quiet run calls Xero only to renew a refresh token this close (days) to its 60-day lapse.
     token_refresh_days: int = Field(default=7, ge=1, le=59)

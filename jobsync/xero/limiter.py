@@ -109,7 +109,7 @@ class CallLimiter:
                 self._min_left = found[MIN_HEADER]
                 if self._min_left <= 0:
                     # Xero's minute is a fixed window of unknown phase: wait what it asks, else a whole window.
-                    self._blocked_until = self._clock() + _seconds(
+                    self._blocked_until = self._clock() + header_seconds(
                         lowered.get("retry-after"), self.limits.window_seconds
                     )
             if DAY_HEADER in found:
@@ -174,7 +174,7 @@ class CallLimiter:
         return datetime.fromtimestamp(self._clock(), UTC).date().isoformat()
 
 
-def _seconds(value: str | None, default: float) -> float:
+def header_seconds(value: str | None, default: float) -> float:
     try:
         return max(0.0, float(value)) if value is not None else default
     except ValueError:

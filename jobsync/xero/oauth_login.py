@@ -26,12 +26,12 @@ import requests
 from jobsync.core.errors import ConfigError, UnreachableError
 from jobsync.net import http
 from jobsync.xero.token_store import (
+    LOCK_WAIT_SECONDS,
     TokenSet,
     XeroLogin,
     app_credentials,
     post_token,
-    save,
-    token_lock,
+    save_to,
     token_set,
     utc_now,
 )
@@ -258,7 +258,7 @@ def login(app: XeroLogin, options: LoginOptions, io: LoginIO, clock: Callable[[]
     tokens = token_set(body, blank, now)
     org = choose_tenant(connections(app.api_url, tokens.access_token), options.tenant, io.choose)
     tokens = replace(tokens, tenant_id=str(org["tenantId"]), tenant_name=org.get("tenantName"))
-    path = app.store
-    with token_lock(path):
-        save(path, tokens)
+    vault = app.tokens
+    with vault.lock(LOCK_WAIT_SECONDS):
+        save_to(vault, tokens)
     return tokens

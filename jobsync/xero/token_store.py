@@ -1,12 +1,15 @@
-"""The Xero token set on disk, and fresh access tokens from it for `xero.auth.mode: oauth`.
+"""The Xero token set in its vault, and fresh access tokens from it for `xero.auth.mode: oauth`.
 
-The store is one TOML file (default: beside the state file, `<state stem>.tokens.toml`), written
-atomically with mode 0600. Every refresh happens under `<store>.lock` (an fcntl lock the kernel
-drops when its holder dies, so a killed process never leaves it stale), and re-reads the store
-once it holds the lock: when two processes both see an expiring token, the second finds the first
+The vault is one TOML file by default (beside the state file, `<state stem>.tokens.toml`), written
+atomically with mode 0600; a practice keeps every org's set in its database instead, sealed with
+keys from the environment (`jobsync.state.token_vault`). Both are a `TokenVault`.
+
+Every refresh happens under the vault's lock (for the file, `<store>.lock`: an fcntl lock the kernel
+drops when its holder dies, so a killed process never leaves it stale), and re-reads the set once
+it holds the lock: when two processes both see an expiring token, the second finds the first
 one's rotated set and does not refresh again. Xero rotates the refresh token on every refresh, so
 the new set is saved before its access token is used; a crash between Xero's answer and the save
-leaves the previous refresh token on disk, which Xero still accepts for 30 minutes after its use.
+leaves the previous refresh token stored, which Xero still accepts for 30 minutes after its use.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 import tomli_w
@@ -66,40 +69,89 @@ class TokenSet:
         return self.refresh_issued_at + REFRESH_LIFETIME
 
 
+class TokenVault(Protocol):
+    """Where one login's token set is kept: read and written whole, and locked around a refresh so two
+    processes never spend one refresh token. `where` names it in messages (never a secret)."""
+
+    @property
+    def where(self) -> str: ...
+
+    def read(self) -> bytes | None: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def lock(self, wait: float) -> AbstractContextManager[None]: ...
+
+
+@dataclass(frozen=True)
+class FileVault:
+    """The token set as one private file, replaced atomically; locked by `<store>.lock` (fcntl)."""
+
+    path: Path
+
+    @property
+    def where(self) -> str:
+        return str(self.path)
+
+    def read(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write(self, data: bytes) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_private(self.path, data.decode("utf-8"))
+
+    def lock(self, wait: float) -> AbstractContextManager[None]:
+        return token_lock(self.path, wait)
+
+
 @dataclass(frozen=True)
 class XeroLogin:
     """What the token store needs to know, and no more of the config: where the tokens live, Xero's
-    hosts, and the app (client id and secret) that owns the login. The secret is left out of repr."""
+    hosts, and the app (client id and secret) that owns the login. The secret is left out of repr.
+    `vault` replaces the file at `store` (a practice's database); the file is the default."""
 
     store: Path
     identity_url: str
     api_url: str
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
+    vault: TokenVault | None = field(default=None, compare=False)
+
+    @property
+    def tokens(self) -> TokenVault:
+        return self.vault if self.vault is not None else FileVault(self.store)
 
 
-# -- the file ----------------------------------------------------------------------------------
+# -- the stored form ---------------------------------------------------------------------------
 
 
 def load(path: Path) -> TokenSet | None:
-    """The stored set, or None when nothing was stored yet."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-        return _from_toml(data)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise UnreachableError(
-            f"the token store {path} cannot be read ({exc.__class__.__name__}); {LOGIN_FIX}"
-        ) from None
+    """The set stored in the file at `path`, or None when nothing was stored yet."""
+    return load_from(FileVault(path))
 
 
 def save(path: Path, tokens: TokenSet) -> None:
     """Atomic (temp file + rename) and 0600: readers see the old set or the new one, never half."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_private(path, _HEADER + tomli_w.dumps(_to_toml(tokens)))
+    save_to(FileVault(path), tokens)
+
+
+def load_from(vault: TokenVault) -> TokenSet | None:
+    raw = vault.read()
+    if raw is None:
+        return None
+    try:
+        return _from_toml(tomllib.loads(raw.decode("utf-8")))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise UnreachableError(
+            f"the token store {vault.where} cannot be read ({exc.__class__.__name__}); {LOGIN_FIX}"
+        ) from None
+
+
+def save_to(vault: TokenVault, tokens: TokenSet) -> None:
+    vault.write((_HEADER + tomli_w.dumps(_to_toml(tokens))).encode("utf-8"))
 
 
 def _to_toml(tokens: TokenSet) -> dict[str, Any]:
@@ -249,16 +301,16 @@ def _renew(app: XeroLogin, tokens: TokenSet, now: datetime, timeout: float) -> T
 
 def fresh_tokens(app: XeroLogin, clock: Clock = utc_now, timeout: float = 30.0) -> TokenSet:
     """The stored set, refreshed and saved first (under the token lock) when within 60 s of expiry."""
-    path = app.store
-    with token_lock(path):
-        tokens = load(path)  # read under the lock: another process may just have rotated it
+    vault = app.tokens
+    with vault.lock(LOCK_WAIT_SECONDS):
+        tokens = load_from(vault)  # read under the lock: another process may just have rotated it
         if tokens is None:
-            raise UnreachableError(f"no Xero login is stored at {path}; run `jobsync auth login`")
+            raise UnreachableError(f"no Xero login is stored at {vault.where}; run `jobsync auth login`")
         if tokens.fresh(clock()):
             return tokens
         renewed = _renew(app, tokens, clock(), timeout)
         crashpoints.reach(TOKEN_SAVE_POINT)
-        save(path, renewed)  # before the new access token is used: the old refresh token is spent
+        save_to(vault, renewed)  # before the new access token is used: the old refresh token is spent
         return renewed
 
 
@@ -268,14 +320,15 @@ def renew_if_lapsing(app: XeroLogin, within: timedelta, clock: Clock = utc_now, 
     Runs only refresh when they call Xero, so a quiet month would otherwise let the token lapse at 60
     days. Under the token lock, like every refresh; a login without a refresh token is left alone.
     """
-    with token_lock(app.store):
-        tokens = load(app.store)
+    vault = app.tokens
+    with vault.lock(LOCK_WAIT_SECONDS):
+        tokens = load_from(vault)
         lapses = tokens.refresh_lapses_at if tokens is not None else None
         if tokens is None or lapses is None or lapses - clock() > within:
             return False
         renewed = _renew(app, tokens, clock(), timeout)
         crashpoints.reach(TOKEN_SAVE_POINT)
-        save(app.store, renewed)
+        save_to(vault, renewed)
         return True
 
 
@@ -295,7 +348,7 @@ def oauth_provider(app: XeroLogin, clock: Clock = utc_now, timeout: float = 30.0
 
 def stored_tenant(app: XeroLogin) -> str | None:
     """The organisation chosen at `jobsync auth login`, if any."""
-    tokens = load(app.store)
+    tokens = load_from(app.tokens)
     return tokens.tenant_id if tokens else None
 
 
@@ -304,7 +357,7 @@ def stored_tenant(app: XeroLogin) -> str | None:
 
 @dataclass(frozen=True)
 class TokenStatus:
-    path: Path
+    where: str  # the vault: a file's path, or the practice database and the org's key
     mode: str
     tenant_id: str | None
     tenant_name: str | None
@@ -317,13 +370,12 @@ class TokenStatus:
 
 def token_status(app: XeroLogin, now: datetime) -> TokenStatus | None:
     """What `jobsync auth status` and `doctor` show; reads the store, calls nothing."""
-    path = app.store
-    tokens = load(path)
+    tokens = load_from(app.tokens)
     if tokens is None:
         return None
     lapses = tokens.refresh_lapses_at
     return TokenStatus(
-        path=path,
+        where=app.tokens.where,
         mode=tokens.mode,
         tenant_id=tokens.tenant_id,
         tenant_name=tokens.tenant_name,
