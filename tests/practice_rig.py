@@ -78,17 +78,20 @@ class Practice:
 
 
 @contextmanager
-def practice(tmp_path: Path, server: str, orgs: int, jobs: int) -> Iterator[Practice]:
+def practice(
+    tmp_path: Path, server: str, orgs: int, jobs: int, every: int = 1, sandbox: XeroSandbox | None = None
+) -> Iterator[Practice]:
+    """`sandbox`: one made by the caller (its limits, latency, exchange log); else a generous one."""
     found = Practice(fresh_database(server))
     with ExitStack() as stack:
-        sandbox = stack.enter_context(XeroSandbox(port=0))
+        sandbox = stack.enter_context(sandbox or XeroSandbox(port=0))
         for n in range(orgs):
             xero = SandboxOrg(sandbox, sandbox.add_org(f"Client {n} Trades"))
             (tmp_path / f"org{n}").mkdir(parents=True)
             work = make_workdir(tmp_path / f"org{n}", xero)
             work.write_jobs([row(j) for j in range(1, jobs + 1)])
             found.orgs[f"org{n}"] = (work, xero)
-            added = found.cli("orgs", "add", f"org{n}", "--config", str(work.config), "--every", "1")
+            added = found.cli("orgs", "add", f"org{n}", "--config", str(work.config), "--every", str(every))
             assert added.exit_code == 0, added.output
         try:
             yield found

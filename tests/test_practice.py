@@ -3,10 +3,52 @@ per org at a time, and a run queued twice is queued once."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from tests.practice_rig import practice
+import pytest
+import requests
+import yaml
+
+from tests.practice_rig import ROOT, Practice, practice, row
+
+SECRET = "practice-webhook-secret"
+
+
+@contextmanager
+def served(p: Practice, config: Path, org: str) -> Iterator[str]:
+    """`jobsync serve --org` as a host runs it: webhooks in, runs queued for the practice's workers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JOBSYNC_PRACTICE_URL": p.url}
+    cmd = [sys.executable, "-m", "jobsync.cli.main", "serve", "--config", str(config), "--port", str(port)]
+    proc = subprocess.Popen([*cmd, "--org", org], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert p.wait_for(lambda: _healthy(url), 30), "jobsync serve --org did not come up"
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(url + "/healthz", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
 
 
 def test_two_workers_invoice_every_org_once_and_status_shows_each(tmp_path: Path, postgres_server: str) -> None:
@@ -53,3 +95,27 @@ def test_a_broken_org_is_refused_when_added_and_the_practice_url_is_required(
 
     missing = CliRunner().invoke(app, ["orgs", "list"], env={"JOBSYNC_PRACTICE_URL": ""})
     assert missing.exit_code == 2 and "JOBSYNC_PRACTICE_URL" in missing.output
+
+
+def test_a_webhook_to_serve_org_is_queued_and_a_worker_invoices_it_within_seconds(
+    tmp_path: Path, postgres_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_SIGNED_SECRET", SECRET)  # the service and the workers read one config
+    with practice(tmp_path, postgres_server, orgs=1, jobs=1, every=1440) as p:
+        work, org = p.orgs["org0"]
+        config = yaml.safe_load(work.config.read_text())
+        config["serve"] = {"signed": {"inhouse": {"secret": "${TEST_SIGNED_SECRET}", "header": "X-Hub-Signature"}}}
+        work.config.write_text(yaml.safe_dump(config))
+        p.start_worker()
+        assert p.wait_for(lambda: p.invoiced() == {"org0": ["1"]}, 60)  # the first scheduled run
+        with served(p, work.config, "org0") as url:
+            work.write_jobs([row(1), row(2)])
+            body = json.dumps({"id": "e2", "job_id": "J2"}).encode()
+            signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            took = time.monotonic()
+            sent = requests.post(f"{url}/webhooks/signed/inhouse", data=body, headers={"X-Hub-Signature": signature})
+            assert sent.status_code == 200
+            assert p.wait_for(lambda: p.invoiced() == {"org0": ["1", "2"]}, 30), p.invoiced()
+            took = time.monotonic() - took
+    assert took < 30  # the next scheduled run is a day away: the webhook's queued run invoiced it
+    assert [i["Reference"] for i in org.invoices()].count("2") == 1

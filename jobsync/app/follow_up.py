@@ -36,10 +36,14 @@ DOCUMENTS_FROM_KEY = "follow_up:documents_from"
 SHEET_KEY = "job_sheet:"
 
 
-def now_pass(settings: Settings, wait: float) -> FollowUpSummary:
-    """`jobsync follow-up`: the pass back at once, whatever payments_poll_minutes says (under the run lock)."""
+def now_pass(
+    settings: Settings, wait: float, gateway_for: Callable[[], FollowUpClient] | None = None
+) -> FollowUpSummary:
+    """`jobsync follow-up`: the pass back at once, whatever payments_poll_minutes says (under the run lock).
+    `gateway_for` makes the Xero client (a practice's worker paces it by the shared limits)."""
     with State.open(settings.state.location) as state, state.lock(wait):
-        return follow_up(settings, state, build_gateway(settings), lambda: datetime.now(UTC), force=True)
+        gateway = gateway_for() if gateway_for is not None else build_gateway(settings)
+        return follow_up(settings, state, gateway, lambda: datetime.now(UTC), force=True)
 
 
 def after_run(

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from jobsync.config.settings import load_settings
-from jobsync.core.errors import ConfigError, JobsyncError
+from jobsync.core.errors import ConfigError
 from jobsync.state.postgres import server_said
-from jobsync.state.store import State
 
 PRACTICE_ENV = "JOBSYNC_PRACTICE_URL"
 _TABLE = """
@@ -102,30 +101,3 @@ def config_of(url: str, name: str) -> Path:
 def mark_queued(url: str, name: str, at: datetime) -> None:
     with connect(url) as conn:
         conn.execute("UPDATE jobsync_orgs SET last_queued = %s WHERE name = %s", (at.isoformat(), name))
-
-
-@dataclass(frozen=True)
-class OrgStatus:
-    org: Org
-    last_run: str  # "20261202T… exit 0", or why it is unknown
-    held: int
-    failed: int
-    failed_in_a_row: int
-
-
-def status(url: str) -> list[OrgStatus]:
-    """For each org: its last run, held and failed jobs, how many runs failed in a row, the next run."""
-    found = []
-    for org in orgs(url):
-        try:
-            settings = load_settings(org.config)
-            with State.open(settings.state.location) as state:
-                runs, holds = state.recent_runs(5), state.holds(settings.source.name)
-        except JobsyncError as exc:
-            found.append(OrgStatus(org, f"unreadable: {exc.message}", 0, 0, 0))
-            continue
-        last = f"{runs[0].run_id} exit {runs[0].exit_code}" if runs else "never run"
-        streak = next((i for i, r in enumerate(runs) if r.exit_code in (0, 1)), len(runs))
-        kinds = [h.kind for h in holds]
-        found.append(OrgStatus(org, last, kinds.count("held"), kinds.count("failed"), streak))
-    return found

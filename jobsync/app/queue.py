@@ -6,6 +6,8 @@ every worker on every host.
   the same org at the same moment queue one run, and the second is told it is already queued).
 - `jobsync.schedule` (every 10 s, deferred once per period however many workers run) queues each org
   whose interval has passed.
+- `jobsync.practice_alerts` (every minute) raises the practice-wide alert for any org whose Xero login
+  is near lapse or that failed twice in a row, once per condition (`app.practice_view`).
 - `jobsync.retry_stalled` (every 10 s) retries the runs of a worker that stopped heartbeating, so a
   host killed mid-run has its org finished elsewhere. Exactly-once is still the ledger's and
   reconcile-by-Reference's: the rerun finds what the killed run made.
@@ -22,11 +24,12 @@ from typing import Any
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
 
-from jobsync.app import practice, sync_run
+from jobsync.app import practice, practice_view, sync_run, worker
 from jobsync.app.shared_limits import SharedCallLimiter
 from jobsync.app.wiring import build_gateway
-from jobsync.config.settings import load_settings
+from jobsync.config.settings import Settings, load_settings
 from jobsync.core.errors import JobsyncError, UnreachableError
+from jobsync.state.store import State
 from jobsync.xero.limiter import Limits
 
 log = logging.getLogger("jobsync.app.queue")
@@ -50,6 +53,11 @@ def make_app(url: str) -> procrastinate.App:
                 await _defer_async(app, org.name)
                 await asyncio.to_thread(practice.mark_queued, url, org.name, now)
 
+    @app.periodic(cron="* * * * *", periodic_id="alerts")
+    @app.task(name="jobsync.practice_alerts", queueing_lock="jobsync.practice_alerts")
+    async def practice_alerts(timestamp: int) -> None:
+        await asyncio.to_thread(practice_view.raise_alerts, url, datetime.now(UTC))
+
     @app.periodic(cron="* * * * * */10", periodic_id="stalled")
     @app.task(name="jobsync.retry_stalled", queueing_lock="jobsync.retry_stalled")
     async def retry_stalled(timestamp: int) -> None:
@@ -61,8 +69,9 @@ def make_app(url: str) -> procrastinate.App:
 
 
 def run_org(url: str, org: str) -> int:
-    """One org's `jobsync run`, as cron would start it but paced by the limits every worker shares;
-    returns its exit code (never raises)."""
+    """One org's run, as cron would start it but paced by the limits every worker shares: first the
+    events its webhooks left in its inbox (`jobsync serve --org`), then the ordinary `jobsync run`.
+    Returns the run's exit code (never raises)."""
     limiters: list[SharedCallLimiter] = []
 
     def shared(tenant: str, limits: Limits) -> SharedCallLimiter:
@@ -71,6 +80,9 @@ def run_org(url: str, org: str) -> int:
 
     try:
         settings = load_settings(practice.config_of(url, org))
+        drained = worker.drain(settings, gateway_for=lambda: build_gateway(settings, shared))
+        for problem in drained.problems:
+            log.warning("org inbox pass stopped", extra={"fields": {"org": org, "reason": problem}})
         outcome = sync_run.sync(settings, apply=True, lock_wait=60, gateway=build_gateway(settings, shared))
     except JobsyncError as exc:
         log.warning("org run stopped", extra={"fields": {"org": org, "reason": exc.message}})
@@ -79,6 +91,16 @@ def run_org(url: str, org: str) -> int:
         for limiter in limiters:
             limiter.close()
     return int(outcome.result.exit_code)
+
+
+def forward_events(settings: Settings, url: str, org: str, seen: int) -> int:
+    """`jobsync serve --org`: queue the org's run when its inbox has events newer than `seen` (the
+    queueing lock folds them, and any cron tick, into one waiting run); returns the newest id seen."""
+    with State.open(settings.state.location) as state:
+        newest = max((e.id for e in state.pending_events()), default=seen)
+    if newest > seen:
+        queue_now(url, org)
+    return max(newest, seen)
 
 
 async def _defer_async(app: procrastinate.App, org: str) -> bool:

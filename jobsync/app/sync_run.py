@@ -273,10 +273,22 @@ def status(settings: Settings) -> StatusView:
 ONE_BY_ONE = 5  # up to this many jobs are applied each alone; more are one incremental run
 
 
-def sync_jobs(settings: Settings, job_ids: Iterable[str], lock_wait: float) -> list[tuple[str | None, RunReport]]:
+def sync_jobs(
+    settings: Settings,
+    job_ids: Iterable[str],
+    lock_wait: float,
+    gateway_for: Callable[[], XeroGateway] | None = None,
+) -> list[tuple[str | None, RunReport]]:
     """Apply these jobs now, as a webhook or an approval asks: a handful each re-read and applied alone
     (`only_job`, the path `jobs retry` takes), more as one incremental run, which reads them all in one
-    pass. Each pass's job (None for the incremental run) with its report."""
+    pass. Each pass's job (None for the incremental run) with its report. `gateway_for` makes each
+    pass's Xero client (default: the config's own)."""
     wanted = sorted(set(job_ids))
     passes: list[str | None] = [None] if len(wanted) > ONE_BY_ONE else list(wanted)
-    return [(job, sync(settings, apply=True, only_job=job, lock_wait=lock_wait).result.report) for job in passes]
+    found = []
+    for job in passes:
+        gateway = gateway_for() if gateway_for is not None else None
+        found.append(
+            (job, sync(settings, apply=True, only_job=job, lock_wait=lock_wait, gateway=gateway).result.report)
+        )
+    return found

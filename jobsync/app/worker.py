@@ -20,6 +20,7 @@ from jobsync.core.errors import JobsyncError
 from jobsync.core.models import Outcome
 from jobsync.state.inbox_rows import InboxEvent
 from jobsync.state.store import State
+from jobsync.xero.follow_up_client import FollowUpClient
 
 log = logging.getLogger("jobsync.app.worker")
 MAX_ATTEMPTS = 8
@@ -36,8 +37,13 @@ class Drained:
     waiting: dict[str, int] = field(default_factory=dict)  # held and failed jobs after the drain
 
 
-def drain(settings: Settings, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Drained:
-    """Take every waiting event and sync it; returns what was done."""
+def drain(
+    settings: Settings,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    gateway_for: Callable[[], FollowUpClient] | None = None,
+) -> Drained:
+    """Take every waiting event and sync it; returns what was done. `gateway_for` makes each pass's
+    Xero client (a practice's worker paces it by the limits every worker shares)."""
     with State.open(settings.state.location) as state:
         events = [e for e in state.pending_events() if _due(e, now())]
         if not events:  # the idle tick, four times a second: one look at the state, no second one
@@ -46,9 +52,9 @@ def drain(settings: Settings, now: Callable[[], datetime] = lambda: datetime.now
     jobs = [e for e in events if e.kind == "job"]
     invoices = [e for e in events if e.kind == "invoice"]
     if jobs:
-        _pass(settings, jobs, done, now, lambda: _sync_jobs(settings, jobs, done))
+        _pass(settings, jobs, done, now, lambda: _sync_jobs(settings, jobs, done, gateway_for))
     if invoices:
-        _pass(settings, invoices, done, now, lambda: _follow_up(settings))
+        _pass(settings, invoices, done, now, lambda: _follow_up(settings, gateway_for))
     with State.open(settings.state.location) as state:
         done.inbox = state.inbox_counts()
         done.waiting = waiting_jobs(state)
@@ -87,13 +93,15 @@ def _pass(
     done.latencies += [(finished - e.received_at).total_seconds() for e in events]
 
 
-def _sync_jobs(settings: Settings, events: list[InboxEvent], done: Drained) -> None:
-    for _, report in sync_run.sync_jobs(settings, (e.subject for e in events), LOCK_WAIT_SECONDS):
+def _sync_jobs(
+    settings: Settings, events: list[InboxEvent], done: Drained, gateway_for: Callable[[], FollowUpClient] | None
+) -> None:
+    for _, report in sync_run.sync_jobs(settings, (e.subject for e in events), LOCK_WAIT_SECONDS, gateway_for):
         done.created += report.count(Outcome.CREATED)
 
 
-def _follow_up(settings: Settings) -> None:
-    summary = follow_up.now_pass(settings, LOCK_WAIT_SECONDS)
+def _follow_up(settings: Settings, gateway_for: Callable[[], FollowUpClient] | None) -> None:
+    summary = follow_up.now_pass(settings, LOCK_WAIT_SECONDS, gateway_for)
     if summary.problems:
         log.warning("pass back problems: %s", "; ".join(summary.problems))
 

@@ -3,6 +3,7 @@ that run them. Parse, call `app.practice` / `app.queue`, render."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -41,13 +42,23 @@ def list_orgs(practice_db: PracticeOpt = None) -> None:
 @orgs_app.command("status")
 @guarded
 def status(practice_db: PracticeOpt = None) -> None:
-    """Each org's last run, held and failed jobs, failures in a row, and when it is queued next."""
-    shown = practice.status(practice.practice_url(practice_db))
+    """Each org's last run, held and failed jobs, login lapse, calls today, and next run; exit 1 on an alert."""
+    from jobsync.app import practice_view
+
+    now = datetime.now(UTC)
+    shown = practice_view.status(practice.practice_url(practice_db), now)
     for s in shown:
         upcoming = f"{s.org.next_run:%Y-%m-%d %H:%M %Z}" if s.org.next_run else "at the next tick"
-        alert = "  ALERT: failed twice in a row" if s.failed_in_a_row >= 2 else ""
-        say(f"{s.org.name}\tlast {s.last_run}\theld {s.held}\tfailed {s.failed}\tnext {upcoming}{alert}")
-    raise typer.Exit(1 if any(s.failed_in_a_row >= 2 for s in shown) else 0)
+        login = f"{s.login_lapses:%Y-%m-%d}" if s.login_lapses else "-"
+        calls = "?" if s.calls_today is None else str(s.calls_today)
+        say(
+            f"{s.org.name}\tlast {s.last_run}\theld {s.held}\tfailed {s.failed}\tlogin lapses {login}"
+            f"\tcalls today {calls}/{s.call_budget}\tnext {upcoming}"
+        )
+    alerts = [text for s in shown for text in s.alerts(now).values()]
+    for text in alerts:
+        say(f"ALERT {text}")
+    raise typer.Exit(1 if alerts else 0)
 
 
 @orgs_app.command("run")

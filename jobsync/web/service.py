@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import uvicorn
 
@@ -27,12 +28,23 @@ log = logging.getLogger("jobsync.web.service")
 IDLE_SECONDS = 0.25  # how soon an event in the inbox is taken up
 
 
+@dataclass(frozen=True)
+class PracticeOrg:
+    """`jobsync serve --org NAME`: this service is one org of a practice, whose workers run its syncs."""
+
+    url: str
+    name: str
+
+
 class Worker(threading.Thread):
-    def __init__(self, settings: Settings, metrics: Metrics, poll: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, metrics: Metrics, poll: bool = True, practice: PracticeOrg | None = None
+    ) -> None:
         super().__init__(name="jobsync-worker", daemon=True)
-        self.settings, self.metrics, self.poll = settings, metrics, poll
+        self.settings, self.metrics, self.poll, self.practice = settings, metrics, poll, practice
         self.stopping = threading.Event()
         self.next_poll = time.monotonic() + settings.serve.poll_minutes * 60
+        self.forwarded = 0  # the newest inbox event already queued as a practice run
 
     def run(self) -> None:
         while not self.stopping.is_set():
@@ -43,6 +55,13 @@ class Worker(threading.Thread):
             self.stopping.wait(IDLE_SECONDS)
 
     def _once(self) -> None:
+        if self.practice is not None:
+            # The practice's workers sync (one run per org, paced by the shared limits): queue it, with
+            # the queueing lock folding this event, any others and a cron tick into one waiting run.
+            from jobsync.app import queue
+
+            self.forwarded = queue.forward_events(self.settings, self.practice.url, self.practice.name, self.forwarded)
+            return
         done = worker.drain(self.settings)
         if done.events:
             log.info(
@@ -82,7 +101,9 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def serve(settings: Settings, host: str | None = None, port: int | None = None) -> int:
+def serve(
+    settings: Settings, host: str | None = None, port: int | None = None, practice: PracticeOrg | None = None
+) -> int:
     metrics = Metrics()
     app = build(settings, metrics)
     config = uvicorn.Config(
@@ -94,7 +115,7 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
         timeout_graceful_shutdown=30,
     )
     server = _Server(config)
-    loop = Worker(settings, metrics)
+    loop = Worker(settings, metrics, practice=practice)
     loop.start()
     try:
         server.run()

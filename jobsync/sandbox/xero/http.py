@@ -65,6 +65,7 @@ class Exchange:
     status: int
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: bytes = b""
+    received: float = 0.0  # time.monotonic() when the request arrived, before any latency or answer
 
 
 @dataclass
@@ -230,6 +231,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         app: SandboxApp = self.server.app  # type: ignore[attr-defined]
+        self.received = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
@@ -267,7 +269,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client died mid-answer (a killed run): Xero would not care
-        app.record(Exchange(self.command, path, query, headers, body, answer.status, out, payload))
+        app.record(Exchange(self.command, path, query, headers, body, answer.status, out, payload, self.received))
 
     def _drop(self, app: SandboxApp, path: str, query: str, headers: dict[str, str], body: bytes) -> None:
         self.close_connection = True
@@ -275,7 +277,7 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        app.record(Exchange(self.command, path, query, headers, body, 0))
+        app.record(Exchange(self.command, path, query, headers, body, 0, received=self.received))
 
 
 def _fault_answer(status: int, retry_after: int) -> Answer:
