@@ -125,3 +125,7 @@ def print_figure() -> bool:
     print(f"  every invoice made once, no call refused: {every}; throughput grows with workers: {scales}")
     print(f"  app limit {REDUCED_APP_LIMIT} a minute held over 4 workers: {holds} (busiest {ceiling.busiest_minute})")
     return every and scales and holds
+
+
+if __name__ == "__main__":  # `python -m benchmarks.practice_scale`: this figure alone
+    raise SystemExit(0 if print_figure() else 1)

@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from benchmarks import pass_back_calls, quiet_day, serve_latency, simpro_calls
+from benchmarks import pass_back_calls, practice_scale, quiet_day, serve_latency, simpro_calls
 from benchmarks.harness import Measure, Servers, SimClock, run_baseline, run_jobsync, write_config
 from benchmarks.scenario import MARK, build, minimum_calls, seed_servicem8, seed_xero, write_csv
 from jobsync.app.wiring import build_source
@@ -264,6 +264,8 @@ def main() -> int:
     targets.append((f"simPRO: <= {simpro_calls.GOAL_PER_JOB} calls a job", simpro_per_job <= simpro_calls.GOAL_PER_JOB))
     targets.append(("Pass back: <= 1 Xero call per 100 changed invoices + 2", pass_back_calls.print_figure()))
     targets.append(("serve: webhook to invoice p95 <= 5 s; a burst of 200 all invoiced", serve_latency.print_figure()))
+    practice = practice_scale.print_figure()
+    targets.append(("practice: grows with workers, no 429, a reduced app ceiling holds", practice))
     print("\nTargets (issue 9)")
     for label, met in targets:
         print(f"  {'met   ' if met else 'MISSED'}  {label}")

@@ -4,25 +4,36 @@
 2. SIGKILL the worker running a (slowed) org mid-run: another worker finishes it after the stalled-run
    retry, with no duplicate invoice.
 3. Restart PostgreSQL while workers are busy: they carry on, and nothing is duplicated or lost.
-4. A cron tick and a webhook for one org at the same moment: one run queued.
+4. A cron tick (`jobsync orgs run`) and a webhook to `jobsync serve --org` for one org at the same
+   moment: one run queued, one invoice.
 
 Exits non-zero when any promise breaks. Prints one line per drill.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import os
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
+
+import requests
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.postgres_server import cluster, restart  # noqa: E402
 from tests.practice_rig import Practice, practice  # noqa: E402
+
+SECRET = "drill-webhook-secret"
 
 
 def _duplicates(p: Practice) -> int:
@@ -85,12 +96,49 @@ def restarted_database(server: str, tmp: Path) -> bool:
     return done and dup == 0
 
 
+def _queued_runs(p: Practice, org: str) -> int:
+    import psycopg
+
+    with psycopg.connect(p.url) as conn:
+        found = conn.execute("SELECT count(*) FROM procrastinate_jobs WHERE queueing_lock = %s", (org,)).fetchone()
+    return int(found[0]) if found else 0
+
+
 def tick_and_webhook(server: str, tmp: Path) -> bool:
-    with practice(tmp / "tick", server, orgs=1, jobs=1) as p:
-        answers = [p.cli("orgs", "run", "org0").output.strip(), p.cli("orgs", "run", "org0").output.strip()]
-    queued = sum("org0: queued" in a for a in answers)
-    print(f"drill 4: a tick and a webhook at once: {queued} run queued ({answers[1]})")
-    return queued == 1
+    """A cron entry's `jobsync orgs run` and a webhook to `jobsync serve --org`, fired at one moment."""
+    os.environ["DRILL_SIGNED_SECRET"] = SECRET
+    with practice(tmp / "tick", server, orgs=1, jobs=1, every=1440) as p:
+        work, org = p.orgs["org0"]
+        config = yaml.safe_load(work.config.read_text())
+        config["serve"] = {"signed": {"drill": {"secret": "${DRILL_SIGNED_SECRET}", "header": "X-Hub-Signature"}}}
+        work.config.write_text(yaml.safe_dump(config))
+        with p.serve(work.config, "org0") as url:
+            body = json.dumps({"id": "tick-1", "job_id": "J1"}).encode()
+            signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            start, said = threading.Barrier(2), []
+
+            def webhook() -> None:
+                start.wait()
+                sent = requests.post(f"{url}/webhooks/signed/drill", data=body, headers={"X-Hub-Signature": signature})
+                said.append(f"webhook HTTP {sent.status_code}")
+
+            def tick() -> None:
+                start.wait()
+                said.append(p.cli("orgs", "run", "org0").output.strip())
+
+            both = [threading.Thread(target=webhook), threading.Thread(target=tick)]
+            for thread in both:
+                thread.start()
+            for thread in both:
+                thread.join()
+            time.sleep(3)  # the service forwards its inbox four times a second
+            queued = _queued_runs(p, "org0")
+        p.start_worker()
+        done = p.wait_for(lambda: p.invoiced() == {"org0": ["1"]}, 60)
+        invoices = len(org.invoices())
+    print(f"drill 4: a cron tick and a webhook at once ({'; '.join(sorted(said))}): {queued} run queued,", end=" ")
+    print(f"all invoiced {done}, {invoices} invoice")
+    return queued == 1 and done and invoices == 1 and "webhook HTTP 200" in said
 
 
 def main() -> int:

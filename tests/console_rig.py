@@ -48,15 +48,18 @@ class Rig:
         return CliRunner().invoke(app, [*args, "--config", str(self.config)], env=env)
 
     def sign_in(self, name: str, password: str = PASSWORD) -> requests.Session:
-        session = requests.Session()
-        page = session.get(self.url + "/login")
-        token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
-        assert token, page.text
-        answer = session.post(
-            self.url + "/login", data={"login_csrf": token.group(1), "name": name, "password": password}
-        )
-        session.last_status = answer.status_code  # type: ignore[attr-defined]
-        return session
+        return sign_in(self.url, name, password)
+
+
+def sign_in(url: str, name: str, password: str = PASSWORD) -> requests.Session:
+    """A browser's session after the sign-in form; `last_status` is the form's answer."""
+    session = requests.Session()
+    page = session.get(url + "/login")
+    token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+    assert token, page.text
+    answer = session.post(url + "/login", data={"login_csrf": token.group(1), "name": name, "password": password})
+    session.last_status = answer.status_code  # type: ignore[attr-defined]
+    return session
 
 
 def csrf_of(html: str) -> str:

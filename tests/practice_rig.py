@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
 from typer.testing import CliRunner
 
 from jobsync.cli.main import app
@@ -65,6 +67,23 @@ class Practice:
         self.workers.append(proc)
         return proc
 
+    @contextmanager
+    def serve(self, config: Path, org: str) -> Iterator[str]:
+        """`jobsync serve --org` as a host runs it: webhooks in, runs queued for the practice's workers."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "JOBSYNC_PRACTICE_URL": self.url}
+        cmd = [sys.executable, "-m", "jobsync.cli.main", "serve", "--config", str(config), "--port", str(port)]
+        proc = subprocess.Popen([*cmd, "--org", org], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            assert self.wait_for(lambda: _healthy(url), 30), "jobsync serve --org did not come up"
+            yield url
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0
+
     def invoiced(self) -> dict[str, list[str]]:
         return {name: sorted(str(i["Reference"]) for i in x.invoices()) for name, (_, x) in self.orgs.items()}
 
@@ -75,6 +94,13 @@ class Practice:
                 return True
             time.sleep(0.25)
         return check()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(url + "/healthz", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
 
 
 @contextmanager

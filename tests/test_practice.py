@@ -6,49 +6,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
 
-from tests.practice_rig import ROOT, Practice, practice, row
+from tests.console_rig import PASSWORD, sign_in
+from tests.practice_rig import practice, row
 
 SECRET = "practice-webhook-secret"
-
-
-@contextmanager
-def served(p: Practice, config: Path, org: str) -> Iterator[str]:
-    """`jobsync serve --org` as a host runs it: webhooks in, runs queued for the practice's workers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "JOBSYNC_PRACTICE_URL": p.url}
-    cmd = [sys.executable, "-m", "jobsync.cli.main", "serve", "--config", str(config), "--port", str(port)]
-    proc = subprocess.Popen([*cmd, "--org", org], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        assert p.wait_for(lambda: _healthy(url), 30), "jobsync serve --org did not come up"
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(url + "/healthz", timeout=1).status_code == 200
-    except requests.ConnectionError:
-        return False
 
 
 def test_two_workers_invoice_every_org_once_and_status_shows_each(tmp_path: Path, postgres_server: str) -> None:
@@ -97,10 +66,11 @@ def test_a_broken_org_is_refused_when_added_and_the_practice_url_is_required(
     assert missing.exit_code == 2 and "JOBSYNC_PRACTICE_URL" in missing.output
 
 
-def test_a_webhook_to_serve_org_is_queued_and_a_worker_invoices_it_within_seconds(
+def test_a_webhook_to_serve_org_is_queued_a_worker_invoices_it_and_the_console_shows_the_practice(
     tmp_path: Path, postgres_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_SIGNED_SECRET", SECRET)  # the service and the workers read one config
+    monkeypatch.setenv("JOBSYNC_TEST_PASSWORD", PASSWORD)
     with practice(tmp_path, postgres_server, orgs=1, jobs=1, every=1440) as p:
         work, org = p.orgs["org0"]
         config = yaml.safe_load(work.config.read_text())
@@ -108,7 +78,7 @@ def test_a_webhook_to_serve_org_is_queued_and_a_worker_invoices_it_within_second
         work.config.write_text(yaml.safe_dump(config))
         p.start_worker()
         assert p.wait_for(lambda: p.invoiced() == {"org0": ["1"]}, 60)  # the first scheduled run
-        with served(p, work.config, "org0") as url:
+        with p.serve(work.config, "org0") as url:
             work.write_jobs([row(1), row(2)])
             body = json.dumps({"id": "e2", "job_id": "J2"}).encode()
             signature = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
@@ -117,5 +87,10 @@ def test_a_webhook_to_serve_org_is_queued_and_a_worker_invoices_it_within_second
             assert sent.status_code == 200
             assert p.wait_for(lambda: p.invoiced() == {"org0": ["1", "2"]}, 30), p.invoiced()
             took = time.monotonic() - took
+            added = work.cli("users", "add", "bea", "--role", "bookkeeper", "--password-env", "JOBSYNC_TEST_PASSWORD")
+            assert added.exit_code == 0, added.output
+            page = sign_in(url, "bea").get(url + "/practice")
+            assert page.status_code == 200 and "No org needs attention." in page.text
+            assert re.search(r"<td>org0</td><td>\S+ exit 0</td>", page.text), page.text
     assert took < 30  # the next scheduled run is a day away: the webhook's queued run invoiced it
     assert [i["Reference"] for i in org.invoices()].count("2") == 1

@@ -14,8 +14,8 @@ from jobsync.web.console_base import Console
 STATIC = Path(__file__).with_name("static")
 
 
-def console_routes(settings: Settings) -> list[BaseRoute]:
-    console = Console(settings)
+def console_routes(settings: Settings, practice_url: str | None = None) -> list[BaseRoute]:
+    console = Console(settings, practice_url)
     return [
         *console_pages.routes(console),
         *console_forms.routes(console),

@@ -45,8 +45,9 @@ class Visitor:
 
 
 class Console:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, practice_url: str | None = None) -> None:
         self.settings = settings
+        self.practice_url = practice_url  # `serve --org`: the practice page shows every org
         self.sessions = Sessions(signing_key(Path(settings.state.path)))
         self.throttle = Throttle()
         # Autoescape on for every template: a client named <script> is shown as text, everywhere.
@@ -67,6 +68,7 @@ class Console:
             user=visitor.user if visitor else None,
             csrf=visitor.session.csrf if visitor else "",
             path=request.url.path,
+            in_practice=self.practice_url is not None,
             **ctx,
         )
         return HTMLResponse(body, status, headers=SECURITY_HEADERS)

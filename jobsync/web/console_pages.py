@@ -1,17 +1,18 @@
-"""The console's pages (GET): sign-in, Today, a job, history, contacts and settings. Each calls the
+"""The console's pages (GET): sign-in, Today, a job, history, contacts, settings and the practice. Each calls the
 app's own functions and renders; nothing here decides anything about invoices. Every page but the
 sign-in page is reached through `Console.signed_in`, which sends a visitor without a session away."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jobsync.app import console_views, contact_commands, doctor, history
+from jobsync.app import console_views, contact_commands, doctor, history, practice_view
 from jobsync.config.settings import Settings, redacted_settings
 from jobsync.core.errors import JobsyncError
 from jobsync.web.console_auth import LOGIN_COOKIE
@@ -33,6 +34,7 @@ def routes(console: Console) -> list[Route]:
         ("/history/{run}", run),
         ("/contacts", contacts),
         ("/settings", settings_page),
+        ("/practice", practice_page),
     ]
     signed_in = [Route(path, console.signed_in(page), methods=["GET"]) for path, page in pages]
     return [Route("/login", login_page, methods=["GET"]), *signed_in]
@@ -90,6 +92,19 @@ async def settings_page(console: Console, request: Request, visitor: Visitor) ->
         checks = (await run_in_threadpool(doctor.run_checks, console.settings.config_path)).checks
     shown = redacted_settings(console.settings)  # every secret as ***
     return console.page(request, "settings.html", visitor, title="Settings", config=shown, checks=checks)
+
+
+async def practice_page(console: Console, request: Request, visitor: Visitor) -> Response:
+    """`serve --org`: every org of the practice, as `jobsync orgs status` shows them, with its alerts."""
+    if console.practice_url is None:
+        return console.page(request, "error.html", visitor, 404, title="Not found", message="Not part of a practice.")
+    now = datetime.now(UTC)
+    try:
+        shown = await run_in_threadpool(practice_view.status, console.practice_url, now)
+    except JobsyncError as exc:
+        return console.page(request, "error.html", visitor, 503, title="Practice", message=exc.message)
+    alerts = [text for s in shown for text in s.alerts(now).values()]
+    return console.page(request, "practice.html", visitor, title="Practice", orgs=shown, alerts=alerts)
 
 
 def _search(settings: Settings, term: str) -> list[tuple[str, str, str]]:

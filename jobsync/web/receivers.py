@@ -133,7 +133,7 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return Response(status_code=404)
 
 
-def build(settings: Settings, metrics: Metrics) -> Starlette:
+def build(settings: Settings, metrics: Metrics, practice_url: str | None = None) -> Starlette:
     r = Receivers(settings, metrics)
     routes = [
         Route("/webhooks/servicem8/{secret}", r.servicem8, methods=["GET", "POST"]),
@@ -142,6 +142,6 @@ def build(settings: Settings, metrics: Metrics) -> Starlette:
         Route("/healthz", r.healthz),
         Route("/readyz", r.readyz),
         Route("/metrics", r.prometheus),
-        *console_routes(settings),
+        *console_routes(settings, practice_url),
     ]
     return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_found})

@@ -105,7 +105,7 @@ def serve(
     settings: Settings, host: str | None = None, port: int | None = None, practice: PracticeOrg | None = None
 ) -> int:
     metrics = Metrics()
-    app = build(settings, metrics)
+    app = build(settings, metrics, practice.url if practice else None)
     config = uvicorn.Config(
         app,
         host=host or settings.serve.host,
