@@ -26,6 +26,7 @@ from jobsync.web.receivers import build
 
 log = logging.getLogger("jobsync.web.service")
 IDLE_SECONDS = 0.25  # how soon an event in the inbox is taken up
+MAX_PAUSE_SECONDS = 30.0  # the longest wait between passes while they keep failing
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,16 @@ class Worker(threading.Thread):
         self.forwarded = 0  # the newest inbox event already queued as a practice run
 
     def run(self) -> None:
+        pause = IDLE_SECONDS
         while not self.stopping.is_set():
             try:
                 self._once()
+                pause = IDLE_SECONDS
             except JobsyncError as exc:
-                log.warning("worker pass stopped", extra=logs.fields(reason=exc.message))
-            self.stopping.wait(IDLE_SECONDS)
+                # A dead database or API is retried, but backing off: one line per try, not four a second.
+                log.warning("worker pass stopped", extra=logs.fields(reason=exc.message, retry_seconds=pause * 2))
+                pause = min(pause * 2, MAX_PAUSE_SECONDS)
+            self.stopping.wait(pause)
 
     def _once(self) -> None:
         if self.practice is not None:
