@@ -41,7 +41,9 @@ class TokenVaultSettings(_Frozen):
     """A practice's org: its Xero tokens in the practice database, sealed with keys from JOBSYNC_TOKEN_KEYS."""
 
     url: str = Field(pattern=r"^postgres(ql)?://")  # e.g. ${JOBSYNC_PRACTICE_URL}
-    org: str = Field(min_length=1, max_length=64)  # the org's name in the practice
+    # The vault entry: the org's name, or one login's name that orgs connected in one consent share
+    # (Xero gives one token set per consent; each refresh rotates it, so it must be kept once).
+    org: str = Field(min_length=1, max_length=64)
 
 
 class XeroAuthSettings(_Frozen):
