@@ -8,14 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock, offline_tokens, settings_for
+import requests
+from oauth_support import CLIENT_ID, CLIENT_SECRET, FakeClock, consent, free_port, offline_tokens, settings_for
 
 from jobsync.app import practice, practice_tokens
 from jobsync.app.wiring import xero_login
+from jobsync.config.settings import load_settings
 from jobsync.core.errors import ConfigError, LockedError, UnreachableError
 from jobsync.sandbox.xero.server import XeroSandbox
 from jobsync.state.token_vault import KEYS_ENV, DatabaseVault, new_key, rotate, sealer
 from jobsync.xero import token_store
+from jobsync.xero.oauth_login import LoginIO, LoginOptions, login, redirect_uri
 from jobsync.xero.token_store import fresh_tokens, load_from
 from tests.postgres_server import fresh_database
 
@@ -59,8 +62,6 @@ def test_an_org_joins_with_its_token_file_and_refreshes_sealed_in_the_database(
     token_file = tmp_path / "old.tokens.toml"
     token_store.save(token_file, offline_tokens(sb, clock, sb.tenant_id))
     practice_tokens.import_tokens(url, "acme", config, token_file)
-
-    from jobsync.config.settings import load_settings
 
     app = xero_login(load_settings(config))
     assert app.tokens.where == "the practice database (org acme)"
@@ -122,3 +123,25 @@ def test_keys_missing_or_malformed_name_the_variable() -> None:
     assert KEYS_ENV in " ".join(missing.value.problems)
     with pytest.raises(ConfigError, match="not a Fernet key"):
         sealer({KEYS_ENV: "not-a-key"})
+
+
+def test_auth_login_for_a_vault_org_seals_its_tokens_in_the_database_and_writes_no_file(
+    tmp_path: Path, postgres_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, port = fresh_database(postgres_server), free_port()
+    monkeypatch.setenv(KEYS_ENV, new_key())
+    monkeypatch.setenv("XERO_CLIENT_SECRET", CLIENT_SECRET)
+    with XeroSandbox() as sb:
+        sb.add_client(CLIENT_ID, CLIENT_SECRET, (redirect_uri(port),))
+        app = xero_login(load_settings(vault_config(tmp_path, sb, url, "acme")))
+
+        def browser(address: str) -> bool:  # the user approves on Xero's consent page
+            page = consent(address)
+            requests.get(page.headers["Location"], timeout=5)
+            return True
+
+        io = LoginIO(say=lambda line: None, read_line=lambda prompt: "", open_browser=browser)
+        tokens = login(app, LoginOptions(port=port, wait_seconds=5), io)
+    assert load_from(app.tokens) == tokens and tokens.tenant_id == sb.tenant_id
+    assert str(tokens.refresh_token).encode() not in raw_row(url, "acme")
+    assert not app.store.exists()  # nothing beside the state file: the vault is the only copy
