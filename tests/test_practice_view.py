@@ -56,3 +56,15 @@ def test_a_login_near_its_lapse_alerts_by_the_orgs_own_warning() -> None:
     far = OrgStatus(org, "never run", 0, 0, 0, login_lapses=NOW + timedelta(days=30), lapse_warning=timedelta(days=7))
     assert list(near.alerts(NOW)) == ["login:acme"] and "lapses 2026-12-06" in near.alerts(NOW)["login:acme"]
     assert far.alerts(NOW) == {}
+
+
+def test_a_practice_database_that_does_not_answer_is_one_line_naming_the_variable() -> None:
+    from typer.testing import CliRunner
+
+    from jobsync.cli.main import app
+
+    dead = "postgresql://nobody@127.0.0.1:9/none?connect_timeout=2"
+    for command in (["orgs", "status"], ["orgs", "run", "acme"], ["orgs", "rotate-keys"]):
+        shown = CliRunner().invoke(app, command, env={"JOBSYNC_PRACTICE_URL": dead, "JOBSYNC_TOKEN_KEYS": ""})
+        assert shown.exit_code not in (0, 1) and "Traceback" not in shown.output, (command, shown.output)
+        assert "JOBSYNC_PRACTICE_URL" in shown.output or "JOBSYNC_TOKEN_KEYS" in shown.output, shown.output

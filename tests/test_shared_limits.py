@@ -14,7 +14,7 @@ from jobsync.app.shared_limits import PracticeLimits, SharedCallLimiter, ensure_
 from jobsync.core.errors import StoppedError
 from jobsync.sandbox.xero.server import RateLimits, XeroSandbox
 from jobsync.xero.limiter import Limits
-from tests.postgres_server import fresh_database
+from tests.postgres_server import fresh_database, restart
 
 WINDOW = 1.0  # a scaled minute, so a test of many windows takes seconds
 
@@ -125,3 +125,13 @@ def test_the_day_budget_is_counted_across_workers(database: str) -> None:
 def test_an_unreachable_practice_database_stops_the_run_cleanly() -> None:
     with pytest.raises(StoppedError, match="did not answer before the run's first call.*Nothing is lost"):
         SharedCallLimiter("postgresql://nobody@127.0.0.1:9/none?connect_timeout=2", "t", Limits())
+
+
+def test_a_database_restart_mid_run_costs_a_pause_not_the_run(database: str, postgres_server: str) -> None:
+    with XeroSandbox() as sb:
+        limiter = SharedCallLimiter(database, sb.tenant_id, Limits(per_minute=100))
+        assert hammer(sb, limiter, sb.tenant_id, 2, threads=1) == [200, 200]
+        restart(postgres_server)  # the limiter's connection is cut
+        assert hammer(sb, limiter, sb.tenant_id, 2, threads=1) == [200, 200]
+        assert limiter.used_today == 4  # the day's count survived in the database
+        limiter.close()

@@ -21,8 +21,9 @@ from jobsync.app.shared_limits import XERO_DAY_LIMIT, ensure_tables, used_today
 from jobsync.app.wiring import tenant_id, xero_login
 from jobsync.config.sections import NotifySettings
 from jobsync.config.settings import Settings, load_settings
-from jobsync.core.errors import JobsyncError
+from jobsync.core.errors import JobsyncError, UnreachableError
 from jobsync.output import notify
+from jobsync.state.postgres import server_said
 from jobsync.state.store import State
 from jobsync.xero.token_store import token_status
 
@@ -61,9 +62,12 @@ class OrgStatus:
 def status(url: str, now: datetime) -> list[OrgStatus]:
     import psycopg
 
-    with psycopg.connect(url, autocommit=True) as conn:
-        ensure_tables(conn)
-        return [_one(conn, org, now) for org in practice.orgs(url)]
+    try:
+        with practice.connect(url) as conn:
+            ensure_tables(conn)
+            return [_one(conn, org, now) for org in practice.orgs(url)]
+    except psycopg.Error as exc:
+        raise UnreachableError(f"the practice database stopped answering: {server_said(exc)}") from None
 
 
 def _one(conn: object, org: practice.Org, now: datetime) -> OrgStatus:
@@ -100,7 +104,19 @@ def raise_alerts(url: str, now: datetime) -> list[str]:
     import psycopg
 
     current = {key: text for s in status(url, now) for key, text in s.alerts(now).items()}
-    with psycopg.connect(url, autocommit=True) as conn:
+    try:
+        fresh = _record(url, current, now)
+    except psycopg.Error as exc:
+        raise UnreachableError(f"the practice database stopped answering: {server_said(exc)}") from None
+    said = [current[key] for key in fresh]
+    if said:
+        _send(said)
+    return said
+
+
+def _record(url: str, current: dict[str, str], now: datetime) -> list[str]:
+    """Keep the conditions that hold now; returns those not raised before."""
+    with practice.connect(url) as conn:
         conn.execute(_ALERTS)
         with conn.transaction():
             conn.execute("LOCK TABLE jobsync_practice_alerts")  # two workers checking at once send one alert
@@ -109,10 +125,7 @@ def raise_alerts(url: str, now: datetime) -> list[str]:
             conn.execute("DELETE FROM jobsync_practice_alerts WHERE NOT (condition = ANY(%s))", (list(current),))
             for key in fresh:
                 conn.execute("INSERT INTO jobsync_practice_alerts VALUES (%s, %s)", (key, now.isoformat()))
-    said = [current[key] for key in fresh]
-    if said:
-        _send(said)
-    return said
+    return fresh
 
 
 def _send(conditions: list[str]) -> None:

@@ -56,7 +56,10 @@ def make_app(url: str) -> procrastinate.App:
     @app.periodic(cron="* * * * *", periodic_id="alerts")
     @app.task(name="jobsync.practice_alerts", queueing_lock="jobsync.practice_alerts")
     async def practice_alerts(timestamp: int) -> None:
-        await asyncio.to_thread(practice_view.raise_alerts, url, datetime.now(UTC))
+        try:
+            await asyncio.to_thread(practice_view.raise_alerts, url, datetime.now(UTC))
+        except JobsyncError as exc:  # the next minute's check tries again
+            log.warning("practice alert check stopped", extra={"fields": {"reason": exc.message}})
 
     @app.periodic(cron="* * * * * */10", periodic_id="stalled")
     @app.task(name="jobsync.retry_stalled", queueing_lock="jobsync.retry_stalled")
@@ -114,7 +117,10 @@ async def _defer_async(app: procrastinate.App, org: str) -> bool:
 def queue_now(url: str, org: str) -> bool:
     """Queue the org's run now (a webhook, or `jobsync orgs run`); False when one is already waiting."""
     practice.config_of(url, org)  # an unknown org is refused with its name
-    ensure_schema(url)
+    try:
+        ensure_schema(url)
+    except _psycopg_error() as exc:
+        raise UnreachableError(f"the practice's queue could not take the run: {exc}") from None
     app = make_app(url)
     try:
         with app.open():

@@ -15,6 +15,7 @@ the next run continues.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ XERO_DAY_LIMIT = 5_000
 # A call starts a little after its reserved time and reaches Xero a little after that (a busy host, the
 # network): spacing the limit-th call by a window plus this keeps the spread from bunching two windows.
 ARRIVAL_SPREAD_SECONDS = 0.25
-LEASE_SECONDS = 300.0  # longer than any one call (timeouts are 30 s, retries re-reserve)
+LEASE_SECONDS = 90.0  # longer than any one call (30 s timeouts; a retry reserves again); a dead host's lapse
+RECONNECT_SECONDS = 30.0  # how long a run waits for the practice database to come back
 _LOCK_KEY = 7417011  # the advisory lock every reservation takes; one number for the whole practice
 _SCHEMA_LOCK_KEY = 7417012
 _SCHEMA = """
@@ -99,6 +101,7 @@ class SharedCallLimiter(CallLimiter):
     def __init__(self, url: str, tenant: str, limits: Limits) -> None:
         import psycopg
 
+        self._url = url
         try:
             self._conn: Any = psycopg.connect(url, autocommit=True, connect_timeout=10)
             ensure_tables(self._conn)
@@ -227,13 +230,35 @@ class SharedCallLimiter(CallLimiter):
         self._with_db(lambda: self._conn.execute(sql, args))
 
     def _with_db(self, work: Any) -> Any:
+        """`work()` on the connection; a connection lost (a restart, a failover) is made again and the
+        work tried once more, so a brief outage costs a pause, not the run."""
         import psycopg
 
         with self._db_lock:
             try:
                 return work()
+            except psycopg.OperationalError:
+                self._reconnect()
             except psycopg.Error as exc:
                 raise _unreachable(exc, "mid-run") from None
+            try:
+                return work()
+            except psycopg.Error as exc:
+                raise _unreachable(exc, "mid-run") from None
+
+    def _reconnect(self) -> None:
+        import psycopg
+
+        self._conn.close()
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        while True:
+            try:
+                self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+                return
+            except psycopg.Error as exc:
+                if time.monotonic() >= deadline:
+                    raise _unreachable(exc, "mid-run, after trying again") from None
+                time.sleep(0.5)
 
 
 def _unreachable(exc: Exception, when: str) -> StoppedError:
