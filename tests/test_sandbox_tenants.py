@@ -50,3 +50,14 @@ def test_added_organisations_survive_a_restart(tmp_path: Path) -> None:
     with XeroSandbox(data_dir=str(tmp_path)) as again:
         assert "Tenant Test Plumbing" in [c["Name"] for c in again.contacts(second)]
         assert call(again, second, "GET", "Contacts").status_code == 200
+
+
+def test_one_idempotency_key_sent_for_two_organisations_is_two_requests() -> None:
+    with XeroSandbox() as sb:
+        second = sb.add_org("Second Trades Pty Ltd")
+        for tenant in (sb.tenant_id, second):
+            headers = {"Authorization": "Bearer sandbox", "xero-tenant-id": tenant, "Idempotency-Key": "same-key"}
+            answer = requests.put(f"{sb.api_url}/Contacts", headers=headers, json=CONTACT, timeout=10)
+            assert answer.status_code == 200
+        assert "Tenant Test Plumbing" in [c["Name"] for c in sb.contacts(second)]
+        assert "Tenant Test Plumbing" in [c["Name"] for c in sb.contacts()]

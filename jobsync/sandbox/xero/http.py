@@ -180,7 +180,8 @@ def _idempotent(app: SandboxApp, method: str, path: str, query: str, headers: di
         return _run(app, method, path, query, headers, body)
     if len(key) > MAX_KEY_LENGTH:
         return Answer(400, too_long_body())
-    scope = headers.get("authorization", "")
+    # A key is the app's within one organisation: the same key sent for two tenants is two requests.
+    scope = headers.get("authorization", "") + "|" + headers.get("xero-tenant-id", "").strip().lower()
     with app.idempotency.lock_for(scope, key):
         mark = fingerprint(method, path, query, body)
         found = app.idempotency.lookup(scope, key, mark, app.now())
