@@ -31,6 +31,19 @@ def add(
     say(f"✓ {org.name}: {org.config}, every {org.every_minutes} minutes")
 
 
+@orgs_app.command("load")
+@guarded
+def load(
+    file: Annotated[Path, typer.Argument(help="A practice file: orgs: [{name, config, every}, ...].")],
+    practice_db: PracticeOpt = None,
+) -> None:
+    """Add (or update) every org a practice file lists; a file with any mistake adds nothing."""
+    from jobsync.app import practice_file
+
+    for org in practice_file.load(practice.practice_url(practice_db), file):
+        say(f"✓ {org.name}: {org.config}, every {org.every_minutes} minutes")
+
+
 @orgs_app.command("list")
 @guarded
 def list_orgs(practice_db: PracticeOpt = None) -> None:
