@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from jobsync.cli.main import app
 from jobsync.sandbox.xero.server import XeroSandbox
 from tests.e2e import Workdir, make_workdir
 from tests.postgres_server import fresh_database
+from tests.receivers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,9 +70,7 @@ class Practice:
     @contextmanager
     def serve(self, config: Path, org: str) -> Iterator[str]:
         """`jobsync serve --org` as a host runs it: webhooks in, runs queued for the practice's workers."""
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT), "JOBSYNC_PRACTICE_URL": self.url}
         cmd = [sys.executable, "-m", "jobsync.cli.main", "serve", "--config", str(config), "--port", str(port)]
         proc = subprocess.Popen([*cmd, "--org", org], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

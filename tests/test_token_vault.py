@@ -61,7 +61,7 @@ def test_an_org_joins_with_its_token_file_and_refreshes_sealed_in_the_database(
     practice.add(url, "acme", config, 15)
     token_file = tmp_path / "old.tokens.toml"
     token_store.save(token_file, offline_tokens(sb, clock, sb.tenant_id))
-    practice_tokens.import_tokens(url, "acme", config, token_file)
+    practice_tokens.import_tokens(config, token_file)
 
     app = xero_login(load_settings(config))
     assert app.tokens.where == "the practice database (org acme)"

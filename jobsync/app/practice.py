@@ -66,14 +66,28 @@ def connect(url: str) -> Any:
     return conn
 
 
+def entry_problems(name: object, every_minutes: object) -> list[str]:
+    """What is wrong with an org's name and interval, given on the command line or in a practice file."""
+    problems = []
+    if not isinstance(name, str) or not name.strip() or len(name) > 64:
+        problems.append("an org's name is 1 to 64 characters")
+    if not isinstance(every_minutes, int) or isinstance(every_minutes, bool) or not 1 <= every_minutes <= 1440:
+        problems.append("every is 1 to 1440 minutes")
+    return problems
+
+
 def add(url: str, name: str, config: Path, every_minutes: int) -> Org:
     """Register an org; its config is loaded first, so a broken one is refused with its problems."""
-    if not name.strip() or len(name) > 64:
-        raise ConfigError("an org's name is 1 to 64 characters")
-    if not 1 <= every_minutes <= 1440:
-        raise ConfigError("--every must be 1 to 1440 minutes")
+    problems = entry_problems(name, every_minutes)
+    if problems:
+        raise ConfigError(problems[0], problems[1:])
     config = config.resolve()
     load_settings(config)
+    return register(url, name, config, every_minutes)
+
+
+def register(url: str, name: str, config: Path, every_minutes: int) -> Org:
+    """Add or update an org already checked (`add` checks; a practice file checks every entry first)."""
     with connect(url) as conn:
         conn.execute(
             "INSERT INTO jobsync_orgs (name, config, every_minutes, added_at) VALUES (%s, %s, %s, %s)"

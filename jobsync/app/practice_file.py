@@ -23,10 +23,9 @@ DEFAULT_EVERY = 15
 
 
 def load(url: str, path: Path) -> list[practice.Org]:
-    entries = _entries(path)
     problems: list[str] = []
     found: list[tuple[str, Path, int]] = []
-    for n, entry in enumerate(entries, 1):
+    for n, entry in enumerate(_entries(path), 1):
         where = f"{path} orgs[{n}]"
         if not isinstance(entry, dict):
             problems.append(f"{where}: each org is a mapping with name, config and every")
@@ -35,12 +34,10 @@ def load(url: str, path: Path) -> list[practice.Org]:
         unknown = sorted(set(entry) - {"name", "config", "every"})
         if unknown:
             problems.append(f"{where}: unknown key(s) {', '.join(unknown)}")
-        if not isinstance(name, str) or not name.strip() or len(name) > 64:
-            problems.append(f"{where}: name is 1 to 64 characters")
-        elif name in [f[0] for f in found]:
-            problems.append(f"{where}: {name!r} is listed twice")
-        if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 1440:
-            problems.append(f"{where}: every is 1 to 1440 minutes")
+        said = practice.entry_problems(name, every)
+        if not said and name in [f[0] for f in found]:
+            said.append(f"{name!r} is listed twice")
+        problems += [f"{where}: {problem}" for problem in said]
         if not isinstance(config, str) or not config.strip():
             problems.append(f"{where}: config names the org's jobsync config")
             continue
@@ -49,11 +46,11 @@ def load(url: str, path: Path) -> list[practice.Org]:
             load_settings(resolved)
         except ConfigError as exc:
             problems += [f"{where} ({resolved}): {exc.message}", *exc.problems]
-        if isinstance(name, str) and isinstance(every, int):
+        if not said and isinstance(name, str) and isinstance(every, int):
             found.append((name, resolved, every))
     if problems:
         raise ConfigError(f"{path}: nothing was added", problems)
-    return [practice.add(url, name, config, every) for name, config, every in found]
+    return [practice.register(url, name, config, every) for name, config, every in found]
 
 
 def _entries(path: Path) -> list[Any]:

@@ -59,6 +59,11 @@ class OrgStatus:
         return found
 
 
+def alerts_of(shown: list[OrgStatus], now: datetime) -> list[str]:
+    """What every org's alerts say, in org order: for `orgs status` and the console's practice page."""
+    return [text for s in shown for text in s.alerts(now).values()]
+
+
 def status(url: str, now: datetime) -> list[OrgStatus]:
     import psycopg
 

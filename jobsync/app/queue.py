@@ -75,11 +75,14 @@ def run_org(url: str, org: str) -> int:
     """One org's run, as cron would start it but paced by the limits every worker shares: first the
     events its webhooks left in its inbox (`jobsync serve --org`), then the ordinary `jobsync run`.
     Returns the run's exit code (never raises)."""
-    limiters: list[SharedCallLimiter] = []
+    limiters: dict[str, SharedCallLimiter] = {}
 
     def shared(tenant: str, limits: Limits) -> SharedCallLimiter:
-        limiters.append(SharedCallLimiter(url, tenant, limits))
-        return limiters[-1]
+        # One per tenant for the whole run (its inbox passes and the run itself): one connection, and
+        # the schema checked once; the counts are the database's, so sharing it loses nothing.
+        if tenant not in limiters:
+            limiters[tenant] = SharedCallLimiter(url, tenant, limits)
+        return limiters[tenant]
 
     try:
         settings = load_settings(practice.config_of(url, org))
@@ -91,7 +94,7 @@ def run_org(url: str, org: str) -> int:
         log.warning("org run stopped", extra={"fields": {"org": org, "reason": exc.message}})
         return int(exc.exit_code)
     finally:
-        for limiter in limiters:
+        for limiter in limiters.values():
             limiter.close()
     return int(outcome.result.exit_code)
 

@@ -18,8 +18,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jobsync.core.errors import StoppedError
@@ -35,6 +34,11 @@ XERO_DAY_LIMIT = 5_000
 ARRIVAL_SPREAD_SECONDS = 0.25
 LEASE_SECONDS = 90.0  # longer than any one call (30 s timeouts; a retry reserves again); a dead host's lapse
 RECONNECT_SECONDS = 30.0  # how long a run waits for the practice database to come back
+# The database's clock, read the same way everywhere (hosts' clocks may disagree; this one they share).
+_DB_NOW = "extract(epoch FROM clock_timestamp())"
+_DB_DAY = (
+    "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD')"  # the UTC date, as a run's own limiter counts days
+)
 _LOCK_KEY = 7417011  # the advisory lock every reservation takes; one number for the whole practice
 _SCHEMA_LOCK_KEY = 7417012
 _SCHEMA = """
@@ -88,9 +92,7 @@ def write_limits(conn: Any, limits: PracticeLimits) -> None:
 def used_today(conn: Any, tenant: str) -> int:
     """Calls the tenant has made today (UTC date on the database's clock), across every worker."""
     found = conn.execute(
-        "SELECT used FROM jobsync_xero_days WHERE tenant = %s"
-        " AND day = to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-        (tenant.lower(),),
+        f"SELECT used FROM jobsync_xero_days WHERE tenant = %s AND day = {_DB_DAY}", (tenant.lower(),)
     ).fetchone()
     return int(found[0]) if found else 0
 
@@ -108,7 +110,7 @@ class SharedCallLimiter(CallLimiter):
             practice = read_limits(self._conn)
         except psycopg.Error as exc:
             raise _unreachable(exc, "before the run's first call") from None
-        super().__init__(Limits(limits.per_minute, limits.concurrent, practice.minute_seconds, limits.daily_budget))
+        super().__init__(replace(limits, window_seconds=practice.minute_seconds))
         self.tenant = tenant.lower()
         self.app_per_minute = practice.app_per_minute
         self._db_lock = threading.Lock()  # one connection, shared by the client's threads
@@ -138,9 +140,9 @@ class SharedCallLimiter(CallLimiter):
                 {k.lower(): v for k, v in headers.items()}.get("retry-after"), self.limits.window_seconds
             )
             self._execute(
-                "INSERT INTO jobsync_xero_days (tenant, day, blocked_until) VALUES (%s, %s, %s + %s)"
+                f"INSERT INTO jobsync_xero_days (tenant, day, blocked_until) VALUES (%s, {_DB_DAY}, {_DB_NOW} + %s)"
                 " ON CONFLICT (tenant, day) DO UPDATE SET blocked_until = excluded.blocked_until",
-                (self.tenant, self._db_day(), self._db_now(), retry),
+                (self.tenant, retry),
             )
         return found
 
@@ -161,8 +163,8 @@ class SharedCallLimiter(CallLimiter):
         lim, conn = self.limits, self._conn
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
-            now = float(conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone()[0])
-            day = datetime.fromtimestamp(now, UTC).date().isoformat()
+            clock, day = conn.execute(f"SELECT {_DB_NOW}, {_DB_DAY}").fetchone()
+            now = float(clock)
             row = conn.execute(
                 "SELECT used, blocked_until FROM jobsync_xero_days WHERE tenant = %s AND day = %s", (self.tenant, day)
             ).fetchone()
@@ -218,13 +220,6 @@ class SharedCallLimiter(CallLimiter):
             self._execute("DELETE FROM jobsync_xero_leases WHERE id = %s", (lease,))
         except (StoppedError, psycopg.Error):
             pass  # the lease lapses by itself after LEASE_SECONDS
-
-    def _db_now(self) -> float:
-        found = self._with_db(lambda: self._conn.execute("SELECT extract(epoch FROM clock_timestamp())").fetchone())
-        return float(found[0])
-
-    def _db_day(self) -> str:
-        return datetime.fromtimestamp(self._db_now(), UTC).date().isoformat()
 
     def _execute(self, sql: str, args: tuple[Any, ...]) -> None:
         self._with_db(lambda: self._conn.execute(sql, args))

@@ -285,10 +285,8 @@ def sync_jobs(
     pass's Xero client (default: the config's own)."""
     wanted = sorted(set(job_ids))
     passes: list[str | None] = [None] if len(wanted) > ONE_BY_ONE else list(wanted)
-    found = []
-    for job in passes:
-        gateway = gateway_for() if gateway_for is not None else None
-        found.append(
-            (job, sync(settings, apply=True, only_job=job, lock_wait=lock_wait, gateway=gateway).result.report)
-        )
-    return found
+    make: Callable[[], XeroGateway | None] = gateway_for or (lambda: None)
+    return [
+        (job, sync(settings, apply=True, only_job=job, lock_wait=lock_wait, gateway=make()).result.report)
+        for job in passes
+    ]

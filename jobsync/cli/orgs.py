@@ -68,7 +68,7 @@ def status(practice_db: PracticeOpt = None) -> None:
             f"{s.org.name}\tlast {s.last_run}\theld {s.held}\tfailed {s.failed}\tlogin lapses {login}"
             f"\tcalls today {calls}/{s.call_budget}\tnext {upcoming}"
         )
-    alerts = [text for s in shown for text in s.alerts(now).values()]
+    alerts = practice_view.alerts_of(shown, now)
     for text in alerts:
         say(f"ALERT {text}")
     raise typer.Exit(1 if alerts else 0)
@@ -113,9 +113,9 @@ def import_tokens(
     """Move a business's Xero token file into the practice's vault (sealed), so its login carries over."""
     from jobsync.app import practice_tokens
 
-    url = practice.practice_url(practice_db)
-    tokens = practice_tokens.import_tokens(url, name, practice.config_of(url, name), token_file)
-    say(f"✓ {name}: Xero tokens for {tokens.tenant_name or tokens.tenant_id} sealed in the practice database")
+    config = practice.config_of(practice.practice_url(practice_db), name)
+    tokens, where = practice_tokens.import_tokens(config, token_file)
+    say(f"✓ {name}: Xero tokens for {tokens.tenant_name or tokens.tenant_id} sealed in {where}")
 
 
 @guarded

@@ -103,7 +103,7 @@ async def practice_page(console: Console, request: Request, visitor: Visitor) ->
         shown = await run_in_threadpool(practice_view.status, console.practice_url, now)
     except JobsyncError as exc:
         return console.page(request, "error.html", visitor, 503, title="Practice", message=exc.message)
-    alerts = [text for s in shown for text in s.alerts(now).values()]
+    alerts = practice_view.alerts_of(shown, now)
     return console.page(request, "practice.html", visitor, title="Practice", orgs=shown, alerts=alerts)
 
 
